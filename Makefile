@@ -1,0 +1,52 @@
+# The front door. `make demo` and `make test` are the two commands a newcomer needs;
+# everything they depend on is installed here, into ./.venv and ./tools/node_modules.
+
+SHELL := /bin/bash
+CARGO ?= cargo
+VENV := .venv
+PY := $(VENV)/bin/python
+NODE_TOOLS := tools/node_modules
+ASL := statemachine/erasure.asl.json
+TEMPLATE := infra/template.yaml
+
+# Tests find the local servers they start through these.
+export MOTO_SERVER := $(abspath $(VENV)/bin/moto_server)
+export ASL_VALIDATOR := $(abspath $(NODE_TOOLS)/.bin/asl-validator)
+
+.PHONY: all build test lint fmt tools venv node-tools clean
+
+all: build
+
+build:
+	$(CARGO) build --workspace --all-targets
+
+## test: lint, then every test of the workspace (starts its own local servers).
+test: tools lint
+	$(CARGO) test --workspace --no-fail-fast
+
+## lint: formatting, clippy, and the field's own validators on the definition and template.
+lint: tools
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	@if [ -f $(ASL) ]; then $(ASL_VALIDATOR) --json-path $(ASL); fi
+	@if [ -f $(TEMPLATE) ]; then $(VENV)/bin/cfn-lint $(TEMPLATE); fi
+
+fmt:
+	$(CARGO) fmt --all
+
+tools: venv node-tools
+
+venv: $(VENV)/.installed
+$(VENV)/.installed: tools/requirements.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tools/requirements.txt
+	touch $@
+
+node-tools: $(NODE_TOOLS)/.installed
+$(NODE_TOOLS)/.installed: tools/package.json tools/package-lock.json
+	cd tools && npm ci --silent --no-audit --no-fund
+	touch $@
+
+clean:
+	$(CARGO) clean
+	rm -rf $(VENV) $(NODE_TOOLS)

@@ -1,0 +1,33 @@
+//! `gdpr-erasure`: the one command for people. Each subcommand lives in its own
+//! module and only wires arguments to the library crates.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "gdpr-erasure",
+    version,
+    about = "GDPR Article 17 erasure pipeline for Genesys Cloud"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print the pipeline version.
+    Version,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Version => {
+            println!("gdpr-erasure {}", env!("CARGO_PKG_VERSION"));
+            ExitCode::SUCCESS
+        }
+    }
+}
