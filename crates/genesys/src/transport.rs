@@ -169,15 +169,7 @@ impl GenesysClient {
             match outcome {
                 Outcome::Reply(reply) => return Ok(reply),
                 Outcome::Fail(error) => {
-                    tracing::warn!(
-                        method = call.method.as_str(),
-                        path = call.path,
-                        status = error.status(),
-                        attempt = sends,
-                        correlation_id = error.correlation_id(),
-                        error = error.name(),
-                        "genesys call failed"
-                    );
+                    log_give_up(call, &error, sends);
                     return Err(error);
                 }
                 Outcome::Retry(wait) => {
@@ -374,6 +366,30 @@ impl GenesysClient {
             .rate_limit
             .lock()
             .unwrap_or_else(|p| p.into_inner()) = Some(snapshot);
+    }
+}
+
+/// Outages and refusals of the credentials are warnings; answers such as 404 or a
+/// version conflict are often expected by the caller, so they are info.
+fn log_give_up(call: &Call, error: &GenesysError, sends: u32) {
+    macro_rules! give_up {
+        ($level:ident) => {
+            tracing::$level!(
+                method = call.method.as_str(),
+                path = call.path,
+                status = error.status(),
+                attempt = sends,
+                correlation_id = error.correlation_id(),
+                error = error.name(),
+                "genesys call failed"
+            )
+        };
+    }
+    match error {
+        GenesysError::NotFound(_) | GenesysError::Conflict(_) | GenesysError::Rejected(_) => {
+            give_up!(info)
+        }
+        _ => give_up!(warn),
     }
 }
 
