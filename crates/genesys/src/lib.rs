@@ -55,3 +55,8 @@ pub use region::{Environment, EnvironmentParseError, Region, UnknownRegion};
 
 /// Re-exported so callers can build a [`ClientConfig`] without naming the crate.
 pub use clock;
+
+/// Compiles the README's example, so it stays true.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
