@@ -183,7 +183,8 @@ pub enum EnvironmentParseError {
 impl FromStr for Environment {
     type Err = EnvironmentParseError;
 
-    /// `http://127.0.0.1:8080` (anything with `://`) is a base URL; anything else a
+    /// `http://127.0.0.1:8080` (anything with `://`) is a base URL, except the
+    /// `api.`/`login.` host of a known region, which is that region; anything else a
     /// region name or domain.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let s = s.trim();
@@ -194,6 +195,18 @@ impl FromStr for Environment {
             check_base_url(&url).map_err(|reason| EnvironmentParseError::InvalidBaseUrl {
                 reason: reason.to_owned(),
             })?;
+            // `https://api.mypurecloud.ie` names a region: its token endpoint is on
+            // `login.`, not on the URL given, so it must not become a single base URL.
+            if let Some(region) = url
+                .host_str()
+                .and_then(|host| host.parse::<Region>().ok())
+                .filter(|r| {
+                    url.host_str() == r.api_base().host_str()
+                        || url.host_str() == r.login_base().host_str()
+                })
+            {
+                return Ok(Environment::Region(region));
+            }
             Ok(Environment::BaseUrl(url))
         } else {
             Ok(Environment::Region(s.parse()?))
@@ -309,6 +322,10 @@ mod tests {
             Environment::Region(Region::EuWest1)
         );
         assert!("ftp://example.com".parse::<Environment>().is_err());
+        // A real region's API host is that region, so the token goes to `login.`.
+        let env: Environment = "https://api.mypurecloud.ie/".parse().unwrap();
+        assert_eq!(env, Environment::Region(Region::EuWest1));
+        assert_eq!(env.login_base().as_str(), "https://login.mypurecloud.ie/");
         assert!("http://u:p@example.com".parse::<Environment>().is_err());
         assert!("nowhere".parse::<Environment>().is_err());
     }
