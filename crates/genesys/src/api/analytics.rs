@@ -1,0 +1,88 @@
+//! Analytics conversation details (contract 5.3).
+
+use reqwest::Method;
+
+use crate::client::{GenesysClient, check_id};
+use crate::error::GenesysError;
+use crate::models::{
+    AnalyticsConversation, AnalyticsConversationQueryResponse, ConversationQuery, PagingSpec,
+};
+use crate::transport::Call;
+
+impl GenesysClient {
+    /// `POST /api/v2/analytics/conversations/details/query`: one page, as the query's
+    /// `paging` asks (Genesys default: 25 per page, page 1).
+    pub async fn query_conversation_details(
+        &self,
+        query: &ConversationQuery,
+    ) -> Result<AnalyticsConversationQueryResponse, GenesysError> {
+        if let Some(PagingSpec {
+            page_size,
+            page_number,
+        }) = query.paging
+            && (page_size == 0 || page_number == 0)
+        {
+            return Err(GenesysError::invalid_request(
+                "paging.pageSize and paging.pageNumber start at 1",
+            ));
+        }
+        let url = self.api_url(&["analytics", "conversations", "details", "query"])?;
+        let call = Call::new(
+            Method::POST,
+            "/api/v2/analytics/conversations/details/query",
+            url,
+        )
+        .json(query)?
+        .read_only();
+        self.execute(&call).await?.json()
+    }
+
+    /// Every conversation the query matches, page by page from page 1 (page size from
+    /// the query's `paging`, else the client's), until a short or empty page or
+    /// `totalHits` conversations.
+    pub async fn query_conversation_details_all(
+        &self,
+        query: &ConversationQuery,
+    ) -> Result<Vec<AnalyticsConversation>, GenesysError> {
+        let page_size = query
+            .paging
+            .map(|p| p.page_size)
+            .unwrap_or(self.inner.page_size);
+        let mut query = query.clone();
+        let mut all = Vec::new();
+        let mut page_number = 1;
+        loop {
+            query.paging = Some(PagingSpec {
+                page_size,
+                page_number,
+            });
+            let page = self.query_conversation_details(&query).await?;
+            let received = page.conversations.len();
+            all.extend(page.conversations);
+            let short = u32::try_from(received).is_ok_and(|n| n < page_size);
+            let reached_total = page
+                .total_hits
+                .is_some_and(|total| u64::try_from(all.len()).map_or(true, |n| n >= total));
+            if received == 0 || short || reached_total {
+                break;
+            }
+            page_number += 1;
+        }
+        Ok(all)
+    }
+
+    /// `GET /api/v2/analytics/conversations/{conversationId}/details`.
+    pub async fn get_conversation_details(
+        &self,
+        conversation_id: &str,
+    ) -> Result<AnalyticsConversation, GenesysError> {
+        check_id("conversation id", conversation_id)?;
+        let url = self.api_url(&["analytics", "conversations", conversation_id, "details"])?;
+        let call = Call::new(
+            Method::GET,
+            "/api/v2/analytics/conversations/{conversationId}/details",
+            url,
+        );
+        self.execute(&call).await?.json()
+    }
+}
