@@ -9,6 +9,7 @@
 
 pub mod deadline;
 pub mod error;
+pub mod hold;
 pub mod identifiers;
 pub mod pseudonym;
 pub mod tenure;
