@@ -379,11 +379,10 @@ pub struct Deferral {
 #[serde(rename_all = "camelCase")]
 pub struct HoldCheck {
     pub held: Vec<HeldConversation>,
-    /// A register hold naming the subject without a period: all the subject's data is
+    /// Register holds naming the subject without a period: all the subject's data is
     /// held, including any the search did not locate. Nothing may be deleted by
-    /// identifier.
-    pub subject_wide: bool,
-    pub holds: Vec<ActiveHold>,
+    /// identifier while one is in force.
+    pub subject_wide: Vec<ActiveHold>,
 }
 
 impl HoldCheck {
@@ -398,24 +397,58 @@ impl HoldCheck {
             .collect()
     }
 
+    pub fn is_subject_wide(&self) -> bool {
+        !self.subject_wide.is_empty()
+    }
+
+    /// Every hold in play: those holding a conversation, and subject-wide ones.
+    pub fn holds(&self) -> Vec<ActiveHold> {
+        let mut holds: BTreeSet<ActiveHold> = self.subject_wide.iter().cloned().collect();
+        for h in &self.held {
+            holds.insert(match h.reason {
+                WithholdReason::LegalHold => ActiveHold {
+                    hold_id: h.hold_id.clone().unwrap_or_default(),
+                    expiry: h.hold_expiry,
+                },
+                WithholdReason::DeletionProtection => ActiveHold {
+                    hold_id: DELETION_PROTECTION_HOLD_ID.to_owned(),
+                    expiry: None,
+                },
+            });
+        }
+        holds.into_iter().collect()
+    }
+
+    /// Only these conversations' holds (the review drops conversations that are not
+    /// the subject's).
+    pub fn restricted_to(&self, keep: &BTreeSet<ConversationId>) -> HoldCheck {
+        HoldCheck {
+            held: self
+                .held
+                .iter()
+                .filter(|h| keep.contains(&h.conversation_id))
+                .cloned()
+                .collect(),
+            subject_wide: self.subject_wide.clone(),
+        }
+    }
+
     pub fn deferral(&self) -> Option<Deferral> {
-        if self.holds.is_empty() {
+        let holds = self.holds();
+        if holds.is_empty() {
             return None;
         }
-        let open = self.holds.iter().any(|h| h.expiry.is_none());
+        let open = holds.iter().any(|h| h.expiry.is_none());
         let resume_on = if open {
             None
         } else {
-            self.holds
+            holds
                 .iter()
                 .filter_map(|h| h.expiry)
                 .max()
                 .and_then(|d| d.succ_opt())
         };
-        Some(Deferral {
-            holds: self.holds.clone(),
-            resume_on,
-        })
+        Some(Deferral { holds, resume_on })
     }
 }
 
@@ -444,11 +477,13 @@ pub fn check_holds(
     }
     let today = local_date(now, tz);
     let mut check = HoldCheck::default();
-    let mut active = BTreeSet::new();
     for hold in register.holds.iter().filter(|h| h.in_force(today)) {
         let names_subject = hold.subject_refs.iter().any(|r| subject_refs.contains(r));
         if names_subject && hold.period.is_none() {
-            check.subject_wide = true;
+            check.subject_wide.push(ActiveHold {
+                hold_id: hold.hold_id.clone(),
+                expiry: hold.expiry,
+            });
         }
         for c in conversations {
             let by_id = hold.conversation_ids.contains(&c.id);
@@ -464,22 +499,10 @@ pub fn check_holds(
                     hold_id: Some(hold.hold_id.clone()),
                     hold_expiry: hold.expiry,
                 });
-                active.insert(ActiveHold {
-                    hold_id: hold.hold_id.clone(),
-                    expiry: hold.expiry,
-                });
             }
         }
-        if names_subject && hold.period.is_none() {
-            active.insert(ActiveHold {
-                hold_id: hold.hold_id.clone(),
-                expiry: hold.expiry,
-            });
-        }
     }
-    let mut any_protected = false;
     for c in conversations.iter().filter(|c| protected.contains(&c.id)) {
-        any_protected = true;
         check.held.push(HeldConversation {
             conversation_id: c.id.clone(),
             reason: WithholdReason::DeletionProtection,
@@ -487,13 +510,6 @@ pub fn check_holds(
             hold_expiry: None,
         });
     }
-    if any_protected {
-        active.insert(ActiveHold {
-            hold_id: DELETION_PROTECTION_HOLD_ID.to_owned(),
-            expiry: None,
-        });
-    }
-    check.holds = active.into_iter().collect();
     Ok(check)
 }
 
@@ -621,7 +637,7 @@ mod tests {
             ]
         );
         assert!(!check.is_held(&cid("c-3")));
-        assert!(!check.subject_wide);
+        assert!(!check.is_subject_wide());
         // LH-open has no expiry: the deferral cannot name a resume date.
         assert_eq!(check.deferral().unwrap().resume_on, None);
     }
@@ -707,7 +723,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(check.held_ids(), BTreeSet::from([cid("c-in")]));
-        assert!(!check.subject_wide);
+        assert!(!check.is_subject_wide());
 
         let wide = register(
             json!([{ "holdId": "LH-wide", "subjectRefs": [REF_A], "expiry": "2027-01-01" }]),
@@ -723,7 +739,7 @@ mod tests {
         )
         .unwrap();
         assert!(
-            check.subject_wide,
+            check.is_subject_wide(),
             "a subject-wide hold holds even what was not located"
         );
         assert_eq!(check.deferral().unwrap().holds[0].hold_id, "LH-wide");
