@@ -12,6 +12,7 @@ pub mod error;
 pub mod hold;
 pub mod identifiers;
 pub mod pseudonym;
+pub mod record;
 pub mod review;
 pub mod tenure;
 pub mod ticket;
