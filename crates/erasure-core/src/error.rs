@@ -185,3 +185,73 @@ pub const ERROR_NAMES: &[&str] = &[
     "HoldRegisterKeyMismatch",
     "InvalidRecordInput",
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_error_name_is_listed_once_and_none_is_retryable() {
+        let names = [
+            (
+                TicketError::InvalidTicket {
+                    errors: vec![],
+                    salvage: Box::default(),
+                }
+                .name(),
+                false,
+            ),
+            (
+                IdentifierError::InvalidIdentifier {
+                    code: "x",
+                    message: String::new(),
+                }
+                .name(),
+                false,
+            ),
+            (
+                PseudonymError::KeyTooShort { len: 1, min: 32 }.name(),
+                false,
+            ),
+            (PseudonymError::InvalidKeyId.name(), false),
+            (ConfigError::UnknownTimeZone.name(), false),
+            (HoldError::InvalidHoldRegister(vec![]).name(), false),
+            (HoldError::HoldRegisterKeyMismatch.name(), false),
+            (RecordError::InvalidRecordInput(vec![]).name(), false),
+        ];
+        for (name, _) in names {
+            assert!(ERROR_NAMES.contains(&name), "{name} not in ERROR_NAMES");
+        }
+        let mut sorted = ERROR_NAMES.to_vec();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(sorted.len(), ERROR_NAMES.len());
+        assert!(
+            !TicketError::InvalidTicket {
+                errors: vec![],
+                salvage: Box::default()
+            }
+            .is_retryable()
+        );
+        assert!(!HoldError::HoldRegisterKeyMismatch.is_retryable());
+    }
+
+    #[test]
+    fn error_display_summarises_without_values() {
+        let e = TicketError::InvalidTicket {
+            errors: (0..7)
+                .map(|i| {
+                    FieldError::new(
+                        format!("subject.emails[{i}]"),
+                        "invalid-email",
+                        "is not a valid e-mail address",
+                    )
+                })
+                .collect(),
+            salvage: Box::default(),
+        };
+        let shown = e.to_string();
+        assert!(shown.starts_with("invalid ticket: subject.emails[0]"));
+        assert!(shown.ends_with("and 2 more"));
+    }
+}
