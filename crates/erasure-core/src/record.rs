@@ -629,6 +629,11 @@ fn check_inputs(ctx: &RecordContext, f: &RecordFacts) -> Vec<FieldError> {
         "must be sha256:<64 hex>",
     );
     need(
+        (1..=100).contains(&ctx.retention_years),
+        "retention.retainUntil",
+        "retention must be 1 to 100 years",
+    );
+    need(
         !ctx.key_id.is_empty() && ctx.key_id.len() <= 128,
         "pseudonymisation.keyId",
         "must be 1 to 128 characters",

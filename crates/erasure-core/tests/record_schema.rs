@@ -415,6 +415,17 @@ fn held_data_is_deferred_with_hold_and_resume_date() {
     assert_eq!(doc["withheld"][0]["legalBasis"], "Art. 17(3)(e)");
     assert_eq!(doc["deferral"]["resumeOn"], "2027-07-01");
     assert_eq!(doc["deferral"]["holds"][0]["expiry"], "2027-06-30");
+
+    // A recording of the held conversation is counted as withheld and never owed.
+    let mut facts = run_facts(true);
+    facts.recordings_found.push(RecordingRef {
+        conversation_id: cid("c-held"),
+        recording_id: "r-held".parse().unwrap(),
+    });
+    let record = build(&facts);
+    assert_valid(&record);
+    assert_eq!(record.counts.recordings_withheld, 1);
+    assert_eq!(record.outcome, Outcome::Deferred, "gaps: {:?}", record.gaps);
 }
 
 #[test]
@@ -528,6 +539,9 @@ fn a_second_record_chains_to_the_first() {
         Err(erasure_core::error::RecordError::InvalidRecordInput(_))
     ));
     c.previous_digest = Some(format!("sha256:{}", "ab".repeat(32)));
+    c.retention_years = 0;
+    assert!(build_record(&c, &run_facts(false), &DeadlineConfig::default()).is_err());
+    c.retention_years = 10;
     let record = build_record(&c, &run_facts(false), &DeadlineConfig::default()).unwrap();
     assert_valid(&record);
 }
