@@ -20,11 +20,11 @@ use crate::identifiers::{
 pub const MIN_KEY_BYTES: usize = 32;
 const PREFIX: &str = "hmac-sha256:";
 
-/// The pseudonym key and its id. `Debug` never shows the key; the bytes are
-/// overwritten when dropped.
+/// The pseudonym key and its id. `Debug` never shows the key. The raw bytes are
+/// overwritten once the keyed HMAC state has been derived from them.
 pub struct PseudonymKey {
     id: String,
-    bytes: Vec<u8>,
+    mac: Hmac<Sha256>,
 }
 
 impl PseudonymKey {
@@ -38,13 +38,21 @@ impl PseudonymKey {
         if !id_ok {
             return Err(PseudonymError::InvalidKeyId);
         }
-        if bytes.len() < MIN_KEY_BYTES {
-            return Err(PseudonymError::KeyTooShort {
-                len: bytes.len(),
-                min: MIN_KEY_BYTES,
-            });
-        }
-        Ok(Self { id, bytes })
+        let mut bytes = bytes;
+        let len = bytes.len();
+        let too_short = PseudonymError::KeyTooShort {
+            len,
+            min: MIN_KEY_BYTES,
+        };
+        let mac = if len < MIN_KEY_BYTES {
+            Err(too_short.clone())
+        } else {
+            <Hmac<Sha256> as KeyInit>::new_from_slice(&bytes).map_err(|_| too_short)
+        };
+        bytes.fill(0);
+        // Keeps the wipe from being optimised away as a dead store.
+        std::hint::black_box(&bytes);
+        Ok(Self { id, mac: mac? })
     }
 
     pub fn id(&self) -> &str {
@@ -56,16 +64,8 @@ impl fmt::Debug for PseudonymKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PseudonymKey")
             .field("id", &self.id)
-            .field("bytes", &"<redacted>")
+            .field("key", &"<redacted>")
             .finish()
-    }
-}
-
-impl Drop for PseudonymKey {
-    fn drop(&mut self) {
-        self.bytes.fill(0);
-        // Keeps the wipe from being optimised away as a dead store.
-        std::hint::black_box(&self.bytes);
     }
 }
 
@@ -128,12 +128,7 @@ impl Pseudonymiser {
     /// HMAC over `"<domain>:<canonical>"`. Callers pass an already normalised value;
     /// the typed helpers below do so.
     pub fn pseudonymise(&self, domain: &str, canonical: &str) -> Pseudonym {
-        // HMAC accepts keys of any length, so this cannot fail; the length was checked
-        // (>= 32 bytes) when the key was made.
-        let mut mac = match <Hmac<Sha256> as KeyInit>::new_from_slice(&self.key.bytes) {
-            Ok(mac) => mac,
-            Err(_) => unreachable!("HMAC-SHA256 takes keys of any length"),
-        };
+        let mut mac = self.key.mac.clone();
         mac.update(domain.as_bytes());
         mac.update(b":");
         mac.update(canonical.as_bytes());
