@@ -401,7 +401,12 @@ fn each_bad_field_gets_its_path_and_code() {
         ("extra", Some(json!(1)), "extra", "unknown-field"),
     ];
     let config = IntakeConfig::default();
+    let doc_page = include_str!("../../../docs/ticket-format.md");
     for (path, value, field, code) in cases {
+        assert!(
+            doc_page.contains(&format!("`{code}`")),
+            "{code} is not documented in docs/ticket-format.md"
+        );
         let doc = with(base(), path, value.clone());
         let errors = errors_of(&doc, &config);
         assert!(
