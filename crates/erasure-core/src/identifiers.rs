@@ -1,0 +1,561 @@
+//! Identifiers. The subject's name, e-mails, phone numbers, Genesys user id and
+//! external contact id are personal data: their types print `Kind(<redacted>)` for
+//! both `Debug` and `Display`, so a stray `{:?}` in a log cannot leak them. The raw
+//! value is reachable only through `expose()`, which a Genesys request body calls.
+//!
+//! Ticket ids and Genesys entity ids (conversations, recordings, requests) are not
+//! personal data and print normally.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::IdentifierError;
+
+/// Longest name accepted, in characters (a name is never used to delete).
+pub const MAX_NAME_CHARS: usize = 200;
+/// RFC 5321 path limit.
+pub const MAX_EMAIL_CHARS: usize = 254;
+/// Longest phone input before normalisation (spaces, dashes, brackets included).
+pub const MAX_PHONE_INPUT_CHARS: usize = 40;
+
+/// Why a piece of text was refused; `code` is the stable error code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TextProblem {
+    pub code: &'static str,
+    pub message: &'static str,
+}
+
+const fn problem(code: &'static str, message: &'static str) -> TextProblem {
+    TextProblem { code, message }
+}
+
+/// Control characters, and the invisible bidi controls that can make a value display
+/// differently from what it is (Trojan Source); line/paragraph separators too.
+pub fn is_forbidden_char(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{2028}' | '\u{2029}' | '\u{FEFF}')
+}
+
+/// Shared checks for free text: no forbidden characters, not blank, bounded length.
+pub fn check_text(value: &str, max_chars: usize) -> Result<(), TextProblem> {
+    if value.chars().any(is_forbidden_char) {
+        return Err(problem(
+            "control-character",
+            "contains a control or bidirectional-override character",
+        ));
+    }
+    if value.chars().count() > max_chars {
+        return Err(problem("too-long", "is longer than allowed"));
+    }
+    if value.trim().is_empty() {
+        return Err(problem("empty", "is empty"));
+    }
+    Ok(())
+}
+
+fn invalid(p: TextProblem) -> IdentifierError {
+    IdentifierError::InvalidIdentifier {
+        code: p.code,
+        message: p.message.to_owned(),
+    }
+}
+
+/// The kinds of identifier a ticket can carry, named as in the compliance record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum IdentifierKind {
+    Name,
+    Email,
+    Phone,
+    GenesysUserId,
+    ExternalContactId,
+}
+
+impl IdentifierKind {
+    /// Domain-separation prefix for pseudonyms: the same string as an e-mail and as a
+    /// name never hashes to the same pseudonym.
+    pub fn domain(self) -> &'static str {
+        match self {
+            IdentifierKind::Name => "name",
+            IdentifierKind::Email => "email",
+            IdentifierKind::Phone => "phone",
+            IdentifierKind::GenesysUserId => "genesys-user",
+            IdentifierKind::ExternalContactId => "external-contact",
+        }
+    }
+}
+
+macro_rules! personal_data_type {
+    ($name:ident) => {
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(concat!(stringify!($name), "(<redacted>)"))
+            }
+        }
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(concat!(stringify!($name), "(<redacted>)"))
+            }
+        }
+        impl $name {
+            /// The raw normalised value, for the Genesys request that needs it.
+            /// Never log it.
+            pub fn expose(&self) -> &str {
+                &self.0
+            }
+        }
+        impl Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(&self.0)
+            }
+        }
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let raw = String::deserialize(d)?;
+                // The message names the problem only: the value may be personal data.
+                $name::from_str(&raw).map_err(|e| {
+                    serde::de::Error::custom(format!(concat!(stringify!($name), ": {}"), e.code()))
+                })
+            }
+        }
+    };
+}
+
+/// The subject's name. Any script; never used to delete (too imprecise), only
+/// pseudonymised for the record.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PersonName(String);
+personal_data_type!(PersonName);
+
+impl FromStr for PersonName {
+    type Err = IdentifierError;
+    fn from_str(raw: &str) -> Result<Self, Self::Err> {
+        check_text(raw, MAX_NAME_CHARS).map_err(invalid)?;
+        Ok(PersonName(
+            raw.split_whitespace().collect::<Vec<_>>().join(" "),
+        ))
+    }
+}
+
+impl PersonName {
+    /// The form that is hashed: whitespace collapsed and lower-cased, so "Jane  DOE"
+    /// and "jane doe" give one pseudonym. (No Unicode normalisation form is applied:
+    /// a name typed with combining marks hashes differently from its precomposed form.)
+    pub fn canonical(&self) -> String {
+        self.0.to_lowercase()
+    }
+}
+
+/// An e-mail address: trimmed, lower-cased, syntactically checked.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Email(String);
+personal_data_type!(Email);
+
+const LOCAL_SPECIALS: &str = "!#$%&'*+-/=?^_`{|}~.";
+
+impl FromStr for Email {
+    type Err = IdentifierError;
+    fn from_str(raw: &str) -> Result<Self, Self::Err> {
+        check_text(raw, MAX_EMAIL_CHARS + 64).map_err(invalid)?;
+        // Lower-cased whole: mail systems (and Genesys matching) treat the local part
+        // case-insensitively in practice, and one spelling means one pseudonym.
+        let value = raw.trim().to_lowercase();
+        check_email_syntax(&value).map_err(invalid)?;
+        Ok(Email(value))
+    }
+}
+
+fn check_email_syntax(value: &str) -> Result<(), TextProblem> {
+    let bad = problem("invalid-email", "is not a valid e-mail address");
+    if value.chars().count() > MAX_EMAIL_CHARS {
+        return Err(problem(
+            "too-long",
+            "is longer than an e-mail address can be",
+        ));
+    }
+    let (local, domain) = match value.split_once('@') {
+        Some(parts) => parts,
+        None => return Err(bad),
+    };
+    if domain.contains('@') || local.is_empty() || local.len() > 64 {
+        return Err(bad);
+    }
+    let local_ok = local
+        .chars()
+        .all(|c| c.is_alphanumeric() || LOCAL_SPECIALS.contains(c))
+        && !local.starts_with('.')
+        && !local.ends_with('.')
+        && !local.contains("..");
+    if !local_ok {
+        return Err(bad);
+    }
+    if domain.len() > 253 {
+        return Err(bad);
+    }
+    let labels: Vec<&str> = domain.split('.').collect();
+    if labels.len() < 2 {
+        return Err(bad);
+    }
+    for label in &labels {
+        let ok = !label.is_empty()
+            && label.len() <= 63
+            && label.chars().all(|c| c.is_alphanumeric() || c == '-')
+            && !label.starts_with('-')
+            && !label.ends_with('-');
+        if !ok {
+            return Err(bad);
+        }
+    }
+    let tld = labels.last().copied().unwrap_or_default();
+    if tld.chars().all(|c| c.is_ascii_digit()) {
+        return Err(bad);
+    }
+    Ok(())
+}
+
+/// A phone number in E.164 (`+353861234567`).
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PhoneE164(String);
+personal_data_type!(PhoneE164);
+
+/// Why a phone number was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PhoneProblem {
+    /// Text checks (control characters, length, empty).
+    Text(TextProblem),
+    /// No country code and no default region configured.
+    NeedsCountryCode,
+    /// Not a valid number for its country.
+    Invalid,
+}
+
+impl PhoneProblem {
+    pub fn code(self) -> &'static str {
+        match self {
+            PhoneProblem::Text(p) => p.code,
+            PhoneProblem::NeedsCountryCode => "phone-needs-country-code",
+            PhoneProblem::Invalid => "invalid-phone",
+        }
+    }
+    pub fn message(self) -> &'static str {
+        match self {
+            PhoneProblem::Text(p) => p.message,
+            PhoneProblem::NeedsCountryCode => {
+                "has no country code and no default phone region is configured"
+            }
+            PhoneProblem::Invalid => "is not a valid phone number",
+        }
+    }
+}
+
+/// An ISO 3166 alpha-2 region used for numbers written without a country code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PhoneRegion(phonenumber::country::Id);
+
+impl FromStr for PhoneRegion {
+    type Err = crate::error::ConfigError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        phonenumber::country::Id::from_str(&s.trim().to_ascii_uppercase())
+            .map(PhoneRegion)
+            .map_err(|_| crate::error::ConfigError::UnknownRegion)
+    }
+}
+
+impl PhoneE164 {
+    /// Normalises a number as a person wrote it. Numbers starting with `+` or `00`
+    /// carry their country code; others need `default_region`.
+    pub fn parse(raw: &str, default_region: Option<PhoneRegion>) -> Result<Self, PhoneProblem> {
+        check_text(raw, MAX_PHONE_INPUT_CHARS).map_err(PhoneProblem::Text)?;
+        let trimmed = raw.trim();
+        // Letters (vanity numbers, "ext") are refused: a number used to delete must be
+        // exactly what was written, not a guess.
+        if !trimmed
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '+' | ' ' | '-' | '(' | ')' | '.' | '/'))
+        {
+            return Err(PhoneProblem::Invalid);
+        }
+        if trimmed.chars().skip(1).any(|c| c == '+') {
+            return Err(PhoneProblem::Invalid);
+        }
+        let international = if let Some(rest) = trimmed.strip_prefix("00") {
+            Some(format!("+{rest}"))
+        } else if trimmed.starts_with('+') {
+            Some(trimmed.to_owned())
+        } else {
+            None
+        };
+        let parsed = match (&international, default_region) {
+            (Some(intl), _) => phonenumber::parse(None, intl),
+            (None, Some(PhoneRegion(region))) => phonenumber::parse(Some(region), trimmed),
+            (None, None) => return Err(PhoneProblem::NeedsCountryCode),
+        }
+        .map_err(|_| PhoneProblem::Invalid)?;
+        if !phonenumber::is_valid(&parsed) {
+            return Err(PhoneProblem::Invalid);
+        }
+        let e164 = parsed.format().mode(phonenumber::Mode::E164).to_string();
+        Ok(PhoneE164(e164))
+    }
+}
+
+impl FromStr for PhoneE164 {
+    type Err = IdentifierError;
+    /// Accepts only the canonical E.164 form (as found in step payloads).
+    fn from_str(raw: &str) -> Result<Self, Self::Err> {
+        let parsed =
+            PhoneE164::parse(raw, None).map_err(|p| IdentifierError::InvalidIdentifier {
+                code: p.code(),
+                message: p.message().to_owned(),
+            })?;
+        if parsed.0 != raw {
+            return Err(IdentifierError::InvalidIdentifier {
+                code: "not-e164",
+                message: "is not in E.164 form".to_owned(),
+            });
+        }
+        Ok(parsed)
+    }
+}
+
+fn parse_uuid(raw: &str, code: &'static str) -> Result<String, IdentifierError> {
+    let value = raw.trim().to_ascii_lowercase();
+    let groups: Vec<&str> = value.split('-').collect();
+    let shape = [8, 4, 4, 4, 12];
+    let ok = groups.len() == 5
+        && groups
+            .iter()
+            .zip(shape)
+            .all(|(g, n)| g.len() == n && g.chars().all(|c| c.is_ascii_hexdigit()));
+    if ok {
+        Ok(value)
+    } else {
+        Err(IdentifierError::InvalidIdentifier {
+            code,
+            message: "is not a Genesys id (a UUID such as 0f8fad5b-d9cb-469f-a165-70867728950e)"
+                .to_owned(),
+        })
+    }
+}
+
+/// A Genesys Cloud user id (a UUID), when the subject is or was an agent.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct GenesysUserId(String);
+personal_data_type!(GenesysUserId);
+
+impl FromStr for GenesysUserId {
+    type Err = IdentifierError;
+    fn from_str(raw: &str) -> Result<Self, Self::Err> {
+        parse_uuid(raw, "invalid-genesys-id").map(GenesysUserId)
+    }
+}
+
+/// A Genesys Cloud external contact id (a UUID).
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ExternalContactId(String);
+personal_data_type!(ExternalContactId);
+
+impl FromStr for ExternalContactId {
+    type Err = IdentifierError;
+    fn from_str(raw: &str) -> Result<Self, Self::Err> {
+        parse_uuid(raw, "invalid-genesys-id").map(ExternalContactId)
+    }
+}
+
+macro_rules! plain_id_type {
+    ($name:ident, $check:expr, $code:literal, $msg:literal) => {
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+        impl FromStr for $name {
+            type Err = IdentifierError;
+            fn from_str(raw: &str) -> Result<Self, Self::Err> {
+                let check: fn(&str) -> bool = $check;
+                if check(raw) {
+                    Ok($name(raw.to_owned()))
+                } else {
+                    Err(IdentifierError::InvalidIdentifier {
+                        code: $code,
+                        message: $msg.to_owned(),
+                    })
+                }
+            }
+        }
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let raw = String::deserialize(d)?;
+                $name::from_str(&raw).map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
+plain_id_type!(
+    TicketId,
+    |s| {
+        let mut chars = s.chars();
+        matches!(chars.next(), Some(c) if c.is_ascii_alphanumeric())
+            && s.len() <= 80
+            && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+    },
+    "invalid-ticket-id",
+    "must be 1 to 80 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit"
+);
+
+plain_id_type!(
+    EntityId,
+    |s| !s.is_empty() && s.len() <= 64 && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'),
+    "invalid-entity-id",
+    "must be 1 to 64 characters of A-Z a-z 0-9 -"
+);
+
+/// Genesys conversation ids are entity ids.
+pub type ConversationId = EntityId;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ie() -> Option<PhoneRegion> {
+        Some("IE".parse().unwrap())
+    }
+
+    #[test]
+    fn phones_normalise_to_e164_from_many_spellings() {
+        let cases = [
+            ("+353 86 123 4567", None, "+353861234567"),
+            ("00353 86 123 4567", None, "+353861234567"),
+            ("+353-(86)-123.4567", None, "+353861234567"),
+            ("086 123 4567", ie(), "+353861234567"),
+            ("+44 20 7946 0018", ie(), "+442079460018"),
+        ];
+        for (raw, region, want) in cases {
+            let got = PhoneE164::parse(raw, region).unwrap_or_else(|e| panic!("{raw}: {e:?}"));
+            assert_eq!(got.expose(), want, "{raw}");
+        }
+    }
+
+    #[test]
+    fn phones_without_country_code_need_a_region() {
+        assert_eq!(
+            PhoneE164::parse("086 123 4567", None),
+            Err(PhoneProblem::NeedsCountryCode)
+        );
+    }
+
+    #[test]
+    fn bad_phones_are_refused() {
+        for raw in [
+            "+353 86 12",
+            "+353 86 CALL ME",
+            "+1+2",
+            "+99 123 456 789",
+            "  ",
+        ] {
+            assert!(PhoneE164::parse(raw, ie()).is_err(), "{raw}");
+        }
+    }
+
+    #[test]
+    fn emails_are_trimmed_lowercased_and_checked() {
+        let e: Email = "  Jane.Doe+DSAR@Example.COM ".parse().unwrap();
+        assert_eq!(e.expose(), "jane.doe+dsar@example.com");
+        let idn: Email = "jörg@bücher.de".parse().unwrap();
+        assert_eq!(idn.expose(), "jörg@bücher.de");
+        for bad in [
+            "jane",
+            "jane@",
+            "@example.com",
+            "jane@example",
+            "jane@@example.com",
+            "ja ne@example.com",
+            "jane..doe@example.com",
+            ".jane@example.com",
+            "jane@-example.com",
+            "jane@example.123",
+            "jane@[127.0.0.1]",
+        ] {
+            assert!(bad.parse::<Email>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn names_accept_any_script_and_refuse_control_characters() {
+        for ok in [
+            "Jane Doe",
+            "Zoë Ó Súilleabháin",
+            "山田 太郎",
+            "Ольга Иванова",
+            "محمد",
+        ] {
+            assert!(ok.parse::<PersonName>().is_ok(), "{ok}");
+        }
+        let collapsed: PersonName = "  Jane   Doe ".parse().unwrap();
+        assert_eq!(collapsed.expose(), "Jane Doe");
+        let err = "Jane\u{0007}Doe".parse::<PersonName>().unwrap_err();
+        assert_eq!(err.code(), "control-character");
+        let err = "Jane\u{202E}eoD".parse::<PersonName>().unwrap_err();
+        assert_eq!(err.code(), "control-character");
+        let err = "x"
+            .repeat(MAX_NAME_CHARS + 1)
+            .parse::<PersonName>()
+            .unwrap_err();
+        assert_eq!(err.code(), "too-long");
+    }
+
+    #[test]
+    fn personal_data_types_redact_debug_and_display() {
+        let e: Email = "jane@example.com".parse().unwrap();
+        let p = PhoneE164::parse("+353861234567", None).unwrap();
+        let n: PersonName = "Jane Doe".parse().unwrap();
+        let u: GenesysUserId = "0F8FAD5B-D9CB-469F-A165-70867728950E".parse().unwrap();
+        assert_eq!(u.expose(), "0f8fad5b-d9cb-469f-a165-70867728950e");
+        let x: ExternalContactId = "0f8fad5b-d9cb-469f-a165-70867728950e".parse().unwrap();
+        let shown = format!("{e:?} {e} {p:?} {p} {n:?} {n} {u:?} {u} {x:?} {x}");
+        assert!(shown.contains("Email(<redacted>)"));
+        assert!(shown.contains("PhoneE164(<redacted>)"));
+        for secret in ["jane", "353", "861234567", "Doe", "0f8fad5b"] {
+            assert!(!shown.contains(secret), "{secret} leaked in {shown}");
+        }
+    }
+
+    #[test]
+    fn personal_data_types_serialise_as_plain_strings_and_revalidate() {
+        let e: Email = "jane@example.com".parse().unwrap();
+        assert_eq!(serde_json::to_string(&e).unwrap(), "\"jane@example.com\"");
+        let back: Email = serde_json::from_str("\"jane@example.com\"").unwrap();
+        assert_eq!(back, e);
+        let err = serde_json::from_str::<PhoneE164>("\"086 123 4567\"").unwrap_err();
+        assert!(!err.to_string().contains("086"), "{err}");
+        let err = serde_json::from_str::<PhoneE164>("\"+353 86 123 4567\"").unwrap_err();
+        assert!(err.to_string().contains("not-e164"));
+    }
+
+    #[test]
+    fn ticket_and_entity_ids_follow_their_alphabets() {
+        assert!("DSAR-2026-0042".parse::<TicketId>().is_ok());
+        assert!("a".repeat(80).parse::<TicketId>().is_ok());
+        for bad in ["", "-DSAR", "DSAR 1", "DSAR/1", "DSÄR", &"a".repeat(81)] {
+            assert!(bad.parse::<TicketId>().is_err(), "{bad}");
+        }
+        assert!(
+            "5a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
+                .parse::<EntityId>()
+                .is_ok()
+        );
+        assert!("conv_1".parse::<EntityId>().is_err());
+    }
+}
