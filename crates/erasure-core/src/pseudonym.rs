@@ -19,6 +19,9 @@ use crate::identifiers::{
 /// NIST SP 800-107: an HMAC key should be at least as long as the hash output.
 pub const MIN_KEY_BYTES: usize = 32;
 const PREFIX: &str = "hmac-sha256:";
+/// Names how refs are computed (see `pseudonymise`); recorded in every record so an
+/// auditor holding the key can recompute a ref.
+pub const SCHEME: &str = "gdpr-erasure/pseudonym/v1";
 
 /// The pseudonym key and its id. `Debug` never shows the key. The raw bytes are
 /// overwritten once the keyed HMAC state has been derived from them.

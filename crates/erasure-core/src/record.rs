@@ -19,7 +19,7 @@ use crate::error::{FieldError, RecordError};
 use crate::hold::{Deferral, HeldConversation, WithholdReason};
 use crate::identifiers::{ConversationId, EntityId, IdentifierKind, TicketId};
 use crate::pseudonym::{Pseudonym, Pseudonymiser};
-use crate::review::{Decision, IdentifierUsage, ReviewOutcome};
+use crate::review::{Decision, IdentifierUsage, LeftOutBecause, ReviewOutcome};
 use crate::tenure::Exclusion;
 use crate::ticket::TicketSalvage;
 
@@ -102,6 +102,8 @@ pub struct Retention {
 pub struct Pseudonymisation {
     pub algorithm: String,
     pub key_id: String,
+    /// How refs are computed, so an auditor holding the key can recompute one.
+    pub scheme: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -117,6 +119,8 @@ pub struct RecordIdentifier {
     #[serde(rename = "ref")]
     pub identifier_ref: Pseudonym,
     pub usage: IdentifierUsage,
+    /// Why it was kept out of the GDPR_DELETE subject; empty when it was used.
+    pub left_out_because: Vec<LeftOutBecause>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -124,6 +128,12 @@ pub struct RecordIdentifier {
 pub struct RecordClock {
     #[serde(with = "crate::time::utc_z")]
     pub received_at: DateTime<Utc>,
+    /// When the pipeline took the ticket in (lateAtIntake compares it with the
+    /// deadline; stands in for an unreadable receipt time of a rejected ticket).
+    #[serde(with = "crate::time::utc_z")]
+    pub intake_at: DateTime<Utc>,
+    /// The IANA zone days are counted in, so an auditor can recompute the dates.
+    pub time_zone: String,
     #[serde(with = "crate::time::option_utc_z")]
     pub identity_verified_at: Option<DateTime<Utc>>,
     #[serde(with = "crate::time::utc_z")]
@@ -260,6 +270,10 @@ pub enum AgentAction {
     AlreadyDeleted,
     NotFound,
     Failed,
+    /// Kept with the rest of the held data.
+    Held,
+    /// The account's status could not be read, so nothing was done.
+    Unchecked,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -513,6 +527,7 @@ impl RecordFacts {
                 kind: i.kind,
                 identifier_ref: i.identifier_ref.clone(),
                 usage: i.usage,
+                left_out_because: i.left_out_because.clone(),
             })
             .collect();
         self.conversations_found.clone_from(&review.found);
@@ -533,6 +548,7 @@ pub fn salvage_identifiers(s: &TicketSalvage, p: &Pseudonymiser) -> Vec<RecordId
         kind,
         identifier_ref,
         usage: IdentifierUsage::NotSearched,
+        left_out_because: Vec::new(),
     };
     let mut ids = Vec::new();
     ids.extend(
@@ -997,6 +1013,8 @@ pub fn build_record(
     let service = clock_inputs.service_level(facts.clock.genesys_first_call_at);
     let clock = RecordClock {
         received_at,
+        intake_at: facts.clock.intake_at,
+        time_zone: config.time_zone.name().to_owned(),
         identity_verified_at: facts.clock.identity_verified_at,
         clock_starts_at: clock_inputs.clock_starts_at,
         clock_basis: clock_inputs.clock_basis,
@@ -1057,6 +1075,7 @@ pub fn build_record(
         pseudonymisation: Pseudonymisation {
             algorithm: "HMAC-SHA256".into(),
             key_id: ctx.key_id.clone(),
+            scheme: crate::pseudonym::SCHEME.into(),
         },
         subject: RecordSubject {
             identifiers: facts.identifiers.clone(),
