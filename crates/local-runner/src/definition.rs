@@ -714,19 +714,30 @@ fn parse_resource(text: &str) -> Result<Resource, String> {
 
 fn check_lambda_parameters(params: Option<&Template>, wait_for_token: bool, at: &str) -> Res<()> {
     let pat = join(at, "Parameters");
-    let Some(Template::Object(fields)) = params else {
-        return Err(LoadError::new(
-            pat,
-            "lambda:invoke needs Parameters with FunctionName",
-        ));
+    // Field names with any '.$' suffix removed, and the literal value when fixed.
+    let fields: Vec<(String, Option<Value>)> = match params {
+        Some(Template::Object(fields)) => fields
+            .iter()
+            .map(|(k, t)| (k.clone(), t.literal().cloned()))
+            .collect(),
+        Some(Template::Literal(Value::Object(o))) => o
+            .iter()
+            .map(|(k, v)| (k.clone(), Some(v.clone())))
+            .collect(),
+        _ => {
+            return Err(LoadError::new(
+                pat,
+                "lambda:invoke needs Parameters with FunctionName",
+            ));
+        }
     };
     let mut has_function = false;
-    for (key, value) in fields {
+    for (key, value) in &fields {
         match key.as_str() {
             "FunctionName" => has_function = true,
             "Payload" | "Qualifier" | "ClientContext" => {}
             "InvocationType" => {
-                if value.literal() != Some(&Value::String("RequestResponse".into())) {
+                if value.as_ref() != Some(&Value::String("RequestResponse".into())) {
                     return Err(LoadError::new(
                         join(&pat, "InvocationType"),
                         "only RequestResponse invocations are supported by the local runner",

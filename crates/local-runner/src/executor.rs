@@ -729,10 +729,18 @@ impl Exec {
                 let outcome = tokio::select! {
                     biased;
                     r = waiter.receiver => Ok(r),
-                    e = watch(clock, deadline, beat) => Err(e),
+                    e = watch(clock, deadline, beat.clone()) => Err(e),
                 };
+                // On a virtual clock the callback may come after time has passed a limit.
                 let outcome = match outcome {
                     Ok(_) if self.past(deadline) => Err(timeout_error(timeout)),
+                    Ok(_)
+                        if beat
+                            .as_ref()
+                            .is_some_and(|b| heartbeat_missed(self.now(), b)) =>
+                    {
+                        Err(heartbeat_error(heartbeat.unwrap_or(0)))
+                    }
                     other => other,
                 };
                 match outcome {
@@ -1032,6 +1040,21 @@ fn timeout_error(timeout: Option<u64>) -> StateError {
     )
 }
 
+fn heartbeat_missed(
+    now: DateTime<Utc>,
+    (period, last): &(Duration, Arc<Mutex<DateTime<Utc>>>),
+) -> bool {
+    let last = *last.lock().unwrap_or_else(|p| p.into_inner());
+    now - last > TimeDelta::from_std(*period).unwrap_or(TimeDelta::MAX)
+}
+
+fn heartbeat_error(seconds: u64) -> StateError {
+    StateError::new(
+        "States.HeartbeatTimeout",
+        format!("No heartbeat was received for {seconds}s (HeartbeatSeconds)"),
+    )
+}
+
 /// Completes with a timeout error once the clock passes `deadline`, or once the
 /// heartbeat has not been renewed for its period; never when neither is set.
 async fn watch(
@@ -1048,13 +1071,9 @@ async fn watch(
         if deadline.is_some_and(|d| now > d) {
             return StateError::new("States.Timeout", "The task ran longer than TimeoutSeconds");
         }
-        if let Some((period, last)) = &heartbeat {
-            let last = *last.lock().unwrap_or_else(|p| p.into_inner());
-            if now - last > TimeDelta::from_std(*period).unwrap_or(TimeDelta::MAX) {
-                return StateError::new(
-                    "States.HeartbeatTimeout",
-                    format!("No heartbeat was received for {}s", period.as_secs()),
-                );
+        if let Some(beat) = &heartbeat {
+            if heartbeat_missed(now, beat) {
+                return heartbeat_error(beat.0.as_secs());
             }
         }
         ticker.sleep(WATCH_TICK).await;
