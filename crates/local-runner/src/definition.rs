@@ -215,18 +215,18 @@ impl Definition {
                 "QueryLanguage",
             ],
         )?;
-        if let Some(v) = top.get("Version") {
-            if v != "1.0" {
-                return Err(LoadError::new("Version", "only \"1.0\" is defined"));
-            }
+        if let Some(v) = top.get("Version")
+            && v != "1.0"
+        {
+            return Err(LoadError::new("Version", "only \"1.0\" is defined"));
         }
-        if let Some(v) = top.get("QueryLanguage") {
-            if v != "JSONPath" {
-                return Err(LoadError::new(
-                    "QueryLanguage",
-                    format!("{v} is not supported: the local runner implements JSONPath only"),
-                ));
-            }
+        if let Some(v) = top.get("QueryLanguage")
+            && v != "JSONPath"
+        {
+            return Err(LoadError::new(
+                "QueryLanguage",
+                format!("{v} is not supported: the local runner implements JSONPath only"),
+            ));
         }
         if top.contains_key("TimeoutSeconds") {
             return Err(LoadError::new(
@@ -458,10 +458,10 @@ fn validate_transitions(def: &Definition, at: &str) -> Res<()> {
     let mut seen: BTreeSet<&str> = BTreeSet::new();
     let mut stack = vec![def.start_at.as_str()];
     while let Some(s) = stack.pop() {
-        if seen.insert(s) {
-            if let Some(next) = edges.get(s) {
-                stack.extend(next.iter().map(|(t, _)| *t));
-            }
+        if seen.insert(s)
+            && let Some(next) = edges.get(s)
+        {
+            stack.extend(next.iter().map(|(t, _)| *t));
         }
     }
     if let Some(unreached) = def.states.keys().find(|k| !seen.contains(k.as_str())) {
@@ -661,13 +661,13 @@ fn parse_task(s: &Map<String, Value>, at: &str) -> Res<Kind> {
     }
     let timeout = seconds_pair(s, "TimeoutSeconds", at)?;
     let heartbeat = seconds_pair(s, "HeartbeatSeconds", at)?;
-    if let (Some(Seconds::Fixed(t)), Some(Seconds::Fixed(h))) = (&timeout, &heartbeat) {
-        if h >= t {
-            return Err(LoadError::new(
-                join(at, "HeartbeatSeconds"),
-                format!("must be smaller than TimeoutSeconds ({h} >= {t})"),
-            ));
-        }
+    if let (Some(Seconds::Fixed(t)), Some(Seconds::Fixed(h))) = (&timeout, &heartbeat)
+        && h >= t
+    {
+        return Err(LoadError::new(
+            join(at, "HeartbeatSeconds"),
+            format!("must be smaller than TimeoutSeconds ({h} >= {t})"),
+        ));
     }
     Ok(Kind::Task {
         resource,
@@ -824,15 +824,15 @@ fn parse_map(s: &Map<String, Value>, at: &str) -> Res<Kind> {
                 return Err(LoadError::new(cat, "must be an object"));
             };
             check_fields(cfg, &cat, &["Mode", "ExecutionType"])?;
-            if let Some(mode) = get_str(cfg, "Mode", &cat)? {
-                if mode != "INLINE" {
-                    return Err(LoadError::new(
-                        join(&cat, "Mode"),
-                        format!(
-                            "'{mode}' is not supported: the local runner runs INLINE Map states only"
-                        ),
-                    ));
-                }
+            if let Some(mode) = get_str(cfg, "Mode", &cat)?
+                && mode != "INLINE"
+            {
+                return Err(LoadError::new(
+                    join(&cat, "Mode"),
+                    format!(
+                        "'{mode}' is not supported: the local runner runs INLINE Map states only"
+                    ),
+                ));
             }
             if cfg.contains_key("ExecutionType") {
                 return Err(LoadError::new(

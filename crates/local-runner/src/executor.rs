@@ -1071,10 +1071,10 @@ async fn watch(
         if deadline.is_some_and(|d| now > d) {
             return StateError::new("States.Timeout", "The task ran longer than TimeoutSeconds");
         }
-        if let Some(beat) = &heartbeat {
-            if heartbeat_missed(now, beat) {
-                return heartbeat_error(beat.0.as_secs());
-            }
+        if let Some(beat) = &heartbeat
+            && heartbeat_missed(now, beat)
+        {
+            return heartbeat_error(beat.0.as_secs());
         }
         ticker.sleep(WATCH_TICK).await;
     }

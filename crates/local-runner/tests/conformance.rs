@@ -170,7 +170,7 @@ async fn run_fixture(name: &str, fixture: &Value) -> Result<(), String> {
                 for p in paths {
                     let p = p.as_str().unwrap_or_default();
                     match out.pointer_mut(p) {
-                        Some(v) if v.as_str().is_some_and(|s| uuid_like(s)) => *v = json!("<uuid>"),
+                        Some(v) if v.as_str().is_some_and(uuid_like) => *v = json!("<uuid>"),
                         other => problems.push(format!("{p} is not a UUID: {other:?}")),
                     }
                 }
@@ -186,15 +186,15 @@ async fn run_fixture(name: &str, fixture: &Value) -> Result<(), String> {
                     e.error, e.cause
                 ));
             }
-            if let Some(c) = expect.get("cause").and_then(Value::as_str) {
-                if e.cause != c {
-                    problems.push(format!("cause '{}' != expected '{c}'", e.cause));
-                }
+            if let Some(c) = expect.get("cause").and_then(Value::as_str)
+                && e.cause != c
+            {
+                problems.push(format!("cause '{}' != expected '{c}'", e.cause));
             }
-            if let Some(c) = expect.get("causeContains").and_then(Value::as_str) {
-                if !e.cause.contains(c) {
-                    problems.push(format!("cause '{}' does not contain '{c}'", e.cause));
-                }
+            if let Some(c) = expect.get("causeContains").and_then(Value::as_str)
+                && !e.cause.contains(c)
+            {
+                problems.push(format!("cause '{}' does not contain '{c}'", e.cause));
             }
         }
         (outcome, _, _) => problems.push(format!("unexpected outcome {outcome:?}")),
