@@ -338,7 +338,8 @@ fn test(op: &Op, value: &Value, expected: &Value) -> bool {
         Op::IsString => value.is_string() == flag,
         Op::IsBoolean => value.is_boolean() == flag,
         Op::IsTimestamp => value.as_str().and_then(parse_timestamp).is_some() == flag,
-        Op::IsPresent => unreachable_present(),
+        // IsPresent is decided in `eval`, before the variable must exist.
+        Op::IsPresent => false,
         Op::StringMatches => match (value.as_str(), expected.as_str()) {
             (Some(s), Some(pattern)) => wildcard_match(pattern, s),
             _ => false,
@@ -380,11 +381,6 @@ fn test(op: &Op, value: &Value, expected: &Value) -> bool {
             }
         }
     }
-}
-
-fn unreachable_present() -> bool {
-    // IsPresent is decided before the variable is required to exist.
-    false
 }
 
 /// `*` matches any run of characters (also none); `\*` is a literal star and `\\` a
