@@ -25,6 +25,21 @@ use crate::{io, retry};
 /// watched by polling; on the real clock this is the timeout's precision.
 const WATCH_TICK: Duration = Duration::from_millis(10);
 
+/// Step Functions' payload quota: a state's input or output, or a task's result,
+/// may be at most 256 KiB of UTF-8 JSON.
+const PAYLOAD_LIMIT: usize = 256 * 1024;
+
+fn check_size(value: &Value, what: &str) -> Result<(), StateError> {
+    let size = value.to_string().len();
+    if size > PAYLOAD_LIMIT {
+        return Err(StateError::new(
+            "States.DataLimitExceeded",
+            format!("The {what} has {size} bytes, more than the {PAYLOAD_LIMIT}-byte quota"),
+        ));
+    }
+    Ok(())
+}
+
 const RUNTIME_PREFIX: &str = "An error occurred while executing the state";
 
 /// What every execution of one runner shares.
@@ -255,7 +270,11 @@ impl Exec {
                         ..Default::default()
                     },
                 );
-                match self.run_state(state, input, entered_at, prev).await {
+                let outcome = self
+                    .run_state(state, input, entered_at, prev)
+                    .await
+                    .and_then(|step| check_size(&step.0, "state's output").map(|()| step));
+                match outcome {
                     Ok((output, next)) => {
                         self.event(
                             prev,
@@ -705,6 +724,9 @@ impl Exec {
             }
             Ok(Ok(v)) => v,
         };
+        if let Err(e) = check_size(&output, "task's result") {
+            return Err(fail(e, names[3], None, prev));
+        }
         let output = match resource {
             Resource::LambdaInvoke { .. } if !handler.output_is_integration_response() => {
                 self.invoke_response(output)

@@ -78,6 +78,20 @@ pub struct Env<'a> {
 }
 
 impl Call {
+    /// String literals keep their escapes only where States.Format needs them (its
+    /// template, to tell `\{` from a placeholder); everywhere else they are resolved
+    /// here, so values read by path are never unescaped.
+    fn new(name: Func, mut args: Vec<Arg>) -> Self {
+        for (i, arg) in args.iter_mut().enumerate() {
+            if let Arg::Literal(Value::String(s)) = arg {
+                if !(name == Func::Format && i == 0) {
+                    *s = unescape(s);
+                }
+            }
+        }
+        Self { name, args }
+    }
+
     /// Whether `text` looks like an intrinsic call (rather than a path).
     pub fn looks_like(text: &str) -> bool {
         text.starts_with("States.")
@@ -165,7 +179,7 @@ impl Parser<'_> {
         self.skip_ws();
         if self.rest().starts_with(')') {
             self.pos += 1;
-            return Ok(Call { name, args });
+            return Ok(Call::new(name, args));
         }
         loop {
             args.push(self.arg()?);
@@ -174,7 +188,7 @@ impl Parser<'_> {
                 self.pos += 1;
             } else if self.rest().starts_with(')') {
                 self.pos += 1;
-                return Ok(Call { name, args });
+                return Ok(Call::new(name, args));
             } else {
                 return Err(self.err("expected ',' or ')'"));
             }
@@ -290,7 +304,7 @@ fn count(args: &[Value], n: usize) -> Result<(), String> {
 
 fn string(v: &Value, what: &str) -> Result<String, String> {
     v.as_str()
-        .map(unescape)
+        .map(str::to_string)
         .ok_or_else(|| format!("{what} must be a string, got {v}"))
 }
 
@@ -415,7 +429,7 @@ fn apply(f: Func, args: Vec<Value>, env: &mut Env<'_>) -> Result<Value, String> 
         Func::Hash => {
             count(&args, 2)?;
             let data = match &args[0] {
-                Value::String(s) => unescape(s),
+                Value::String(s) => s.clone(),
                 other => other.to_string(),
             };
             let algorithm = string(&args[1], "the algorithm")?;
@@ -527,7 +541,7 @@ fn format(template: &str, args: &[Value]) -> Result<Value, String> {
                     )
                 })?;
                 match arg {
-                    Value::String(s) => out.push_str(&unescape(s)),
+                    Value::String(s) => out.push_str(s),
                     Value::Number(_) | Value::Bool(_) | Value::Null => {
                         out.push_str(&arg.to_string())
                     }
@@ -648,6 +662,24 @@ mod tests {
                 json!({})
             ),
             Ok(json!("e1 {literal}"))
+        );
+    }
+
+    #[test]
+    fn values_read_by_path_keep_their_backslashes() {
+        assert_eq!(
+            eval(
+                "States.Format('{} and {}', $.v, 'a\\\\b')",
+                json!({"v": "C:\\{x}"})
+            ),
+            Ok(json!("C:\\{x} and a\\b"))
+        );
+        assert_eq!(
+            eval(
+                "States.ArrayLength(States.Array('\\'', $.v))",
+                json!({"v": "\\"})
+            ),
+            Ok(json!(2))
         );
     }
 

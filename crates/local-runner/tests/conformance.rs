@@ -176,7 +176,7 @@ async fn run_fixture(name: &str, fixture: &Value) -> Result<(), String> {
                 }
             }
             if &out != want {
-                problems.push(format!("output {out} != expected {want}"));
+                problems.push(format!("output {} != expected {want}", short(&out)));
             }
         }
         (local_runner::Outcome::Failed(e), None, Some(want)) => {
@@ -197,7 +197,10 @@ async fn run_fixture(name: &str, fixture: &Value) -> Result<(), String> {
                 problems.push(format!("cause '{}' does not contain '{c}'", e.cause));
             }
         }
-        (outcome, _, _) => problems.push(format!("unexpected outcome {outcome:?}")),
+        (outcome, _, _) => problems.push(format!(
+            "unexpected outcome {}",
+            short(&format!("{outcome:?}"))
+        )),
     }
     if let Some(want) = expect.get("elapsedSeconds").and_then(Value::as_f64) {
         let got = result.elapsed().as_seconds_f64();
@@ -265,6 +268,15 @@ async fn run_fixture(name: &str, fixture: &Value) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!("{name}:\n  {}", problems.join("\n  ")))
+    }
+}
+
+/// Keeps failure messages readable when an output is large.
+fn short(v: &dyn std::fmt::Display) -> String {
+    let text = v.to_string();
+    match text.char_indices().nth(300) {
+        Some((i, _)) => format!("{}... ({} bytes)", &text[..i], text.len()),
+        None => text,
     }
 }
 
