@@ -83,10 +83,10 @@ impl Call {
     /// here, so values read by path are never unescaped.
     fn new(name: Func, mut args: Vec<Arg>) -> Self {
         for (i, arg) in args.iter_mut().enumerate() {
-            if let Arg::Literal(Value::String(s)) = arg {
-                if !(name == Func::Format && i == 0) {
-                    *s = unescape(s);
-                }
+            if let Arg::Literal(Value::String(s)) = arg
+                && !(name == Func::Format && i == 0)
+            {
+                *s = unescape(s);
             }
         }
         Self { name, args }
