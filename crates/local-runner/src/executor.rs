@@ -6,7 +6,7 @@ use std::time::Duration;
 use chrono::{DateTime, TimeDelta, Utc};
 use clock::{Clock as _, SharedClock, SystemClock};
 use futures::future::BoxFuture;
-use futures::{StreamExt as _, TryStreamExt as _};
+use futures::{FutureExt as _, StreamExt as _, TryStreamExt as _};
 use rand::rngs::StdRng;
 use rand::{Rng as _, RngCore as _};
 use serde_json::{Map, Value, json};
@@ -689,7 +689,13 @@ impl Exec {
         let clock = self.shared.clock.clone();
         let outcome = tokio::select! {
             biased;
-            r = handler.invoke(payload, task_ctx) => Ok(r),
+            r = std::panic::AssertUnwindSafe(handler.invoke(payload, task_ctx)).catch_unwind() => {
+                // A panicking handler is a crashed function, not a crashed runner.
+                Ok(r.unwrap_or_else(|panic| Err(crate::handler::TaskError::new(
+                    "Lambda.Unknown",
+                    format!("The handler panicked: {}", panic_message(panic.as_ref())),
+                ))))
+            }
             e = watch(clock.clone(), deadline, None) => Err(e),
         };
         // On a virtual clock the handler's own sleeps may have carried time past the deadline.
@@ -1040,6 +1046,14 @@ impl Exec {
             }
         }
     }
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(no message)".into())
 }
 
 fn select_path(p: &crate::path::Path, input: &Value, ctx: &Value) -> Result<Value, StateError> {

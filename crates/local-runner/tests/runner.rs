@@ -371,3 +371,29 @@ fn bad_mock_files_are_refused_with_the_field() {
         .unwrap_err();
     assert!(e.message.contains("overlaps"), "{e}");
 }
+
+#[tokio::test]
+async fn a_panicking_handler_fails_its_task_not_the_runner() {
+    let def = load(json!({"StartAt": "T", "States": {
+        "T": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:crash",
+              "Catch": [{"ErrorEquals": ["Lambda.Unknown"], "Next": "Recovered"}], "Next": "Recovered"},
+        "Recovered": {"Type": "Pass", "Parameters": {"error.$": "$.Error", "cause.$": "$.Cause"}, "End": true}}}));
+    let crash = handler_fn(|_i: Value, _c| async move {
+        if true {
+            panic!("index out of bounds");
+        }
+        Ok(json!(null))
+    });
+    let runner = Runner::builder(def)
+        .resources(Resources::new().function("crash", crash))
+        .clock(virtual_clock())
+        .build()
+        .unwrap();
+    let r = runner.run(json!({})).await;
+    assert_eq!(
+        r.output(),
+        Some(
+            &json!({"error": "Lambda.Unknown", "cause": "The handler panicked: index out of bounds"})
+        )
+    );
+}
