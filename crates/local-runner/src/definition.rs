@@ -38,6 +38,8 @@ type Res<T> = Result<T, LoadError>;
 pub struct Definition {
     pub(crate) start_at: String,
     pub(crate) states: BTreeMap<String, State>,
+    /// The execution-wide `TimeoutSeconds` (top level only).
+    pub(crate) timeout_seconds: Option<u64>,
 }
 
 /// How the state's effective input/output path is configured.
@@ -228,13 +230,9 @@ impl Definition {
                 format!("{v} is not supported: the local runner implements JSONPath only"),
             ));
         }
-        if top.contains_key("TimeoutSeconds") {
-            return Err(LoadError::new(
-                "TimeoutSeconds",
-                "an execution-wide timeout is not supported by the local runner",
-            ));
-        }
-        parse_machine(top, "")
+        let mut def = parse_machine(top, "")?;
+        def.timeout_seconds = get_uint(top, "TimeoutSeconds", "", 1)?;
+        Ok(def)
     }
 
     /// The names of every Task state, at any depth, with the handler key its resource
@@ -410,7 +408,11 @@ fn parse_machine(obj: &Map<String, Value>, at: &str) -> Res<Definition> {
             format!("'{start_at}' is not a state of this scope"),
         ));
     }
-    let def = Definition { start_at, states };
+    let def = Definition {
+        start_at,
+        states,
+        timeout_seconds: None,
+    };
     validate_transitions(&def, at)?;
     Ok(def)
 }

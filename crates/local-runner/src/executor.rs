@@ -63,6 +63,8 @@ pub(crate) struct Exec {
     pub history: Mutex<History>,
     rng: Mutex<StdRng>,
     base_context: Value,
+    /// When the execution-wide TimeoutSeconds runs out.
+    deadline: Option<DateTime<Utc>>,
 }
 
 /// How a state hands over: its output and the next state (`None` ends the scope).
@@ -114,7 +116,12 @@ impl Exec {
             },
             "StateMachine": {"Id": shared.state_machine_arn, "Name": shared.state_machine_name},
         });
+        let deadline = shared
+            .definition
+            .timeout_seconds
+            .map(|t| start + TimeDelta::seconds(t as i64));
         Self {
+            deadline,
             shared,
             id,
             name,
@@ -219,9 +226,33 @@ impl Exec {
                 ..Default::default()
             },
         );
-        let result = self
-            .run_scope(&self.shared.definition, self.input.clone(), &mut prev)
-            .await;
+        let run = self.run_scope(&self.shared.definition, self.input.clone(), &mut prev);
+        // The execution-wide timeout also ends an execution blocked in a Task.
+        let result = tokio::select! {
+            biased;
+            r = run => r,
+            _ = watch(self.shared.clock.clone(), self.deadline, None) => Err(self.timed_out_error()),
+        };
+        let result = if self.timed_out() {
+            Err(self.timed_out_error())
+        } else {
+            result
+        };
+        let mut prev = self.lock_history().events.len() as u64;
+        if let (Err(e), Some(deadline)) = (&result, self.deadline)
+            && self.timed_out()
+        {
+            self.event_at(
+                &mut prev,
+                deadline,
+                "ExecutionTimedOut",
+                EventData {
+                    details: details(&[("error", json!(e.error)), ("cause", json!(e.cause))]),
+                    ..Default::default()
+                },
+            );
+            return result;
+        }
         match &result {
             Ok(output) => self.event(
                 &mut prev,
@@ -243,6 +274,20 @@ impl Exec {
         result
     }
 
+    fn timed_out(&self) -> bool {
+        self.deadline.is_some_and(|d| self.now() > d)
+    }
+
+    fn timed_out_error(&self) -> StateError {
+        StateError::new(
+            "States.Timeout",
+            format!(
+                "The execution ran longer than its TimeoutSeconds ({}s)",
+                self.shared.definition.timeout_seconds.unwrap_or(0)
+            ),
+        )
+    }
+
     /// Runs a scope (the top level, a branch or an iteration) from StartAt to its end.
     fn run_scope<'a>(
         &'a self,
@@ -258,6 +303,10 @@ impl Exec {
                     // Load-time validation makes this unreachable; stay precise anyway.
                     return Err(StateError::runtime(format!("no state named '{name}'")));
                 };
+                // Past the execution's TimeoutSeconds nothing more runs, and no Catch applies.
+                if self.timed_out() {
+                    return Err(self.timed_out_error());
+                }
                 let ty = state_type(&state.kind);
                 self.count(|c| c.state_transitions += 1);
                 let entered_at = self.now();
@@ -346,6 +395,14 @@ impl Exec {
                 let effective = io::select(&state.input_path, &raw)?;
                 let ctx = self.context(&state.name, entered_at, 0, None, None);
                 let duration = self.wait_duration(wait, &effective, &ctx)?;
+                if let Some(d) = self.deadline {
+                    // A Wait outlasting the execution's timeout is cut short by it.
+                    let left = (d - self.now()).to_std().unwrap_or(Duration::ZERO);
+                    if duration > left {
+                        self.clock().sleep(left + Duration::from_millis(1)).await;
+                        return Err(self.timed_out_error());
+                    }
+                }
                 self.clock().sleep(duration).await;
                 Ok((
                     io::select(&state.output_path, &effective)?,
@@ -502,7 +559,7 @@ impl Exec {
                 Ok(output) => return Ok((output, next_of(&work.transition))),
                 Err(e) => e,
             };
-            if error.is_runtime() {
+            if error.is_runtime() || self.timed_out() {
                 return Err(error);
             }
             // The first retrier whose ErrorEquals matches decides; once it is
@@ -673,6 +730,11 @@ impl Exec {
 
         let started = self.now();
         let deadline = timeout.map(|t| started + TimeDelta::seconds(t as i64));
+        // The execution's own deadline also bounds the wait (it then fails the execution).
+        let watched = match (deadline, self.deadline) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         let waiter = token
             .as_ref()
             .map(|t| self.shared.tokens.register(t, &self.id, &state.name));
@@ -696,7 +758,7 @@ impl Exec {
                     format!("The handler panicked: {}", panic_message(panic.as_ref())),
                 ))))
             }
-            e = watch(clock.clone(), deadline, None) => Err(e),
+            e = watch(clock.clone(), watched, None) => Err(e),
         };
         // On a virtual clock the handler's own sleeps may have carried time past the deadline.
         let outcome = match outcome {
@@ -757,7 +819,7 @@ impl Exec {
                 let outcome = tokio::select! {
                     biased;
                     r = waiter.receiver => Ok(r),
-                    e = watch(clock, deadline, beat.clone()) => Err(e),
+                    e = watch(clock, watched, beat.clone()) => Err(e),
                 };
                 // On a virtual clock the callback may come after time has passed a limit.
                 let outcome = match outcome {
