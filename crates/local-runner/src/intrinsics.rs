@@ -362,15 +362,15 @@ fn apply(f: Func, args: Vec<Value>, env: &mut Env<'_>) -> Result<Value, String> 
         }
         Func::ArrayRange => {
             count(&args, 3)?;
-            let start = integer(&args[0], "the start")?;
-            let end = integer(&args[1], "the end")?;
-            let step = integer(&args[2], "the step")?;
-            if step == 0 {
-                return Err("the step must not be 0".into());
+            let start = rounded(&args[0], "the start")?;
+            let end = rounded(&args[1], "the end")?;
+            let step = rounded(&args[2], "the step")?;
+            if step <= 0 {
+                return Err("the step must be a positive integer".into());
             }
             let mut out = Vec::new();
             let mut i = start;
-            while (step > 0 && i <= end) || (step < 0 && i >= end) {
+            while i <= end {
                 out.push(Value::from(i));
                 if out.len() > 1000 {
                     return Err("the range has more than 1000 items".into());
@@ -453,39 +453,27 @@ fn apply(f: Func, args: Vec<Value>, env: &mut Env<'_>) -> Result<Value, String> 
             if args.len() != 2 && args.len() != 3 {
                 return Err(format!("expected 2 or 3 arguments, got {}", args.len()));
             }
-            let start = integer(&args[0], "the start")?;
-            let end = integer(&args[1], "the end")?;
-            if end <= start {
-                return Err("the end must be greater than the start".into());
+            let start = rounded(&args[0], "the start")?;
+            let end = rounded(&args[1], "the end")?;
+            if end < start {
+                return Err("the end must not be less than the start".into());
             }
-            let span = (end - start) as u64;
+            // Both ends are included (as LocalStack, tested against AWS, does).
+            let span = (end - start) as u64 + 1;
             let r = match args.get(2) {
                 // A seed makes the value reproducible, as in AWS.
-                Some(seed) => {
-                    let seed = integer(seed, "the seed")? as u64;
-                    splitmix(seed)
-                }
+                Some(seed) => splitmix(rounded(seed, "the seed")? as u64),
                 None => (env.random)(),
             };
             Ok(Value::from(start + (r % span) as i64))
         }
         Func::MathAdd => {
             count(&args, 2)?;
-            match (&args[0], &args[1]) {
-                (Value::Number(a), Value::Number(b)) => {
-                    if let (Some(x), Some(y)) = (a.as_i64(), b.as_i64()) {
-                        x.checked_add(y)
-                            .map(Value::from)
-                            .ok_or_else(|| "integer overflow".into())
-                    } else {
-                        let sum = a.as_f64().unwrap_or(0.0) + b.as_f64().unwrap_or(0.0);
-                        Number::from_f64(sum)
-                            .map(Value::Number)
-                            .ok_or_else(|| "the sum is not a finite number".into())
-                    }
-                }
-                _ => Err("both arguments must be numbers".into()),
-            }
+            let a = rounded(&args[0], "the first argument")?;
+            let b = rounded(&args[1], "the second argument")?;
+            a.checked_add(b)
+                .map(Value::from)
+                .ok_or_else(|| "integer overflow".into())
         }
         Func::StringSplit => {
             count(&args, 2)?;
@@ -511,6 +499,23 @@ fn apply(f: Func, args: Vec<Value>, env: &mut Env<'_>) -> Result<Value, String> 
                     .to_string(),
             ))
         }
+    }
+}
+
+/// A number as an integer; a fraction is rounded to the nearest integer, halves
+/// upward (Java's `Math.round`), as AWS documents for MathAdd and MathRandom.
+fn rounded(v: &Value, what: &str) -> Result<i64, String> {
+    match v {
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => Ok(i),
+            None => n
+                .as_f64()
+                .map(|f| (f + 0.5).floor())
+                .filter(|f| f.is_finite() && f.abs() < 9.0e15)
+                .map(|f| f as i64)
+                .ok_or_else(|| format!("{what} is out of range: {v}")),
+        },
+        _ => Err(format!("{what} must be a number, got {v}")),
     }
 }
 
@@ -540,18 +545,7 @@ fn format(template: &str, args: &[Value]) -> Result<Value, String> {
                         args.len()
                     )
                 })?;
-                match arg {
-                    Value::String(s) => out.push_str(s),
-                    Value::Number(_) | Value::Bool(_) | Value::Null => {
-                        out.push_str(&arg.to_string())
-                    }
-                    _ => {
-                        return Err(format!(
-                            "argument {} is an object or array: {arg}",
-                            next + 1
-                        ));
-                    }
-                }
+                out.push_str(&format_value(arg));
                 next += 1;
             }
             c => out.push(c),
@@ -564,6 +558,30 @@ fn format(template: &str, args: &[Value]) -> Result<Value, String> {
         ));
     }
     Ok(Value::String(out))
+}
+
+/// How States.Format prints a value: strings as they are, arrays as `[a, b]` and
+/// objects as `{key=value, ...}` (the Java rendering AWS produces), the rest as JSON.
+fn format_value(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Array(items) => format!(
+            "[{}]",
+            items
+                .iter()
+                .map(format_value)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Value::Object(map) => format!(
+            "{{{}}}",
+            map.iter()
+                .map(|(k, v)| format!("{k}={}", format_value(v)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        other => other.to_string(),
+    }
 }
 
 fn hash(data: &str, algorithm: &str) -> Result<String, String> {
@@ -680,6 +698,17 @@ mod tests {
                 json!({"v": "\\"})
             ),
             Ok(json!(2))
+        );
+    }
+
+    #[test]
+    fn format_prints_arrays_and_objects_as_aws_does() {
+        assert_eq!(
+            eval(
+                "States.Format('{} {}', $.a, $.o)",
+                json!({"a": ["x", 1], "o": {"Arg1": 1, "Arg2": []}})
+            ),
+            Ok(json!("[x, 1] {Arg1=1, Arg2=[]}"))
         );
     }
 
