@@ -5,7 +5,7 @@
 //! - `definition`, `input` (default `{}`), `substitutions` (default none);
 //! - `handlers`: function name, ARN or `state:<StateName>` -> list of steps; the
 //!   n-th invocation uses step n (the last step repeats). A step is one of
-//!   `{"return": v}`, `{"echo": true}`, `{"throw": {"Error", "Cause"}}`,
+//!   `{"return": v}`, `{"returnStringOfBytes": n}`, `{"echo": true}`, `{"throw": {"Error", "Cause"}}`,
 //!   `{"succeedToken": v}`, `{"failToken": {"Error", "Cause"}}`, `{"noCallback": true}`,
 //!   optionally with `"sleep": seconds` first (on the virtual clock) and `"later"`:
 //!   actions a spawned task runs after the handler returns
@@ -90,6 +90,8 @@ fn handler_for(
             let token = || ctx.task_token.clone().expect("step needs a task token");
             if let Some(v) = step.get("return") {
                 Ok(v.clone())
+            } else if let Some(n) = step.get("returnStringOfBytes").and_then(Value::as_u64) {
+                Ok(Value::String("x".repeat(n as usize)))
             } else if step.get("echo").is_some() {
                 Ok(input)
             } else if let Some(t) = step.get("throw") {
