@@ -5,6 +5,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod asl;
+
 #[derive(Parser)]
 #[command(
     name = "gdpr-erasure",
@@ -20,6 +22,11 @@ struct Cli {
 enum Command {
     /// Print the pipeline version.
     Version,
+    /// Run Amazon States Language definitions locally.
+    Asl {
+        #[command(subcommand)]
+        command: asl::AslCommand,
+    },
 }
 
 fn main() -> ExitCode {
@@ -29,5 +36,6 @@ fn main() -> ExitCode {
             println!("gdpr-erasure {}", env!("CARGO_PKG_VERSION"));
             ExitCode::SUCCESS
         }
+        Command::Asl { command } => asl::run(command),
     }
 }
