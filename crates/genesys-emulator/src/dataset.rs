@@ -193,7 +193,7 @@ impl fmt::Debug for Conversation {
 }
 
 /// Media type of a conversation (the analytics `mediaType` dimension).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum MediaType {
     Voice,

@@ -118,8 +118,8 @@ impl Fault {
 
     /// Checks the rule, naming the first problem.
     pub fn validate(&self) -> Result<(), String> {
-        if !self.path.starts_with('/') {
-            return Err("path must start with '/' (a pattern; '*' matches anything)".into());
+        if !(self.path.starts_with('/') || self.path.starts_with('*')) {
+            return Err("path must start with '/' or '*' (a pattern; '*' matches anything)".into());
         }
         if self.times.is_some() && self.probability.is_some() {
             return Err("give either times or probability, not both".into());
