@@ -5,6 +5,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod emulator;
+
 #[derive(Parser)]
 #[command(
     name = "gdpr-erasure",
@@ -20,14 +22,24 @@ struct Cli {
 enum Command {
     /// Print the pipeline version.
     Version,
+    /// A local Genesys Cloud emulator.
+    Emulator(emulator::EmulatorArgs),
 }
 
-fn main() -> ExitCode {
+#[tokio::main]
+async fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Version => {
             println!("gdpr-erasure {}", env!("CARGO_PKG_VERSION"));
             ExitCode::SUCCESS
         }
+        Command::Emulator(args) => match emulator::run(args).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
     }
 }
