@@ -617,10 +617,10 @@ impl RunningEmulator {
 }
 
 impl Drop for RunningEmulator {
+    /// Stops accepting at once; in-flight requests finish in the background (up to
+    /// 5 s), as with `shutdown`, unless the runtime itself ends first.
     fn drop(&mut self) {
         let _ = self.shutdown.send(true);
-        if let Some(task) = self.task.take() {
-            task.abort();
-        }
+        self.task.take();
     }
 }

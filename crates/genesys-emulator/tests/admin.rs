@@ -307,3 +307,23 @@ async fn shutdown_stops_serving() {
     h.emu.shutdown().await;
     assert!(http().get(&url).send().await.is_err());
 }
+
+#[tokio::test]
+async fn dropping_the_emulator_stops_serving() {
+    let h = start().await;
+    let url = h.url("/_emulator/clock");
+    let common::Harness { emu, .. } = h;
+    drop(emu);
+    // The accept loop sees the signal on its next poll.
+    tokio::task::yield_now().await;
+    let fresh = http();
+    let mut refused = false;
+    for _ in 0..50 {
+        if fresh.get(&url).send().await.is_err() {
+            refused = true;
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    assert!(refused);
+}
