@@ -414,11 +414,11 @@ async fn details_query(State(app): State<App>, body: Bytes) -> Result<Response, 
             "paging.pageSize must be within 1..=100",
         ));
     }
-    if page_number < 1 {
+    if !(1..=1_000_000).contains(&page_number) {
         return Err(ApiError::bad_field_code(
             "invalid.value",
             "paging.pageNumber",
-            "paging.pageNumber must be at least 1",
+            "paging.pageNumber must be within 1..=1000000",
         ));
     }
 

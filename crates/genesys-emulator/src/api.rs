@@ -715,28 +715,18 @@ async fn recording_put(
     body: Bytes,
 ) -> ApiResult {
     let q = Query::of(&uri);
-    let clear_export = q.bool("clearExport", false)?;
+    // Accepted for the contract's sake; the emulator keeps no export dates to clear.
+    q.bool("clearExport", false)?;
     let obj = json_object(&body)?;
     let delete_date = date_field(&obj, "deleteDate")?;
     let archive_date = date_field(&obj, "archiveDate")?;
     let (mut w, now) = app.world();
     let protected = w.protected.contains(&cid);
     conversation(&w, &cid)?;
-    let c = w
-        .conversations
-        .iter_mut()
-        .find(|c| c.id == cid)
-        .ok_or_else(|| {
-            ApiError::not_found(
-                "conversation.not.found",
-                "A conversation for the provided conversationId was not found.",
-            )
-        })?;
-    let r = c
-        .recordings
-        .iter_mut()
-        .find(|r| r.id == rid)
-        .ok_or_else(recording_not_found)?;
+    let conv = w.conversations.iter_mut().find(|c| c.id == cid);
+    let Some(r) = conv.and_then(|c| c.recordings.iter_mut().find(|r| r.id == rid)) else {
+        return Err(recording_not_found());
+    };
     if matches!(r.file_state, FileState::Deleted | FileState::Uploading) {
         return Err(ApiError::bad_field_code(
             "recording.not.archivable",
@@ -755,12 +745,12 @@ async fn recording_put(
         r.delete_date = d;
     }
     if let Some(a) = archive_date {
+        // Moving an archived recording's archive date into the future restores it.
         if r.file_state == FileState::Archived && a.is_some_and(|a| a > now) {
             r.file_state = FileState::Restored;
         }
         r.archive_date = a;
     }
-    let _ = clear_export;
     if r.delete_date.is_some_and(|d| d <= now) {
         r.file_state = FileState::Deleted;
     } else if matches!(r.file_state, FileState::Available | FileState::Restored)
@@ -768,15 +758,12 @@ async fn recording_put(
     {
         r.file_state = FileState::Archived;
     }
-    let (c, r) = {
-        let c = conversation(&w, &cid)?;
-        let r = c
-            .recordings
-            .iter()
-            .find(|r| r.id == rid)
-            .ok_or_else(recording_not_found)?;
-        (c, r)
-    };
+    let c = conversation(&w, &cid)?;
+    let r = c
+        .recordings
+        .iter()
+        .find(|r| r.id == rid)
+        .ok_or_else(recording_not_found)?;
     Ok(Json(views::recording(c, r)).into_response())
 }
 

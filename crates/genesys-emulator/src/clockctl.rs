@@ -40,14 +40,17 @@ impl ControlledClock {
 
     fn now_of(i: &Inner) -> DateTime<Utc> {
         let real = i.origin_real.elapsed().as_secs_f64() * i.speed;
-        i.origin + TimeDelta::from_std(Duration::from_secs_f64(real)).unwrap_or(TimeDelta::MAX)
+        later(
+            i.origin,
+            Duration::try_from_secs_f64(real).unwrap_or(Duration::MAX),
+        )
     }
 
     /// Jumps ahead by `d`.
     pub fn advance(&self, d: Duration) {
         let mut i = self.lock();
         let now = Self::now_of(&i);
-        i.origin = now + TimeDelta::from_std(d).unwrap_or(TimeDelta::MAX);
+        i.origin = later(now, d);
         i.origin_real = Instant::now();
     }
 
@@ -69,6 +72,14 @@ impl ControlledClock {
     }
 }
 
+/// `t + d`, saturating at the end of representable time.
+fn later(t: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
+    TimeDelta::from_std(d)
+        .ok()
+        .and_then(|d| t.checked_add_signed(d))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
 fn check_speed(speed: f64) -> Result<(), String> {
     if speed.is_finite() && (0.0..=1_000_000.0).contains(&speed) {
         Ok(())
@@ -85,7 +96,7 @@ impl Clock for ControlledClock {
     }
 
     fn sleep(&self, duration: Duration) -> Sleep<'_> {
-        let target = self.now() + TimeDelta::from_std(duration).unwrap_or(TimeDelta::MAX);
+        let target = later(self.now(), duration);
         Box::pin(async move {
             // Re-read the clock in short real-time steps: it may be sped up, frozen or
             // advanced while we wait.

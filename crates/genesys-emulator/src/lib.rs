@@ -46,10 +46,14 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-/// The emulator was given an external clock, which it may not steer.
+/// Why the emulator's clock could not be steered.
 #[derive(Debug, thiserror::Error)]
-#[error("the emulator was started with an external clock; steer that clock instead")]
-pub struct ClockNotOwned;
+pub enum ClockControlError {
+    #[error("the emulator was started with an external clock; steer that clock instead")]
+    NotOwned,
+    #[error("{0}")]
+    InvalidSpeed(String),
+}
 
 /// Rust accessors: what the state holds now (after applying whatever the clock says
 /// has happened), so tests can assert what remains.
@@ -186,20 +190,22 @@ impl RunningEmulator {
     }
 
     /// Jumps the emulator-owned clock ahead.
-    pub fn advance_clock(&self, d: Duration) -> Result<(), ClockNotOwned> {
+    pub fn advance_clock(&self, d: Duration) -> Result<(), ClockControlError> {
         self.app
             .owned_clock
             .as_ref()
-            .ok_or(ClockNotOwned)?
+            .ok_or(ClockControlError::NotOwned)?
             .advance(d);
         Ok(())
     }
 
     /// Sets the emulator-owned clock's speed (0 freezes).
-    pub fn set_clock_speed(&self, speed: f64) -> Result<(), ClockNotOwned> {
-        let c = self.app.owned_clock.as_ref().ok_or(ClockNotOwned)?;
-        // check_speed rejects only nonsense; treat that as "no change".
-        let _ = c.set_speed(speed);
-        Ok(())
+    pub fn set_clock_speed(&self, speed: f64) -> Result<(), ClockControlError> {
+        self.app
+            .owned_clock
+            .as_ref()
+            .ok_or(ClockControlError::NotOwned)?
+            .set_speed(speed)
+            .map_err(ClockControlError::InvalidSpeed)
     }
 }
