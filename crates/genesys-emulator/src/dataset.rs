@@ -58,7 +58,7 @@ impl fmt::Debug for Dataset {
 }
 
 /// An OAuth client (client-credentials grant).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct OAuthClient {
     pub client_id: String,
@@ -68,6 +68,18 @@ pub struct OAuthClient {
     /// Token lifetime in seconds (Genesys allows 300..=172800; 86400 when unset).
     #[serde(default = "default_token_lifetime")]
     pub access_token_validity_seconds: u32,
+}
+
+impl fmt::Debug for OAuthClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OAuthClient")
+            .field("client_id", &self.client_id)
+            .field(
+                "access_token_validity_seconds",
+                &self.access_token_validity_seconds,
+            )
+            .finish_non_exhaustive()
+    }
 }
 
 fn default_token_lifetime() -> u32 {

@@ -177,7 +177,7 @@ impl GdprSubject {
 }
 
 /// `ReplacementTerm` of a GDPR_UPDATE.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ReplacementTerm {
     #[serde(rename = "type")]
@@ -186,8 +186,16 @@ pub struct ReplacementTerm {
     pub updated_value: String,
 }
 
+impl fmt::Debug for ReplacementTerm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReplacementTerm")
+            .field("type", &self.term_type)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Which identifier of the subject matched where.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MatchedIdentifier {
     /// PHONE, EMAIL, NAME, USER_ID or EXTERNAL_CONTACT_ID
@@ -199,6 +207,16 @@ pub struct MatchedIdentifier {
     /// emailAddress, name, userId, externalContactId).
     pub field: &'static str,
     pub participant_purpose: String,
+}
+
+impl fmt::Debug for MatchedIdentifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MatchedIdentifier")
+            .field("type", &self.kind)
+            .field("field", &self.field)
+            .field("participant_purpose", &self.participant_purpose)
+            .finish_non_exhaustive()
+    }
 }
 
 /// What a subject matches, computed when the request is submitted.
@@ -322,7 +340,7 @@ pub struct RateInfo {
 }
 
 /// One entry of the request log.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LoggedRequest {
     pub seq: u64,
@@ -341,6 +359,20 @@ pub struct LoggedRequest {
     /// The injected fault, by kind, if one fired.
     pub fault: Option<String>,
     pub correlation_id: String,
+}
+
+// Paths carry user and conversation ids: Debug shows the route template instead.
+impl fmt::Debug for LoggedRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LoggedRequest")
+            .field("seq", &self.seq)
+            .field("method", &self.method)
+            .field("route", &self.route)
+            .field("status", &self.status)
+            .field("request_type", &self.request_type)
+            .field("fault", &self.fault)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Why a bearer token was refused.

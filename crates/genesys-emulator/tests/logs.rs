@@ -1,4 +1,7 @@
 //! The emulator's own log names routes and statuses, never an identifier.
+//!
+//! The only test in this binary: tracing caches callsite interest per process, so a
+//! parallel test without the capturing subscriber could hide log lines.
 
 mod common;
 
