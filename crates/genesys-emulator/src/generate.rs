@@ -18,7 +18,7 @@ use crate::rng::{SeededRng, stable_uuid};
 /// Seed of the committed dataset.
 pub const DEFAULT_SEED: u64 = 2026;
 
-/// Client id of the dataset's OAuth client.
+/// Secret of the dataset's OAuth client.
 pub const PIPELINE_CLIENT_SECRET: &str = "emulator-pipeline-secret";
 
 const IE_LINE: &str = "+35315550100";
