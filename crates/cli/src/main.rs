@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod asl;
+mod emulator;
 
 #[derive(Parser)]
 #[command(
@@ -27,9 +28,12 @@ enum Command {
         #[command(subcommand)]
         command: asl::AslCommand,
     },
+    /// A local Genesys Cloud emulator.
+    Emulator(emulator::EmulatorArgs),
 }
 
-fn main() -> ExitCode {
+#[tokio::main]
+async fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Version => {
@@ -37,5 +41,12 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Asl { command } => asl::run(command),
+        Command::Emulator(args) => match emulator::run(args).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
     }
 }
