@@ -43,7 +43,7 @@ infra-test: venv
 ## package: every Lambda function under functions/ as an arm64 zip, target/lambda/<binary>/bootstrap.zip.
 ## cargo-lambda (and zig, for cross-compiling) come with `make tools`.
 package: venv
-	@command -v rustup >/dev/null && rustup target add aarch64-unknown-linux-gnu >/dev/null
+	@if command -v rustup >/dev/null; then rustup target add aarch64-unknown-linux-gnu >/dev/null; fi
 	@bins="$$($(PY) infra/scripts/function_binaries.py)" || exit 1; \
 	  echo "packaging: $$bins"; \
 	  PATH="$(abspath $(VENV)/bin):$$PATH" $(CARGO) lambda build --release --arm64 --output-format zip \
@@ -51,9 +51,10 @@ package: venv
 
 ## deploy: sam build (cargo-lambda again, from the cache `package` filled) and sam deploy with
 ## infra/samconfig.toml. Needs the AWS SAM CLI and AWS credentials (docs/deploy.md).
-deploy: package
+deploy: venv
 	@command -v sam >/dev/null || { echo "make deploy needs the AWS SAM CLI: see docs/deploy.md" >&2; exit 1; }
 	@$(PY) infra/scripts/function_binaries.py --require-all >/dev/null
+	@$(MAKE) --no-print-directory package
 	cd infra && PATH="$(abspath $(VENV)/bin):$$PATH" sam build
 	cd infra && sam deploy $(DEPLOY_ARGS)
 

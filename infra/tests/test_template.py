@@ -23,6 +23,7 @@ import unittest
 from pathlib import Path
 from typing import Any, Iterator
 
+from cfnlint.api import lint as cfn_lint
 from cfnlint.data import AdditionalSpecs
 from cfnlint.decode import decode
 from cfnlint.helpers import load_resource
@@ -773,6 +774,54 @@ def crate_findings(template: dict[str, Any], functions_dir: Path = ROOT / "funct
     return findings
 
 
+def sam_transform(template: dict[str, Any]) -> dict[str, Any]:
+    """The template as CloudFormation receives it: after `sam package` (local paths become S3
+    locations) and the SAM transform, run offline with the transform's own library."""
+    import boto3
+    from samtranslator.metrics.metrics import DummyMetricsPublisher, Metrics
+    from samtranslator.parser.parser import Parser
+    from samtranslator.translator.translator import Translator
+
+    t = copy.deepcopy(template)
+    if "CodeUri" in t.get("Globals", {}).get("Function", {}):
+        t["Globals"]["Function"]["CodeUri"] = "s3://artifacts/code.zip"
+    for _, res in resources(t):
+        props = res.get("Properties", {})
+        if res.get("Type") == "AWS::Serverless::Function" and "CodeUri" in props:
+            props["CodeUri"] = "s3://artifacts/code.zip"
+        if res.get("Type") == "AWS::StepFunctions::StateMachine":
+            if isinstance(props.get("DefinitionS3Location"), str):
+                props["DefinitionS3Location"] = {"Bucket": "artifacts", "Key": "erasure.asl.json"}
+    metrics = Metrics("ServerlessTransform", DummyMetricsPublisher())
+    translator = Translator(
+        None,
+        Parser(),
+        boto_session=boto3.session.Session(region_name="eu-west-1"),
+        metrics=metrics,
+    )
+    try:
+        return translator.translate(t, parameter_values={}, get_managed_policy_map=lambda: {})
+    finally:
+        metrics.publish()  # to nowhere; keeps the library from warning about it
+
+
+def transform_findings(template: dict[str, Any]) -> list[str]:
+    """The SAM transform accepts the template, and cfn-lint finds no error or warning in what
+    it produces: that is where SAM's generated resources (function URLs and their
+    permissions, the schedule) and dependency cycles through them become visible."""
+    from samtranslator.model.exceptions import InvalidDocumentException
+
+    try:
+        transformed = sam_transform(template)
+    except InvalidDocumentException as e:
+        return [f"SAM transform: {cause}" for cause in e.causes]
+    return [
+        f"after the SAM transform: {m.rule.id} {m.message}"
+        for m in cfn_lint(json.dumps(transformed))
+        if m.rule.id[:1] in ("E", "W")
+    ]
+
+
 # --------------------------------------------------------------------------------------
 # The tests
 # --------------------------------------------------------------------------------------
@@ -833,6 +882,9 @@ class Wiring(TemplateTest):
 
     def test_no_dependency_cycle(self) -> None:
         self.assertNoFindings(cycle_findings(self.template))
+
+    def test_sam_transform_output_lints_clean(self) -> None:
+        self.assertNoFindings(transform_findings(self.template))
 
     def test_every_function_crate_is_deployed(self) -> None:
         self.assertNoFindings(crate_findings(self.template))
@@ -1194,6 +1246,13 @@ class MutationsAreCaught(TemplateTest):
         stmt = next(s for s in _role_policy(t, "ApprovalRole") if s.get("Sid") == "AnswerTheReview")
         stmt["Resource"] = {"Ref": "ErasureStateMachine"}
         self.assertCaught(cycle_findings(t), "dependency cycle")
+        # cfn-lint alone does not see it in the SAM template; after the transform it does.
+        self.assertCaught(transform_findings(t), "E3004 Circular Dependencies")
+
+    def test_invalid_sam_property_is_caught_by_the_transform(self) -> None:
+        t = self.mutated()
+        _function(t, "approval")["Properties"]["FunctionUrlConfig"]["AuthType"] = "PUBLIC"
+        self.assertCaught(transform_findings(t), "SAM transform")
 
 
 if __name__ == "__main__":
