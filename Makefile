@@ -13,7 +13,7 @@ TEMPLATE := infra/template.yaml
 export MOTO_SERVER := $(abspath $(VENV)/bin/moto_server)
 export ASL_VALIDATOR := $(abspath $(NODE_TOOLS)/.bin/asl-validator)
 
-.PHONY: all build test lint fmt tools venv node-tools clean
+.PHONY: all build test lint fmt tools venv node-tools clean infra-test package deploy
 
 all: build
 
@@ -34,6 +34,29 @@ lint: tools
 	  sed -E 's/\$$\{([A-Za-z0-9]+)\}/arn:aws:lambda:eu-west-1:123456789012:function:\1/g' $(ASL) > target/asl-lint.json && \
 	  $(ASL_VALIDATOR) --json-path target/asl-lint.json; fi
 	@if [ -f $(TEMPLATE) ]; then $(VENV)/bin/cfn-lint $(TEMPLATE); fi
+	@$(MAKE) --no-print-directory infra-test
+
+## infra-test: the template's own checks (least privilege, WORM archive, wiring); no AWS account.
+infra-test: venv
+	$(PY) -m unittest discover -s infra/tests
+
+## package: every Lambda function under functions/ as an arm64 zip, target/lambda/<binary>/bootstrap.zip.
+## cargo-lambda (and zig, for cross-compiling) come with `make tools`.
+package: venv
+	@if command -v rustup >/dev/null; then rustup target add aarch64-unknown-linux-gnu >/dev/null; fi
+	@bins="$$($(PY) infra/scripts/function_binaries.py)" || exit 1; \
+	  echo "packaging: $$bins"; \
+	  PATH="$(abspath $(VENV)/bin):$$PATH" $(CARGO) lambda build --release --arm64 --output-format zip \
+	    $$(for b in $$bins; do printf -- '--bin %s ' "$$b"; done)
+
+## deploy: sam build (cargo-lambda again, from the cache `package` filled) and sam deploy with
+## infra/samconfig.toml. Needs the AWS SAM CLI and AWS credentials (docs/deploy.md).
+deploy: venv
+	@command -v sam >/dev/null || { echo "make deploy needs the AWS SAM CLI: see docs/deploy.md" >&2; exit 1; }
+	@$(PY) infra/scripts/function_binaries.py --require-all >/dev/null
+	@$(MAKE) --no-print-directory package
+	cd infra && PATH="$(abspath $(VENV)/bin):$$PATH" sam build
+	cd infra && sam deploy $(DEPLOY_ARGS)
 
 fmt:
 	$(CARGO) fmt --all
