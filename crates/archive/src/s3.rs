@@ -189,6 +189,63 @@ impl S3Archive {
         let stored = self.read(entry).await?;
         chain::existing_answer(record, &stored, retain_until).map(Some)
     }
+
+    /// One conditional, locked PutObject: the only way the archive writes to S3.
+    async fn put_new(
+        &self,
+        key: &str,
+        record: &Record,
+        retain_until: DateTime<Utc>,
+    ) -> Result<PutOutcome, ArchiveError> {
+        let bytes = record.canonical_bytes().to_vec();
+        let checksum = checksum_sha256_base64(&bytes);
+        let mut put = self
+            .client
+            .put_object()
+            .bucket(&self.settings.bucket)
+            .key(key)
+            .body(ByteStream::from(bytes))
+            .content_type("application/json")
+            .object_lock_mode(ObjectLockMode::Compliance)
+            .object_lock_retain_until_date(to_smithy(retain_until))
+            .if_none_match("*")
+            // S3 requires a checksum algorithm header on locked writes, and checks
+            // the given value against the bytes it receives.
+            .checksum_algorithm(ChecksumAlgorithm::Sha256)
+            .checksum_sha256(checksum)
+            .metadata(DIGEST_METADATA_KEY, record.digest());
+        put = match &self.settings.encryption {
+            ServerSideEncryption::BucketDefault => put,
+            ServerSideEncryption::S3 => {
+                put.server_side_encryption(aws_sdk_s3::types::ServerSideEncryption::Aes256)
+            }
+            ServerSideEncryption::Kms { key_id } => {
+                let put =
+                    put.server_side_encryption(aws_sdk_s3::types::ServerSideEncryption::AwsKms);
+                match key_id {
+                    Some(id) => put.ssekms_key_id(id),
+                    None => put,
+                }
+            }
+        };
+        match put.send().await {
+            Ok(out) => Ok(PutOutcome::Written {
+                version_id: out.version_id().map(str::to_owned),
+            }),
+            Err(e) if e.code() == Some("PreconditionFailed") => Ok(PutOutcome::KeyExists),
+            Err(e) => Err(classify("PutObject", e)),
+        }
+    }
+}
+
+/// What a conditional PutObject did.
+#[derive(Debug, PartialEq, Eq)]
+enum PutOutcome {
+    Written {
+        version_id: Option<String>,
+    },
+    /// `If-None-Match: *` failed: the key already holds an object.
+    KeyExists,
 }
 
 fn to_smithy(t: DateTime<Utc>) -> aws_sdk_s3::primitives::DateTime {
@@ -300,54 +357,23 @@ impl Archive for S3Archive {
         let head = chain::head(self, &record.view().ticket_id).await?;
         chain::check_extends(head.as_ref(), record)?;
 
-        let bytes = record.canonical_bytes().to_vec();
-        let mut put = self
-            .client
-            .put_object()
-            .bucket(&self.settings.bucket)
-            .key(&key)
-            .body(ByteStream::from(bytes.clone()))
-            .content_type("application/json")
-            .object_lock_mode(ObjectLockMode::Compliance)
-            .object_lock_retain_until_date(to_smithy(retain_until))
-            .if_none_match("*")
-            // S3 requires a checksum algorithm header on locked writes, and checks
-            // the given value against the bytes it receives.
-            .checksum_algorithm(ChecksumAlgorithm::Sha256)
-            .checksum_sha256(checksum_sha256_base64(&bytes))
-            .metadata(DIGEST_METADATA_KEY, record.digest());
-        put = match &self.settings.encryption {
-            ServerSideEncryption::BucketDefault => put,
-            ServerSideEncryption::S3 => {
-                put.server_side_encryption(aws_sdk_s3::types::ServerSideEncryption::Aes256)
-            }
-            ServerSideEncryption::Kms { key_id } => {
-                let put =
-                    put.server_side_encryption(aws_sdk_s3::types::ServerSideEncryption::AwsKms);
-                match key_id {
-                    Some(id) => put.ssekms_key_id(id),
-                    None => put,
-                }
-            }
-        };
-        match put.send().await {
-            Ok(out) => Ok(Receipt {
+        match self.put_new(&key, record, retain_until).await? {
+            PutOutcome::Written { version_id } => Ok(Receipt {
                 key,
-                version_id: out.version_id().map(str::to_owned),
+                version_id,
                 digest: record.digest().to_owned(),
                 retain_until,
                 already_present: false,
             }),
             // Written meanwhile (a retry racing its own earlier attempt): same answer
             // as when the record was found before writing.
-            Err(e) if e.code() == Some("PreconditionFailed") => self
+            PutOutcome::KeyExists => self
                 .existing_or_conflict(record, &key, retain_until)
                 .await?
                 .ok_or_else(|| ArchiveError::ArchiveUnavailable {
                     operation: "PutObject".into(),
                     detail: format!("{key}: If-None-Match failed but no version is listed yet"),
                 }),
-            Err(e) => Err(classify("PutObject", e)),
         }
     }
 
@@ -544,6 +570,38 @@ mod tests {
         for bad in ["ab", "UPPER", "-abc", "abc-", "a_b", &"a".repeat(64), "a/b"] {
             assert!(validate_bucket_name(bad).is_err(), "{bad}");
         }
+    }
+
+    #[tokio::test]
+    async fn the_archive_puts_only_when_the_key_is_absent() {
+        // Removing If-None-Match from put_new makes the second put succeed.
+        let moto = testkit::MotoServer::start();
+        let client = moto.s3_client();
+        client
+            .create_bucket()
+            .bucket("records")
+            .object_lock_enabled_for_bucket(true)
+            .send()
+            .await
+            .expect("bucket");
+        let archive = S3Archive::new(client, S3Settings::new("records", "")).expect("archive");
+        let r = Record::from_json(include_bytes!("../../../schemas/examples/completed.json"))
+            .expect("valid");
+        let until: DateTime<Utc> = "2033-11-22T11:42:10.512Z".parse().expect("date");
+
+        let first = archive.put_new("k.json", &r, until).await;
+        let second = archive.put_new("k.json", &r, until).await;
+
+        assert!(
+            matches!(
+                first,
+                Ok(PutOutcome::Written {
+                    version_id: Some(_)
+                })
+            ),
+            "{first:?}"
+        );
+        assert_eq!(second, Ok(PutOutcome::KeyExists));
     }
 
     #[test]
