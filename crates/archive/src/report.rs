@@ -6,10 +6,10 @@ use std::fmt::Write as _;
 
 use chrono::{DateTime, NaiveDate, NaiveTime, SecondsFormat, TimeDelta, Utc};
 
-use crate::Archive;
 use crate::error::ArchiveError;
 use crate::key::parse_record_file_name;
 use crate::record::{HoldView, Outcome, Record};
+use crate::{Archive, StoredLock};
 
 /// An inclusive range of UTC dates; either end open.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -70,6 +70,8 @@ pub struct RecordFilter {
 pub struct LoadedRecord {
     pub key: String,
     pub record: Record,
+    /// The lock as the store reports it.
+    pub lock: StoredLock,
 }
 
 /// An object that could not be taken as a record, and why. Loading never hides
@@ -118,6 +120,7 @@ pub async fn load_records<A: Archive + ?Sized>(
             Ok(record) => records.push(LoadedRecord {
                 key: entry.key,
                 record,
+                lock: stored.lock,
             }),
             Err(e) => unusable.push(Unusable {
                 key: entry.key,

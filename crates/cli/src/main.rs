@@ -5,6 +5,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod audit;
+
 #[derive(Parser)]
 #[command(
     name = "gdpr-erasure",
@@ -20,14 +22,18 @@ struct Cli {
 enum Command {
     /// Print the pipeline version.
     Version,
+    /// Read and check the compliance archive (for auditors).
+    Audit(audit::AuditArgs),
 }
 
-fn main() -> ExitCode {
+#[tokio::main]
+async fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Version => {
             println!("gdpr-erasure {}", env!("CARGO_PKG_VERSION"));
             ExitCode::SUCCESS
         }
+        Command::Audit(args) => audit::run(args).await,
     }
 }
