@@ -37,6 +37,23 @@ static VALIDATOR: LazyLock<Result<jsonschema::Validator, String>> = LazyLock::ne
 /// violation as `<instance path>: <message>`, with instance values masked so that a
 /// message never repeats record content.
 pub fn schema_violations(value: &Value) -> Result<Vec<String>, ArchiveError> {
+    // The `schema` field names the record format's version; say plainly when a
+    // record is of a version this build does not know, rather than list every
+    // difference from v1.
+    match value.get("schema") {
+        Some(Value::String(s)) if s == SCHEMA_V1 => {}
+        Some(Value::String(s)) if s.starts_with("gdpr-erasure/compliance-record/") => {
+            return Ok(vec![format!(
+                "/schema: record format {s} is not known to this version of gdpr-erasure (it knows {SCHEMA_V1})"
+            )]);
+        }
+        _ if !value.is_object() => return Ok(vec!["/: a record is a JSON object".to_owned()]),
+        _ => {
+            return Ok(vec![format!(
+                "/schema: missing or not a compliance record format (expected \"{SCHEMA_V1}\")"
+            )]);
+        }
+    }
     let validator = VALIDATOR
         .as_ref()
         .map_err(|e| ArchiveError::invalid(e.clone()))?;
@@ -293,6 +310,18 @@ mod tests {
         assert!(err.to_string().contains("not JSON"), "{err}");
         let err = Record::from_json(b"[]").unwrap_err();
         assert_eq!(err.name(), "RecordInvalid");
+    }
+
+    #[test]
+    fn an_unknown_record_version_is_named_as_such() {
+        let mut v: Value = serde_json::from_str(COMPLETED).expect("json");
+        v["schema"] = Value::from("gdpr-erasure/compliance-record/v2");
+        let msg = Record::from_value(v).unwrap_err().to_string();
+        assert!(msg.contains("compliance-record/v2 is not known"), "{msg}");
+        let msg = Record::from_json(br#"{"ticketId":"x"}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("/schema: missing"), "{msg}");
     }
 
     #[test]

@@ -451,11 +451,11 @@ impl Report {
 body{{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:2rem auto;max-width:60rem;padding:0 1rem;color:#1b1f24;background:#fff}}
 h1{{font-size:1.6rem;margin-bottom:.2rem}} h2{{font-size:1.2rem;margin-top:2rem;border-bottom:1px solid #d0d7de;padding-bottom:.3rem}}
 .meta{{color:#57606a;margin-top:0}}
-.figures{{display:grid;grid-template-columns:repeat(auto-fit,minmax(11rem,1fr));gap:.8rem;margin:1.2rem 0}}
+.figures{{display:grid;grid-template-columns:repeat(auto-fit,minmax(12.5rem,1fr));gap:.8rem;margin:1.2rem 0}}
 .figure{{border:1px solid #d0d7de;border-radius:6px;padding:.7rem .9rem}}
-.figure .n{{font-size:1.7rem;font-weight:600}} .figure .l{{color:#57606a;font-size:.9rem}}
+.figure .n{{font-size:1.5rem;font-weight:600;white-space:nowrap}} .figure .l{{color:#57606a;font-size:.9rem}}
 table{{border-collapse:collapse;width:100%;font-size:.95rem}} th,td{{text-align:left;padding:.35rem .6rem;border-bottom:1px solid #d0d7de}}
-th{{background:#f6f8fa}} td.num{{text-align:right;font-variant-numeric:tabular-nums}}
+th{{background:#f6f8fa}} td.num,th.num{{text-align:right;font-variant-numeric:tabular-nums}}
 .overdue{{color:#cf222e;font-weight:600}} code{{font-size:.85rem}}
 .warn{{border:1px solid #cf222e;border-radius:6px;padding:.6rem .9rem;background:#fff5f5}}
 </style>
@@ -495,13 +495,18 @@ th{{background:#f6f8fa}} td.num{{text-align:right;font-variant-numeric:tabular-n
 
         let _ = writeln!(o, "<h2>Outcomes</h2>");
         o.push_str(&self.outcome_chart_svg());
-        let _ = writeln!(o, "<table><tr><th>Outcome</th><th>Records</th></tr>");
+        let _ = writeln!(
+            o,
+            "<table><tr><th>Outcome</th><th class=\"num\">Records</th></tr>"
+        );
         for (outcome, n) in &self.per_outcome {
             let _ = writeln!(o, "<tr><td>{outcome}</td><td class=\"num\">{n}</td></tr>");
         }
         let _ = writeln!(o, "</table>");
 
-        let _ = writeln!(o, "<h2>Deadline (Art. 12(3))</h2><table>");
+        let _ = writeln!(o, "<h2>Deadline (Art. 12(3))</h2>");
+        o.push_str(&self.deadline_chart_svg());
+        let _ = writeln!(o, "<table>");
         let _ = writeln!(
             o,
             "<tr><td>Within deadline</td><td class=\"num\">{}</td></tr>",
@@ -567,6 +572,41 @@ th{{background:#f6f8fa}} td.num{{text-align:right;font-variant-numeric:tabular-n
         }
         let _ = writeln!(o, "</body>\n</html>");
         o
+    }
+
+    /// One bar split into outcomes within the deadline and late ones.
+    fn deadline_chart_svg(&self) -> String {
+        const W: usize = 560;
+        let d = &self.deadline;
+        let within_w = if d.judged == 0 {
+            0
+        } else {
+            d.within * W / d.judged
+        };
+        let mut s = String::from(
+            r#"<svg xmlns="http://www.w3.org/2000/svg" id="deadline-chart" role="img" aria-label="Outcomes within and after the deadline" width="560" height="56" viewBox="0 0 560 56" font-family="system-ui,sans-serif" font-size="13">
+"#,
+        );
+        if d.judged == 0 {
+            s.push_str(r##"<rect x="0" y="0" width="560" height="24" rx="3" fill="#d0d7de"><title>no outcome with a completion time</title></rect>"##);
+        } else {
+            let _ = write!(
+                s,
+                r##"<rect x="0" y="0" width="{within_w}" height="24" fill="#2da44e"><title>within deadline: {within}</title></rect><rect x="{within_w}" y="0" width="{late_w}" height="24" fill="#cf222e"><title>late: {late}</title></rect>"##,
+                within = d.within,
+                late = d.late,
+                late_w = W - within_w,
+            );
+        }
+        let _ = writeln!(
+            s,
+            r#"<text x="0" y="44">within deadline {} ({})</text><text x="560" y="44" text-anchor="end">late {}</text>"#,
+            d.within,
+            percent(d.share_within()),
+            d.late
+        );
+        s.push_str("</svg>\n");
+        s
     }
 
     /// A horizontal bar per outcome, scaled to the largest count.
