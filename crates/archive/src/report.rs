@@ -578,11 +578,7 @@ th{{background:#f6f8fa}} td.num,th.num{{text-align:right;font-variant-numeric:ta
     fn deadline_chart_svg(&self) -> String {
         const W: usize = 560;
         let d = &self.deadline;
-        let within_w = if d.judged == 0 {
-            0
-        } else {
-            d.within * W / d.judged
-        };
+        let within_w = (d.within * W).checked_div(d.judged).unwrap_or(0);
         let mut s = String::from(
             r#"<svg xmlns="http://www.w3.org/2000/svg" id="deadline-chart" role="img" aria-label="Outcomes within and after the deadline" width="560" height="56" viewBox="0 0 560 56" font-family="system-ui,sans-serif" font-size="13">
 "#,
