@@ -149,6 +149,11 @@ pub(crate) mod chain {
         let mut best: Option<ChainHead> = None;
         let mut tie: Option<String> = None;
         for entry in archive.list(Some(ticket_id)).await? {
+            // Objects whose names the archive never writes are not chain members;
+            // `audit verify` reports them.
+            if key::parse_record_file_name(&entry.file_name).is_none() {
+                continue;
+            }
             let stored = archive.read(&entry).await?;
             let record = Record::from_json(&stored.bytes)
                 .map_err(|e| ArchiveError::corrupt(&entry.key, e.to_string()))?;

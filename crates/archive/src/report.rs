@@ -36,8 +36,9 @@ impl Period {
 
     /// The last instant of the period, if it has an end.
     pub fn end(&self) -> Option<DateTime<Utc>> {
-        self.to.map(|d| {
-            d.and_time(NaiveTime::MIN).and_utc() + TimeDelta::days(1) - TimeDelta::nanoseconds(1)
+        self.to.map(|d| match d.succ_opt() {
+            Some(next) => next.and_time(NaiveTime::MIN).and_utc() - TimeDelta::nanoseconds(1),
+            None => DateTime::<Utc>::MAX_UTC,
         })
     }
 
@@ -695,6 +696,12 @@ mod tests {
         assert!(p.contains(at("2026-11-30T23:59:59.999Z")));
         assert!(!p.contains(at("2026-12-01T00:00:00Z")));
         assert!(!p.contains(at("2026-10-31T23:59:59Z")));
+    }
+
+    #[test]
+    fn the_last_representable_day_ends_a_period_without_overflow() {
+        let p = Period::new(None, Some(NaiveDate::MAX)).expect("period");
+        assert_eq!(p.end(), Some(DateTime::<Utc>::MAX_UTC));
     }
 
     #[test]

@@ -400,6 +400,10 @@ fn check_chain(ticket: &str, mut links: Vec<Link>, findings: &mut Vec<Finding>) 
         }
     }
     for l in &links {
+        if l.sequence == 0 {
+            push(&l.key, "sequence 0: sequences start at 1".into());
+            continue;
+        }
         if l.sequence == 1 {
             if l.previous_digest.is_some() {
                 push(&l.key, "sequence 1 must have previousDigest null".into());
@@ -459,5 +463,61 @@ fn check_chain(ticket: &str, mut links: Vec<Link>, findings: &mut Vec<Finding>) 
                 first.sequence
             ),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn link(key: &str, sequence: u64, previous: Option<&str>, digest: &str) -> Link {
+        Link {
+            key: key.into(),
+            sequence,
+            previous_digest: previous.map(Into::into),
+            digest: digest.into(),
+        }
+    }
+
+    fn chain_findings(links: Vec<Link>) -> Vec<String> {
+        let mut findings = Vec::new();
+        check_chain("T", links, &mut findings);
+        findings
+            .into_iter()
+            .map(|f| format!("{}: {}", f.key, f.detail))
+            .collect()
+    }
+
+    #[test]
+    fn an_intact_chain_has_no_findings() {
+        let f = chain_findings(vec![
+            link("a", 1, None, "d1"),
+            link("b", 2, Some("d1"), "d2"),
+            link("c", 3, Some("d2"), "d3"),
+        ]);
+        assert!(f.is_empty(), "{f:?}");
+    }
+
+    #[test]
+    fn a_sequence_gap_names_the_record_after_it() {
+        let f = chain_findings(vec![
+            link("a", 1, None, "d1"),
+            link("c", 3, Some("d1"), "d3"),
+        ]);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert!(f[0].starts_with("c: sequence gap"), "{f:?}");
+    }
+
+    #[test]
+    fn a_chain_without_its_first_record_is_reported_once() {
+        let f = chain_findings(vec![link("b", 2, Some("d1"), "d2")]);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert!(f[0].contains("no record with sequence 1"), "{f:?}");
+    }
+
+    #[test]
+    fn sequence_zero_is_reported_not_a_crash() {
+        let f = chain_findings(vec![link("z", 0, None, "d0")]);
+        assert!(f.iter().any(|s| s.starts_with("z: sequence 0")), "{f:?}");
     }
 }

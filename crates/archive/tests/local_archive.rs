@@ -334,6 +334,12 @@ async fn verify_names_stray_files_and_unprotected_records() {
     );
     assert!(out.contains("the record file is writable"), "{out}");
     assert_eq!(report.findings.len(), 2, "{out}");
+    // A stray file is no member of the chain: the next record is still written.
+    let next = rec(RecordBuilder::new(TICKET, "COMPLETED")
+        .written_at("2028-01-01T00:00:00Z")
+        .sequence(4, Some(written[2].0.digest()))
+        .build());
+    assert!(!archive.write(&next).await.expect("extends").already_present);
 }
 
 #[tokio::test]
