@@ -11,6 +11,17 @@ fn port_answers(endpoint: &str) -> bool {
     TcpStream::connect(addr).is_ok()
 }
 
+/// Whether the process still exists. On Linux /proc says so directly (a closed port
+/// could be reopened by another test's server); elsewhere the port is the evidence.
+fn still_running(pid: u32, endpoint: &str) -> bool {
+    let proc_dir = std::path::Path::new("/proc");
+    if proc_dir.join("self").exists() {
+        proc_dir.join(pid.to_string()).exists()
+    } else {
+        port_answers(endpoint)
+    }
+}
+
 #[tokio::test]
 async fn serves_s3_on_a_local_port() {
     let moto = MotoServer::start();
@@ -29,23 +40,30 @@ async fn serves_s3_on_a_local_port() {
 #[test]
 fn is_killed_when_dropped() {
     let moto = MotoServer::start();
-    let endpoint = moto.endpoint().to_owned();
+    let (pid, endpoint) = (moto.pid(), moto.endpoint().to_owned());
     assert!(port_answers(&endpoint));
+    assert!(still_running(pid, &endpoint));
     drop(moto);
-    assert!(!port_answers(&endpoint), "moto still answers at {endpoint}");
+    assert!(
+        !still_running(pid, &endpoint),
+        "moto (pid {pid}) is still running"
+    );
 }
 
 #[test]
 fn is_killed_when_the_test_panics() {
-    let mut endpoint = String::new();
+    let (mut pid, mut endpoint) = (0, String::new());
     let result = catch_unwind(AssertUnwindSafe(|| {
         let moto = MotoServer::start();
-        endpoint = moto.endpoint().to_owned();
+        (pid, endpoint) = (moto.pid(), moto.endpoint().to_owned());
         panic!("a failing test");
     }));
     assert!(result.is_err());
-    assert!(!endpoint.is_empty());
-    assert!(!port_answers(&endpoint), "moto still answers at {endpoint}");
+    assert_ne!(pid, 0);
+    assert!(
+        !still_running(pid, &endpoint),
+        "moto (pid {pid}) is still running"
+    );
 }
 
 #[test]
