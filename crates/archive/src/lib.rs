@@ -157,6 +157,22 @@ pub(crate) mod chain {
             let stored = archive.read(&entry).await?;
             let record = Record::from_json(&stored.bytes)
                 .map_err(|e| ArchiveError::corrupt(&entry.key, e.to_string()))?;
+            // A chain is only extended from records exactly as they were written.
+            let actual = canonical::digest_of(&stored.bytes);
+            if actual != record.digest() {
+                return Err(ArchiveError::corrupt(
+                    &entry.key,
+                    "the stored bytes are not the record's canonical form; run `gdpr-erasure audit verify`",
+                ));
+            }
+            if let Some(recorded) = stored.recorded_digest.as_deref().filter(|d| *d != actual) {
+                return Err(ArchiveError::corrupt(
+                    &entry.key,
+                    format!(
+                        "the bytes hash to {actual} but {recorded} was recorded when they were written; run `gdpr-erasure audit verify`"
+                    ),
+                ));
+            }
             let seq = record.view().sequence;
             match &best {
                 Some(b) if b.sequence > seq => {}
@@ -165,7 +181,7 @@ pub(crate) mod chain {
                     tie = None;
                     best = Some(ChainHead {
                         sequence: seq,
-                        digest: canonical::digest_of(&stored.bytes),
+                        digest: actual,
                         key: entry.key.clone(),
                     });
                 }

@@ -202,6 +202,13 @@ async fn verify_names_a_record_whose_bytes_were_changed() {
     );
     assert!(out.contains("wrong previousDigest"), "{out}");
     assert!(out.contains("FAILED"), "{out}");
+    // Nor does the archive extend a chain it cannot vouch for.
+    let err = archive
+        .chain_head(TICKET)
+        .await
+        .expect_err("tampered chain");
+    assert_eq!(err.name(), "ArchiveCorrupt");
+    assert!(err.to_string().contains(key.as_str()), "{err}");
 }
 
 #[tokio::test]
