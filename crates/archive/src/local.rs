@@ -409,10 +409,7 @@ impl Archive for LocalArchive {
             let stored = this.read_sync(&entry)?;
             let receipt = chain::existing_answer(record, &stored, retain_until)?;
             this.ensure_sidecar(&sidecar)?;
-            Ok(Receipt {
-                retain_until,
-                ..receipt
-            })
+            Ok(receipt)
         };
         if self.path_of(&key).symlink_metadata().is_ok() {
             return existing(self);
