@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod asl;
+mod audit;
 mod emulator;
 
 #[derive(Parser)]
@@ -30,6 +31,8 @@ enum Command {
     },
     /// A local Genesys Cloud emulator.
     Emulator(emulator::EmulatorArgs),
+    /// Read and check the compliance archive (for auditors).
+    Audit(audit::AuditArgs),
 }
 
 #[tokio::main]
@@ -48,5 +51,6 @@ async fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Command::Audit(args) => audit::run(args).await,
     }
 }

@@ -1,0 +1,523 @@
+//! `audit verify`: checks every record of an archive the way an auditor would.
+//!
+//! For each record: the schema (formats included), the canonical form, the digest
+//! recorded at write time against the bytes, the store's SHA-256 checksum, the key
+//! against the record's content, the lock (COMPLIANCE, retain-until at least the
+//! policy's and the record's own); for each ticket: the chain (first record, forks,
+//! missing links, wrong previousDigest, sequence gaps). Every failure names the key.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::canonical::{canonicalize, checksum_sha256_base64, digest_of};
+use crate::error::ArchiveError;
+use crate::key::{self, parse_record_file_name};
+use crate::record::{RecordView, schema_violations};
+use crate::retention::{RetentionPolicy, truncate_to_millis};
+use crate::{Archive, ObjectEntry};
+
+/// What a verification is measured against.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VerifyOptions {
+    /// The minimum retention every lock must reach (`--min-retention-years`).
+    pub min_retention: RetentionPolicy,
+    /// Only this ticket's records.
+    pub ticket_id: Option<String>,
+}
+
+/// Which check failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Check {
+    /// The store as a whole (a bucket without Object Lock).
+    Store,
+    /// An object that should not be there, or is not where its content says.
+    Layout,
+    /// The object could not be read.
+    Read,
+    /// Not a valid compliance record.
+    Schema,
+    /// The stored bytes are not the RFC 8785 form of the record.
+    Canonical,
+    /// The digest recorded at write time does not match the bytes.
+    Digest,
+    /// The store's SHA-256 checksum does not match the bytes.
+    Checksum,
+    /// No lock, the wrong mode, or an unprotected file.
+    Lock,
+    /// The lock ends too early.
+    Retention,
+    /// The ticket's chain of records is broken.
+    Chain,
+}
+
+impl Check {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Check::Store => "store",
+            Check::Layout => "layout",
+            Check::Read => "read",
+            Check::Schema => "schema",
+            Check::Canonical => "canonical-form",
+            Check::Digest => "digest",
+            Check::Checksum => "checksum",
+            Check::Lock => "lock",
+            Check::Retention => "retention",
+            Check::Chain => "chain",
+        }
+    }
+}
+
+impl fmt::Display for Check {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One failed check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    /// The record's key (or the archive's location for store-wide findings).
+    pub key: String,
+    pub check: Check,
+    pub detail: String,
+}
+
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "FAIL {}: {}: {}", self.key, self.check, self.detail)
+    }
+}
+
+/// The outcome of a verification.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyReport {
+    pub location: String,
+    pub min_retention_years: u32,
+    pub objects: usize,
+    pub records_checked: usize,
+    pub tickets: usize,
+    pub findings: Vec<Finding>,
+}
+
+impl VerifyReport {
+    pub fn passed(&self) -> bool {
+        self.findings.is_empty()
+    }
+
+    /// Failures first, one per line, then a summary line.
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        for f in &self.findings {
+            out.push_str(&f.to_string());
+            out.push('\n');
+        }
+        let failed_keys = {
+            let mut keys: Vec<&str> = self.findings.iter().map(|f| f.key.as_str()).collect();
+            keys.sort_unstable();
+            keys.dedup();
+            keys.len()
+        };
+        if self.passed() {
+            out.push_str(&format!(
+                "OK {}: {} records of {} tickets verified (schema, canonical form, digest, checksum, COMPLIANCE lock of at least {} years, chains)\n",
+                self.location, self.records_checked, self.tickets, self.min_retention_years
+            ));
+        } else {
+            out.push_str(&format!(
+                "FAILED {}: {} failures in {} of {} objects ({} records of {} tickets read)\n",
+                self.location,
+                self.findings.len(),
+                failed_keys,
+                self.objects,
+                self.records_checked,
+                self.tickets
+            ));
+        }
+        out
+    }
+}
+
+/// A record's place in its chain.
+struct Link {
+    key: String,
+    sequence: u64,
+    previous_digest: Option<String>,
+    digest: String,
+}
+
+/// Verifies every record (or one ticket's). Findings are data; an error means the
+/// archive could not be read at all (or not completely).
+pub async fn verify<A: Archive + ?Sized>(
+    archive: &A,
+    options: &VerifyOptions,
+) -> Result<VerifyReport, ArchiveError> {
+    let mut findings = Vec::new();
+    let location = archive.location();
+    for problem in archive.store_problems().await? {
+        findings.push(Finding {
+            key: location.clone(),
+            check: Check::Store,
+            detail: problem,
+        });
+    }
+    let entries = archive.list(options.ticket_id.as_deref()).await?;
+    let mut chains: BTreeMap<String, Vec<Link>> = BTreeMap::new();
+    let mut records_checked = 0;
+    for entry in &entries {
+        for a in &entry.anomalies {
+            findings.push(Finding {
+                key: entry.key.clone(),
+                check: Check::Layout,
+                detail: a.clone(),
+            });
+        }
+        if parse_record_file_name(&entry.file_name).is_none() {
+            continue; // not a record name: the layout finding says so
+        }
+        let mut push = |check: Check, detail: String| {
+            findings.push(Finding {
+                key: entry.key.clone(),
+                check,
+                detail,
+            })
+        };
+        let stored = match archive.read(entry).await {
+            Ok(s) => s,
+            Err(ArchiveError::RecordNotFound { .. }) => {
+                push(
+                    Check::Read,
+                    "the object is listed but cannot be read".into(),
+                );
+                continue;
+            }
+            Err(ArchiveError::ArchiveCorrupt { detail, .. }) => {
+                push(Check::Read, detail);
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        records_checked += 1;
+        for p in &stored.protection_problems {
+            push(Check::Lock, p.clone());
+        }
+        let actual_digest = digest_of(&stored.bytes);
+        check_integrity(&stored.bytes, &actual_digest, &stored, &mut push);
+
+        let value: Value = match serde_json::from_slice(&stored.bytes) {
+            Ok(v) => v,
+            Err(e) => {
+                push(Check::Schema, format!("not JSON: {e}"));
+                check_lock(entry, None, &stored.lock, options, &mut push);
+                continue;
+            }
+        };
+        match schema_violations(&value) {
+            Ok(v) => v.into_iter().for_each(|msg| push(Check::Schema, msg)),
+            Err(e) => return Err(e),
+        }
+        match canonicalize(&value) {
+            Ok(canon) if canon != stored.bytes => push(
+                Check::Canonical,
+                format!(
+                    "the stored bytes are not the RFC 8785 form of the record (canonical form hashes to {})",
+                    digest_of(&canon)
+                ),
+            ),
+            Ok(_) => {}
+            Err(e) => push(Check::Canonical, e.to_string()),
+        }
+        // The typed view is read leniently: a record that fails the schema elsewhere
+        // still takes its place in the chain, so one fault is not reported twice.
+        let view = RecordView::deserialize(&value).ok();
+        if let Some(view) = &view {
+            check_key(entry, view, &mut push);
+            chains
+                .entry(view.ticket_id.clone())
+                .or_default()
+                .push(Link {
+                    key: entry.key.clone(),
+                    sequence: view.sequence,
+                    previous_digest: view.previous_digest.clone(),
+                    digest: actual_digest.clone(),
+                });
+        }
+        check_lock(entry, view.as_ref(), &stored.lock, options, &mut push);
+    }
+    let tickets = chains.len();
+    for (ticket, links) in chains {
+        check_chain(&ticket, links, &mut findings);
+    }
+    findings.sort_by(|a, b| a.key.cmp(&b.key).then(a.check.cmp(&b.check)));
+    Ok(VerifyReport {
+        location,
+        min_retention_years: options.min_retention.in_years(),
+        objects: entries.len(),
+        records_checked,
+        tickets,
+        findings,
+    })
+}
+
+fn check_integrity(
+    bytes: &[u8],
+    actual_digest: &str,
+    stored: &crate::StoredObject,
+    push: &mut impl FnMut(Check, String),
+) {
+    match &stored.recorded_digest {
+        None => push(
+            Check::Digest,
+            "no digest was recorded with the object".into(),
+        ),
+        Some(d) if d != actual_digest => push(
+            Check::Digest,
+            format!(
+                "the bytes changed after writing: the digest recorded at write time is {d}, the stored bytes hash to {actual_digest}"
+            ),
+        ),
+        Some(_) => {}
+    }
+    let actual_checksum = checksum_sha256_base64(bytes);
+    match &stored.recorded_checksum_sha256 {
+        None => push(
+            Check::Checksum,
+            "the store holds no SHA-256 checksum for the object".into(),
+        ),
+        Some(c) if *c != actual_checksum => push(
+            Check::Checksum,
+            format!(
+                "the store's SHA-256 checksum {c} does not match the bytes ({actual_checksum})"
+            ),
+        ),
+        Some(_) => {}
+    }
+}
+
+fn check_key(entry: &ObjectEntry, view: &RecordView, push: &mut impl FnMut(Check, String)) {
+    let expected = key::relative_key(view).ok();
+    let actual = format!("{}/{}", entry.ticket_folder, entry.file_name);
+    if expected.as_deref() != Some(actual.as_str()) {
+        push(
+            Check::Layout,
+            format!(
+                "the key does not match the content (ticket {}, writtenAt {}, outcome {} belong at {})",
+                view.ticket_id,
+                view.written_at
+                    .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                view.outcome,
+                expected.unwrap_or_else(|| "no valid key".into())
+            ),
+        );
+    }
+}
+
+fn check_lock(
+    entry: &ObjectEntry,
+    view: Option<&RecordView>,
+    lock: &crate::StoredLock,
+    options: &VerifyOptions,
+    push: &mut impl FnMut(Check, String),
+) {
+    match lock.mode.as_deref() {
+        Some("COMPLIANCE") => {}
+        Some(other) => push(
+            Check::Lock,
+            format!("lock mode is {other}, not COMPLIANCE: it can be lifted before it expires"),
+        ),
+        None => push(Check::Lock, "the object has no lock".into()),
+    }
+    let Some(until) = lock.retain_until else {
+        if lock.mode.is_some() {
+            push(Check::Lock, "the lock has no retain-until date".into());
+        }
+        return;
+    };
+    let until = truncate_to_millis(until);
+    let written_at = view
+        .map(|v| v.written_at)
+        .or_else(|| parse_record_file_name(&entry.file_name).map(|p| p.written_at));
+    let fmt =
+        |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    if let Some(written_at) = written_at {
+        let needed = truncate_to_millis(options.min_retention.retain_until(written_at));
+        if until < needed {
+            push(
+                Check::Retention,
+                format!(
+                    "locked until {}, short of the {}-year minimum ({} from writtenAt {})",
+                    fmt(until),
+                    options.min_retention.in_years(),
+                    fmt(needed),
+                    fmt(written_at)
+                ),
+            );
+        }
+    }
+    if let Some(v) = view {
+        let asked = truncate_to_millis(v.retention.retain_until);
+        if until < asked {
+            push(
+                Check::Retention,
+                format!(
+                    "locked until {}, earlier than the record's own retention.retainUntil {}",
+                    fmt(until),
+                    fmt(asked)
+                ),
+            );
+        }
+    }
+}
+
+fn check_chain(ticket: &str, mut links: Vec<Link>, findings: &mut Vec<Finding>) {
+    links.sort_by(|a, b| a.sequence.cmp(&b.sequence).then(a.key.cmp(&b.key)));
+    let mut push = |key: &str, detail: String| {
+        findings.push(Finding {
+            key: key.to_owned(),
+            check: Check::Chain,
+            detail,
+        })
+    };
+    let mut by_seq: BTreeMap<u64, Vec<&Link>> = BTreeMap::new();
+    for l in &links {
+        by_seq.entry(l.sequence).or_default().push(l);
+    }
+    for (seq, same) in &by_seq {
+        if same.len() > 1 {
+            let keys: Vec<&str> = same.iter().map(|l| l.key.as_str()).collect();
+            for l in same {
+                push(
+                    &l.key,
+                    format!(
+                        "fork: ticket {ticket} has {} records with sequence {seq} ({})",
+                        same.len(),
+                        keys.join(", ")
+                    ),
+                );
+            }
+        }
+    }
+    for l in &links {
+        if l.sequence == 0 {
+            push(&l.key, "sequence 0: sequences start at 1".into());
+            continue;
+        }
+        if l.sequence == 1 {
+            if l.previous_digest.is_some() {
+                push(&l.key, "sequence 1 must have previousDigest null".into());
+            }
+            continue;
+        }
+        let Some(prev) = &l.previous_digest else {
+            push(
+                &l.key,
+                format!("sequence {} has no previousDigest", l.sequence),
+            );
+            continue;
+        };
+        match by_seq.get(&(l.sequence - 1)).map(Vec::as_slice) {
+            None | Some([]) => {
+                let named = links.iter().find(|o| &o.digest == prev);
+                let detail = match named {
+                    Some(o) => format!(
+                        "sequence gap: the previous record is {} with sequence {}, expected sequence {}",
+                        o.key,
+                        o.sequence,
+                        l.sequence - 1
+                    ),
+                    None => format!(
+                        "missing link: ticket {ticket} has no record with sequence {}, and previousDigest {prev} matches no record of the ticket",
+                        l.sequence - 1
+                    ),
+                };
+                push(&l.key, detail);
+            }
+            Some(prevs) => {
+                if !prevs.iter().any(|p| &p.digest == prev) {
+                    let actual: Vec<String> = prevs
+                        .iter()
+                        .map(|p| format!("{} at {}", p.digest, p.key))
+                        .collect();
+                    push(
+                        &l.key,
+                        format!(
+                            "wrong previousDigest: names {prev}, but sequence {} is {}",
+                            l.sequence - 1,
+                            actual.join(" and ")
+                        ),
+                    );
+                }
+            }
+        }
+    }
+    // A chain starting at 2 was already reported by its first record's missing link.
+    if !by_seq.contains_key(&1)
+        && let Some(first) = links.first().filter(|f| f.sequence > 2)
+    {
+        push(
+            &first.key,
+            format!(
+                "missing link: ticket {ticket} has no record with sequence 1 (its first record here has sequence {})",
+                first.sequence
+            ),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn link(key: &str, sequence: u64, previous: Option<&str>, digest: &str) -> Link {
+        Link {
+            key: key.into(),
+            sequence,
+            previous_digest: previous.map(Into::into),
+            digest: digest.into(),
+        }
+    }
+
+    fn chain_findings(links: Vec<Link>) -> Vec<String> {
+        let mut findings = Vec::new();
+        check_chain("T", links, &mut findings);
+        findings
+            .into_iter()
+            .map(|f| format!("{}: {}", f.key, f.detail))
+            .collect()
+    }
+
+    #[test]
+    fn an_intact_chain_has_no_findings() {
+        let f = chain_findings(vec![
+            link("a", 1, None, "d1"),
+            link("b", 2, Some("d1"), "d2"),
+            link("c", 3, Some("d2"), "d3"),
+        ]);
+        assert!(f.is_empty(), "{f:?}");
+    }
+
+    #[test]
+    fn a_sequence_gap_names_the_record_after_it() {
+        let f = chain_findings(vec![
+            link("a", 1, None, "d1"),
+            link("c", 3, Some("d1"), "d3"),
+        ]);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert!(f[0].starts_with("c: sequence gap"), "{f:?}");
+    }
+
+    #[test]
+    fn a_chain_without_its_first_record_is_reported_once() {
+        let f = chain_findings(vec![link("b", 2, Some("d1"), "d2")]);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert!(f[0].contains("no record with sequence 1"), "{f:?}");
+    }
+
+    #[test]
+    fn sequence_zero_is_reported_not_a_crash() {
+        let f = chain_findings(vec![link("z", 0, None, "d0")]);
+        assert!(f.iter().any(|s| s.starts_with("z: sequence 0")), "{f:?}");
+    }
+}

@@ -1,0 +1,187 @@
+//! A moto server per test: S3 (and the other AWS services moto serves) on a free
+//! 127.0.0.1 port, killed by PID when the handle is dropped, panicking test or not.
+
+use std::fs;
+use std::io::{Read as _, Write as _};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// The region tests use against moto (moto accepts any).
+pub const REGION: &str = "us-east-1";
+
+const HOW_TO_GET_IT: &str = "run `make tools` in the repository root (it installs moto[server] into .venv), \
+then run the tests through `make test`, or export MOTO_SERVER=\"$PWD/.venv/bin/moto_server\" before `cargo test`";
+
+// Readiness is polled, never timed: the bound is only there so a broken install
+// fails the test instead of hanging it.
+const READY_ATTEMPTS: u32 = 600;
+const READY_PAUSE: Duration = Duration::from_millis(100);
+const START_ATTEMPTS: u32 = 3;
+
+/// A running `moto_server` child process.
+#[derive(Debug)]
+pub struct MotoServer {
+    child: Child,
+    endpoint: String,
+    log_path: PathBuf,
+}
+
+impl MotoServer {
+    /// Starts `$MOTO_SERVER` and waits until it answers HTTP.
+    ///
+    /// # Panics
+    /// When `MOTO_SERVER` is unset or names no file, or the server does not come up:
+    /// a test that needs S3 fails with instructions, it never skips.
+    pub fn start() -> Self {
+        match Self::try_start() {
+            Ok(server) => server,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// As [`MotoServer::start`], returning the reason instead of panicking.
+    pub fn try_start() -> Result<Self, String> {
+        let program = server_program()?;
+        let mut last_error = String::new();
+        for _ in 0..START_ATTEMPTS {
+            // Another process can take the port between probing and binding; then
+            // the server exits at once and the next attempt picks another port.
+            match Self::start_on_free_port(&program) {
+                Ok(server) => return Ok(server),
+                Err(e) => last_error = e,
+            }
+        }
+        Err(last_error)
+    }
+
+    fn start_on_free_port(program: &Path) -> Result<Self, String> {
+        let port = free_port()?;
+        let log_path =
+            std::env::temp_dir().join(format!("testkit-moto-{}-{port}.log", std::process::id()));
+        let log = fs::File::create(&log_path)
+            .map_err(|e| format!("cannot create {}: {e}", log_path.display()))?;
+        let log_err = log
+            .try_clone()
+            .map_err(|e| format!("cannot duplicate the log handle: {e}"))?;
+        let child = Command::new(program)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(log_err)
+            .spawn()
+            .map_err(|e| format!("cannot start {}: {e}; {HOW_TO_GET_IT}", program.display()))?;
+        let mut server = Self {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+            log_path,
+        };
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        for _ in 0..READY_ATTEMPTS {
+            if let Ok(Some(status)) = server.child.try_wait() {
+                return Err(format!(
+                    "moto_server exited ({status}) before answering on port {port}:\n{}",
+                    server.log_tail()
+                ));
+            }
+            if answers_http(addr) {
+                return Ok(server);
+            }
+            std::thread::sleep(READY_PAUSE);
+        }
+        Err(format!(
+            "moto_server did not answer on port {port}:\n{}",
+            server.log_tail()
+        ))
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// An S3 client for this server: path-style addressing, static test credentials,
+    /// [`REGION`].
+    pub fn s3_client(&self) -> aws_sdk_s3::Client {
+        let config = aws_sdk_s3::config::Builder::new()
+            .behavior_version_latest()
+            .region(aws_sdk_s3::config::Region::new(REGION))
+            .credentials_provider(aws_sdk_s3::config::Credentials::new(
+                "testing", "testing", None, None, "testkit",
+            ))
+            .endpoint_url(&self.endpoint)
+            .force_path_style(true)
+            .build();
+        aws_sdk_s3::Client::from_conf(config)
+    }
+
+    /// Environment variables that point the standard AWS environment (and so a child
+    /// process such as the `gdpr-erasure` binary) at this server's credentials and region.
+    pub fn aws_env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ACCESS_KEY_ID", "testing".into()),
+            ("AWS_SECRET_ACCESS_KEY", "testing".into()),
+            ("AWS_REGION", REGION.into()),
+            ("AWS_EC2_METADATA_DISABLED", "true".into()),
+        ]
+    }
+
+    fn log_tail(&self) -> String {
+        let text = fs::read_to_string(&self.log_path).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(20)..].join("\n")
+    }
+}
+
+impl Drop for MotoServer {
+    fn drop(&mut self) {
+        // Child::kill signals this PID only (SIGKILL); wait reaps it so no zombie stays.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = fs::remove_file(&self.log_path);
+    }
+}
+
+fn server_program() -> Result<PathBuf, String> {
+    let Some(path) = std::env::var_os("MOTO_SERVER").filter(|p| !p.is_empty()) else {
+        return Err(format!(
+            "MOTO_SERVER is not set, so the S3 tests cannot start moto: {HOW_TO_GET_IT}"
+        ));
+    };
+    let path = PathBuf::from(path);
+    if !path.is_file() {
+        return Err(format!(
+            "MOTO_SERVER names {}, which does not exist: {HOW_TO_GET_IT}",
+            path.display()
+        ));
+    }
+    Ok(path)
+}
+
+fn free_port() -> Result<u16, String> {
+    let listener =
+        TcpListener::bind(("127.0.0.1", 0)).map_err(|e| format!("no free local port: {e}"))?;
+    listener
+        .local_addr()
+        .map(|a| a.port())
+        .map_err(|e| format!("no free local port: {e}"))
+}
+
+fn answers_http(addr: SocketAddr) -> bool {
+    let Ok(mut stream) = TcpStream::connect_timeout(&addr, Duration::from_secs(1)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+    let request = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+    if stream.write_all(request).is_err() {
+        return false;
+    }
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1.")
+}
