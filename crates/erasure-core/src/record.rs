@@ -11,7 +11,7 @@
 
 use std::collections::BTreeSet;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::deadline::{self, DeadlineConfig, ExtensionNotice};
@@ -785,7 +785,9 @@ pub fn build_record(
     if !errors.is_empty() {
         return Err(RecordError::InvalidRecordInput(errors));
     }
-    let at = ctx.written_at;
+    // The archive key carries writtenAt to the millisecond; finer digits would let two
+    // different records share a key.
+    let at = ctx.written_at.trunc_subsecs(3);
     let mut escalations: Vec<Escalation> = facts
         .escalations
         .iter()
