@@ -384,14 +384,6 @@ impl<S: StepFunctions, N: ResumeNotifier> Watchdog<S, N> {
     pub async fn handle(&self) -> Result<Value, WatchdogError> {
         let report = self.run().await;
         println!("{}", report.emf_line(&self.config, self.clock.now()));
-        tracing::info!(
-            approvals_overdue = report.approvals_overdue,
-            deadlines_near = report.deadlines_near,
-            resumptions_due = report.resumptions_due,
-            resumptions_notified = report.resumptions_notified,
-            problems = report.problems.len(),
-            "watchdog run"
-        );
         if report.problems.is_empty() {
             Ok(json!({
                 "approvalsOverdue": report.approvals_overdue,
@@ -465,6 +457,14 @@ impl<S: StepFunctions, N: ResumeNotifier> Watchdog<S, N> {
             }
             Err(e) => report.problems.push(format!("archive: {}", e.name())),
         }
+        tracing::info!(
+            approvals_overdue = report.approvals_overdue,
+            deadlines_near = report.deadlines_near,
+            resumptions_due = report.resumptions_due,
+            resumptions_notified = report.resumptions_notified,
+            problems = ?report.problems,
+            "watchdog run"
+        );
         report
     }
 
@@ -488,5 +488,182 @@ fn problem(what: &str, e: &SfnError) -> String {
     match e {
         SfnError::Service { operation, code } => format!("{what}: {operation} {code}"),
         other => format!("{what}: {other}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SM: &str = "arn:aws:states:eu-west-1:123456789012:stateMachine:gdpr-erasure-erasure";
+
+    fn config() -> WatchdogConfig {
+        WatchdogConfig::new(SM, "GdprErasure", 72, 7)
+    }
+
+    fn now() -> DateTime<Utc> {
+        "2026-12-01T12:00:00Z".parse().unwrap()
+    }
+
+    fn waiting(for_: Duration) -> ExecutionFacts {
+        ExecutionFacts {
+            deadline_ends_at: None,
+            awaiting_decision_since: Some(now() - for_),
+        }
+    }
+
+    fn ending_in(d: Duration) -> ExecutionFacts {
+        ExecutionFacts {
+            deadline_ends_at: Some(now() + d),
+            awaiting_decision_since: None,
+        }
+    }
+
+    #[test]
+    fn an_approval_is_overdue_only_once_it_has_waited_longer_than_the_limit() {
+        let c = count_executions(
+            &[
+                waiting(Duration::hours(72)),
+                waiting(Duration::hours(72) + Duration::seconds(1)),
+                waiting(Duration::hours(1)),
+                ExecutionFacts::default(),
+            ],
+            now(),
+            &config(),
+        );
+        assert_eq!(c.approvals_overdue, 1);
+        assert_eq!(c.deadlines_near, 0);
+    }
+
+    #[test]
+    fn a_deadline_within_the_warning_or_already_passed_is_near() {
+        let c = count_executions(
+            &[
+                ending_in(Duration::days(7)),
+                ending_in(Duration::days(7) + Duration::seconds(1)),
+                ending_in(-Duration::days(3)),
+                ending_in(Duration::hours(1)),
+                ExecutionFacts::default(),
+            ],
+            now(),
+            &config(),
+        );
+        assert_eq!(c.deadlines_near, 3);
+        assert_eq!(c.approvals_overdue, 0);
+    }
+
+    fn ticket(sign_off: Value) -> String {
+        json!({
+            "ticket": {
+                "id": "DSAR-1", "source": "onetrust",
+                "receivedAt": "2026-11-20T10:15:00Z", "identityVerifiedAt": "2026-11-22T09:00:00Z",
+                "verificationMethod": "account-login", "signOff": sign_off
+            },
+            "subject": { "emails": ["jane@example.com"] }
+        })
+        .to_string()
+    }
+
+    #[test]
+    fn the_deadline_comes_from_the_tickets_clock_even_when_the_ticket_is_invalid() {
+        let signed =
+            ticket(json!({"by": "dpo@example.com", "role": "DPO", "at": "2026-11-22T11:00:00Z"}));
+        let expected: DateTime<Utc> = "2026-12-21T00:00:00Z".parse().unwrap();
+        let intake = IntakeConfig::default();
+        assert_eq!(deadline_of(&signed, &intake, now()), Some(expected));
+        // No sign-off: Intake will reject it, yet the erasure's clock still runs.
+        assert_eq!(
+            deadline_of(&ticket(Value::Null), &intake, now()),
+            Some(expected)
+        );
+        assert_eq!(
+            deadline_of(r#"{"rawTicket": "garbage"}"#, &intake, now()),
+            None
+        );
+        assert_eq!(deadline_of("not json", &intake, now()), None);
+    }
+
+    #[test]
+    fn facts_take_the_wait_only_from_await_decision() {
+        let entered: DateTime<Utc> = "2026-11-28T08:00:00Z".parse().unwrap();
+        let at = |name: &str| CurrentState {
+            name: name.into(),
+            entered_at: entered,
+            task_parameters: None,
+        };
+        let f = facts_of(None, Some(&at("AwaitDecision")), &config(), now());
+        assert_eq!(f.awaiting_decision_since, Some(entered));
+        let f = facts_of(None, Some(&at("PollExport")), &config(), now());
+        assert_eq!(f.awaiting_decision_since, None);
+    }
+
+    #[test]
+    fn the_emf_line_carries_every_metric_zeros_included_with_the_dimension() {
+        let report = WatchdogReport {
+            approvals_overdue: Some(0),
+            deadlines_near: Some(2),
+            resumptions_due: Some(0),
+            ..WatchdogReport::default()
+        };
+        let line = report.emf_line(&config(), now());
+        assert!(!line.contains('\n'), "one line");
+        let v: Value = serde_json::from_str(&line).unwrap();
+        let directive = &v["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(v["_aws"]["Timestamp"], now().timestamp_millis());
+        assert_eq!(directive["Namespace"], "GdprErasure");
+        assert_eq!(directive["Dimensions"], json!([["StateMachineArn"]]));
+        let names: Vec<&str> = directive["Metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["Name"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            names,
+            vec!["ApprovalsOverdue", "DeadlinesNear", "ResumptionsDue"]
+        );
+        assert_eq!(v["StateMachineArn"], SM);
+        assert_eq!(v["ApprovalsOverdue"], 0);
+        assert_eq!(v["DeadlinesNear"], 2);
+        assert_eq!(v["ResumptionsDue"], 0);
+    }
+
+    #[test]
+    fn a_metric_that_could_not_be_computed_is_left_out_not_zeroed() {
+        let report = WatchdogReport {
+            resumptions_due: Some(1),
+            problems: vec!["ListExecutions".into()],
+            ..WatchdogReport::default()
+        };
+        let v: Value = serde_json::from_str(&report.emf_line(&config(), now())).unwrap();
+        assert!(v.get("ApprovalsOverdue").is_none());
+        assert!(v.get("DeadlinesNear").is_none());
+        assert_eq!(v["ResumptionsDue"], 1);
+        assert_eq!(
+            v["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+                .as_array()
+                .unwrap()
+                .len(),
+            1
+        );
+    }
+
+    #[test]
+    fn the_attempt_of_a_record_comes_from_its_execution_name() {
+        let record = |execution_id: &str, sequence: u64| {
+            let mut v = testkit::RecordBuilder::new("DSAR-9", "DEFERRED").build();
+            v["executionId"] = json!(execution_id);
+            v["sequence"] = json!(sequence);
+            if sequence > 1 {
+                v["previousDigest"] = json!(format!("sha256:{}", "0".repeat(64)));
+            }
+            Record::from_value(v).unwrap()
+        };
+        let arn = "arn:aws:states:eu-west-1:123456789012:execution:gdpr-erasure-erasure";
+        assert_eq!(attempt_of_record(&record(&format!("{arn}:DSAR-9"), 1)), 1);
+        assert_eq!(attempt_of_record(&record(&format!("{arn}:DSAR-9.3"), 3)), 3);
+        // Not an execution of this ticket's name (the local runner's ids): the chain
+        // length, one record per run.
+        assert_eq!(attempt_of_record(&record("local-run-7", 2)), 2);
     }
 }

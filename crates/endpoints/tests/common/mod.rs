@@ -93,8 +93,18 @@ impl Logs {
         (logs, guard)
     }
 
+    /// Everything captured, the AWS SDK's trace included.
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.0.lock().expect("logs")).into_owned()
+    }
+
+    /// Only what the endpoints themselves logged.
+    pub fn own(&self) -> String {
+        self.text()
+            .lines()
+            .filter(|l| l.contains(r#""target":"endpoints"#))
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 }
 
