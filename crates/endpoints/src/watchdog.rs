@@ -28,6 +28,7 @@ use erasure_core::deadline::{self, DeadlineConfig};
 use erasure_core::error::TicketError;
 use erasure_core::identifiers::TicketId;
 use erasure_core::ticket::{IntakeConfig, execution_name, validate};
+use lambda_http::lambda_runtime::LambdaEvent;
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -380,8 +381,9 @@ impl From<WatchdogError> for lambda_http::lambda_runtime::Diagnostic {
 }
 
 impl<S: StepFunctions, N: ResumeNotifier> Watchdog<S, N> {
-    /// The Lambda handler: one run, its metrics printed to stdout.
-    pub async fn handle(&self) -> Result<Value, WatchdogError> {
+    /// The Lambda handler: one run, its metrics printed to stdout. The scheduled
+    /// event carries nothing the watchdog needs.
+    pub async fn handle(&self, _event: LambdaEvent<Value>) -> Result<Value, WatchdogError> {
         let report = self.run().await;
         println!("{}", report.emf_line(&self.config, self.clock.now()));
         if report.problems.is_empty() {

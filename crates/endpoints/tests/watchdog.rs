@@ -18,6 +18,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use clock::{SharedClock, VirtualClock};
 use endpoints::signature::{self, SIGNATURE_HEADER, SigningKey, TIMESTAMP_HEADER};
 use endpoints::watchdog::{HttpNotifier, Watchdog, WatchdogConfig};
+use lambda_http::lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};
 use testkit::{MotoServer, RecordBuilder};
 
@@ -314,7 +315,18 @@ async fn a_failed_callback_fails_the_run_but_every_metric_is_still_reported() {
         report.problems,
         vec!["ticket callback: the ticket callback answered HTTP 503".to_owned()]
     );
-    let err = w.handle().await.expect_err("an incomplete run is an error");
+    // EventBridge's scheduled event, as the Lambda runtime hands it over.
+    let scheduled = json!({
+        "version": "0", "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
+        "detail-type": "Scheduled Event", "source": "aws.events",
+        "account": testkit::ACCOUNT, "time": "2026-11-27T12:00:00Z", "region": testkit::REGION,
+        "resources": ["arn:aws:events:us-east-1:123456789012:rule/gdpr-erasure-watchdog"],
+        "detail": {}
+    });
+    let err = w
+        .handle(LambdaEvent::new(scheduled, Context::default()))
+        .await
+        .expect_err("an incomplete run is an error");
     assert_eq!(err.problems.len(), 1);
 }
 

@@ -10,9 +10,8 @@ async fn main() -> Result<(), Error> {
     // Secrets and clients once per cold start; a bad setting stops here, named.
     let watchdog = endpoints::startup::watchdog_from_env().await?;
     let watchdog = &watchdog;
-    // The scheduled event carries nothing the watchdog needs.
-    lambda_runtime::run(service_fn(move |_: LambdaEvent<Value>| async move {
-        watchdog.handle().await
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        watchdog.handle(event).await
     }))
     .await
 }
