@@ -49,11 +49,6 @@ impl<F: Fn(&str) -> Option<String>> Settings<F> {
             .ok_or(StartupError::MissingEnv(name))
     }
 
-    /// Present but possibly empty (the archive prefix may be empty).
-    pub fn present(&self, name: &'static str) -> Result<String, StartupError> {
-        (self.lookup)(name).ok_or(StartupError::MissingEnv(name))
-    }
-
     pub fn optional(&self, name: &'static str) -> Option<String> {
         (self.lookup)(name).filter(|v| !v.trim().is_empty())
     }
@@ -219,7 +214,8 @@ pub async fn watchdog_from_env() -> Result<Watchdog<aws_sdk_sfn::Client, HttpNot
     let env = process_env();
     let config = watchdog_config(&env)?;
     let bucket = env.required("ARCHIVE_BUCKET")?;
-    let prefix = env.present("ARCHIVE_PREFIX")?;
+    // Empty (the template's default) means records/ at the bucket's root.
+    let prefix = env.optional("ARCHIVE_PREFIX").unwrap_or_default();
     let callback_url = callback_url(&env)?;
     let ticket_secret_arn = env.required("TICKET_SECRET_ARN")?;
     let aws = aws().await;
@@ -282,15 +278,12 @@ pub fn watchdog_config<F: Fn(&str) -> Option<String>>(
     Ok(config)
 }
 
-/// `TICKET_CALLBACK_URL` must be HTTPS (a local server's http://127.0.0.1 in tests).
+/// `TICKET_CALLBACK_URL` must be HTTPS: the callback names tickets.
 pub fn callback_url<F: Fn(&str) -> Option<String>>(
     env: &Settings<F>,
 ) -> Result<String, StartupError> {
     let url = env.required("TICKET_CALLBACK_URL")?;
-    let ok = url.starts_with("https://")
-        || url.starts_with("http://127.0.0.1:")
-        || url.starts_with("http://localhost:");
-    if ok {
+    if url.starts_with("https://") && url.len() > "https://".len() {
         Ok(url)
     } else {
         Err(StartupError::InvalidEnv {
