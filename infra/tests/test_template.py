@@ -62,7 +62,10 @@ FUNCTIONS: dict[str, tuple[str | None, set[str]]] = {
     ),
     "report-ticket": ("ReportTicketFunctionArn", {"TICKET_CALLBACK_URL", "TICKET_SECRET_ARN"}),
     "ticket-webhook": (None, {"WEBHOOK_SECRET_ARN", "STATE_MACHINE_ARN"}),
-    "approval": (None, {"APPROVAL_SECRET_ARN", "PSEUDONYM_KEY_SECRET_ARN"}),
+    "approval": (
+        None,
+        {"APPROVAL_SECRET_ARN", "PSEUDONYM_KEY_SECRET_ARN", "APPROVAL_ROLES", "STATE_MACHINE_ARN"},
+    ),
     "watchdog": (
         None,
         {
@@ -72,6 +75,8 @@ FUNCTIONS: dict[str, tuple[str | None, set[str]]] = {
             "METRICS_NAMESPACE",
             "APPROVAL_OVERDUE_HOURS",
             "DEADLINE_WARNING_DAYS",
+            "TICKET_CALLBACK_URL",
+            "TICKET_SECRET_ARN",
         },
     ),
 }
@@ -121,6 +126,12 @@ SUFFIX_WILDCARDS: list[tuple[re.Pattern[str], str, str]] = [
         "the executions of one named state machine: their names are ticket ids",
     ),
 ]
+# The executions of this template's state machine named by its StateMachineName, where a
+# reference to the machine would close a dependency cycle (the approval role: state machine
+# -> notify-review -> approval URL -> approval -> its role).
+EXECUTIONS_BY_MACHINE_NAME = re.compile(
+    r"^arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:(?P<name>[^*?]+):\*$"
+)
 # In a key policy, Resource "*" means the key itself. The one wildcard action allowed is the
 # account's own administration of its key, which also lets IAM policies grant use of it;
 # without it the key could not be managed (CloudFormation refuses such a key policy).
@@ -285,7 +296,18 @@ def _allowed_suffix_wildcard(template: dict[str, Any], resource: str) -> bool:
         m = pattern.match(resource)
         if m and type_of(template, m.group("res")) == resource_type:
             return True
-    return False
+    m = EXECUTIONS_BY_MACHINE_NAME.match(resource)
+    return bool(m) and m.group("name") in _state_machine_names(template)
+
+
+def _state_machine_names(template: dict[str, Any]) -> set[str]:
+    """Every name a state machine of this template can have, rendered like resources."""
+    names: set[str] = set()
+    for _, res in resources(template, "AWS::StepFunctions::StateMachine"):
+        name = res.get("Properties", {}).get("StateMachineName")
+        if name is not None:
+            names.update(render(name))
+    return names
 
 
 def role_findings(template: dict[str, Any]) -> list[str]:
@@ -689,6 +711,7 @@ def alarm_findings(template: dict[str, Any]) -> list[str]:
         ("AWS/States", "ExecutionsAborted"),
         ("GdprErasure", "ApprovalsOverdue"),
         ("GdprErasure", "DeadlinesNear"),
+        ("GdprErasure", "ResumptionsDue"),
     ]:
         if not find(namespace, metric):
             findings.append(f"no alarm on {namespace} {metric} of the state machine")
@@ -969,6 +992,18 @@ class MutationsAreCaught(TemplateTest):
             }
         )
         self.assertCaught(wildcard_findings(t), "wildcard resource arn:<AWS::Partition>:states")
+
+    def test_executions_of_another_state_machine_name_are_caught(self) -> None:
+        t = self.mutated()
+        check = next(s for s in _role_policy(t, "ApprovalRole") if s.get("Sid") == "CheckTheWaitingExecution")
+        check["Resource"] = {
+            "Fn::Sub": "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:${AWS::StackName}-other:*"
+        }
+        self.assertCaught(wildcard_findings(t), "CheckTheWaitingExecution: wildcard resource")
+        check["Resource"] = {
+            "Fn::Sub": "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:*"
+        }
+        self.assertCaught(wildcard_findings(t), "CheckTheWaitingExecution: wildcard resource")
 
     def test_every_bucket_is_caught(self) -> None:
         t = self.mutated()

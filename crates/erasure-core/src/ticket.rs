@@ -26,6 +26,11 @@ pub const MAX_PHONES: usize = 20;
 /// Stop listing after this many problems: a garbage document gets a bounded answer.
 pub const MAX_ERRORS: usize = 50;
 const MAX_SHORT_TEXT: usize = 128;
+/// A ticket is resumed (after a hold expires) under `<id>.<attempt>`; a thousand
+/// resumptions of one ticket would be a data error, not a hold.
+pub const MAX_ATTEMPT: u32 = 999;
+/// Step Functions' limit on an execution name.
+pub const MAX_EXECUTION_NAME_CHARS: usize = 80;
 
 /// How to read tickets. Built once per deployment.
 #[derive(Debug, Clone)]
@@ -123,6 +128,33 @@ pub struct TicketInfo {
     pub verification_method: String,
     pub sign_off: SignOff,
     pub extension: Option<ExtensionNotice>,
+    /// 1 for the first run of the ticket; the DSAR tool sends 2, 3, ... when it resumes
+    /// a DEFERRED ticket whose hold has expired. Absent in payloads written before the
+    /// field existed, hence the default.
+    #[serde(default = "first_attempt")]
+    pub attempt: u32,
+}
+
+fn first_attempt() -> u32 {
+    1
+}
+
+impl TicketInfo {
+    /// The Step Functions execution name of this run: the ticket id for the first
+    /// attempt, `<id>.<attempt>` for a resumption, so a repeated webhook of the same
+    /// attempt cannot start a second erasure while a resumption can start.
+    pub fn execution_name(&self) -> String {
+        execution_name(&self.id, self.attempt)
+    }
+}
+
+/// See [`TicketInfo::execution_name`].
+pub fn execution_name(id: &TicketId, attempt: u32) -> String {
+    if attempt <= 1 {
+        id.as_str().to_owned()
+    } else {
+        format!("{}.{attempt}", id.as_str())
+    }
 }
 
 /// One phone number, normalised, with every period it was the subject's.
@@ -431,6 +463,7 @@ impl Walker<'_> {
                 "verificationMethod",
                 "signOff",
                 "extension",
+                "attempt",
             ],
         )?;
         let id = self.required(map, "id", "ticket.id").and_then(|v| {
@@ -535,7 +568,12 @@ impl Walker<'_> {
         let extension = extension.flatten();
         salvage.extension.clone_from(&extension);
 
-        match (id, source, received, verified, method, sign_off) {
+        let attempt = match optional(map, "attempt") {
+            Some(v) => self.attempt(v, id.as_ref()),
+            None => Some(1),
+        };
+
+        match (id, source, received, verified, method, sign_off, attempt) {
             (
                 Some(id),
                 Some(source),
@@ -543,6 +581,7 @@ impl Walker<'_> {
                 Some(identity_verified_at),
                 Some(verification_method),
                 Some(sign_off),
+                Some(attempt),
             ) if extension_ok => Some(TicketInfo {
                 id,
                 source,
@@ -551,9 +590,53 @@ impl Walker<'_> {
                 verification_method,
                 sign_off,
                 extension,
+                attempt,
             }),
             _ => None,
         }
+    }
+
+    /// `ticket.attempt`: a whole number 1..=MAX_ATTEMPT whose execution name
+    /// (`<id>.<attempt>`) still fits Step Functions' limit.
+    fn attempt(&mut self, value: &Value, id: Option<&TicketId>) -> Option<u32> {
+        let path = "ticket.attempt";
+        let Some(n) = value.as_u64() else {
+            let code = if value.is_number() {
+                "invalid-attempt"
+            } else {
+                "wrong-type"
+            };
+            self.err(
+                path,
+                code,
+                format!("must be a whole number from 1 to {MAX_ATTEMPT}"),
+            );
+            return None;
+        };
+        let Some(n) = u32::try_from(n)
+            .ok()
+            .filter(|n| (1..=MAX_ATTEMPT).contains(n))
+        else {
+            self.err(
+                path,
+                "invalid-attempt",
+                format!("must be a whole number from 1 to {MAX_ATTEMPT}"),
+            );
+            return None;
+        };
+        if let Some(id) = id
+            && execution_name(id, n).len() > MAX_EXECUTION_NAME_CHARS
+        {
+            self.err(
+                path,
+                "execution-name-too-long",
+                format!(
+                    "with this attempt the execution name <ticket.id>.<attempt> would be longer than {MAX_EXECUTION_NAME_CHARS} characters"
+                ),
+            );
+            return None;
+        }
+        Some(n)
     }
 
     fn sign_off(

@@ -399,6 +399,37 @@ fn each_bad_field_gets_its_path_and_code() {
             "unknown-field",
         ),
         ("extra", Some(json!(1)), "extra", "unknown-field"),
+        // resumption attempt
+        (
+            "ticket.attempt",
+            Some(json!(0)),
+            "ticket.attempt",
+            "invalid-attempt",
+        ),
+        (
+            "ticket.attempt",
+            Some(json!(-1)),
+            "ticket.attempt",
+            "invalid-attempt",
+        ),
+        (
+            "ticket.attempt",
+            Some(json!(1.5)),
+            "ticket.attempt",
+            "invalid-attempt",
+        ),
+        (
+            "ticket.attempt",
+            Some(json!(1000)),
+            "ticket.attempt",
+            "invalid-attempt",
+        ),
+        (
+            "ticket.attempt",
+            Some(json!("2")),
+            "ticket.attempt",
+            "wrong-type",
+        ),
     ];
     let config = IntakeConfig::default();
     let doc_page = include_str!("../../../docs/ticket-format.md");
@@ -665,4 +696,55 @@ fn a_valid_ticket_round_trips_through_a_step_payload() {
     let payload = serde_json::to_string(&t).unwrap();
     let back: erasure_core::ticket::ValidTicket = serde_json::from_str(&payload).unwrap();
     assert_eq!(back, t);
+}
+
+#[test]
+fn the_attempt_defaults_to_one_and_names_the_execution() {
+    let first = validate(&base(), &IntakeConfig::default(), now()).unwrap();
+    assert_eq!(first.ticket.attempt, 1);
+    assert_eq!(first.ticket.execution_name(), "DSAR-2026-0042");
+
+    let resumed = with(base(), "ticket.attempt", Some(json!(2)));
+    let t = validate(&resumed, &IntakeConfig::default(), now()).unwrap();
+    assert_eq!(t.ticket.attempt, 2);
+    assert_eq!(t.ticket.execution_name(), "DSAR-2026-0042.2");
+
+    // An explicit 1 is the first run, named as before.
+    let explicit = with(base(), "ticket.attempt", Some(json!(1)));
+    let t = validate(&explicit, &IntakeConfig::default(), now()).unwrap();
+    assert_eq!(t.ticket.execution_name(), "DSAR-2026-0042");
+}
+
+#[test]
+fn an_attempt_whose_execution_name_would_be_too_long_is_refused() {
+    let long_id = format!("D{}", "x".repeat(77)); // 78 characters
+    let doc = with(base(), "ticket.id", Some(json!(long_id)));
+    let ok = with(doc.clone(), "ticket.attempt", Some(json!(9)));
+    assert_eq!(
+        validate(&ok, &IntakeConfig::default(), now())
+            .unwrap()
+            .ticket
+            .execution_name()
+            .len(),
+        80
+    );
+    let too_long = with(doc, "ticket.attempt", Some(json!(10)));
+    let errors = errors_of(&too_long, &IntakeConfig::default());
+    assert_eq!(
+        errors,
+        vec![(
+            "ticket.attempt".to_owned(),
+            "execution-name-too-long".to_owned()
+        )]
+    );
+    assert!(include_str!("../../../docs/ticket-format.md").contains("`execution-name-too-long`"));
+}
+
+#[test]
+fn payloads_written_before_the_attempt_field_still_read_as_first_attempt() {
+    let t = validate(&base(), &IntakeConfig::default(), now()).unwrap();
+    let mut payload = serde_json::to_value(&t).unwrap();
+    payload["ticket"].as_object_mut().unwrap().remove("attempt");
+    let back: erasure_core::ticket::ValidTicket = serde_json::from_value(payload).unwrap();
+    assert_eq!(back.ticket.attempt, 1);
 }

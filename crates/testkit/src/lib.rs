@@ -1,12 +1,34 @@
 //! Test support shared by the workspace's crates (never shipped).
 //!
 //! - [`MotoServer`]: a moto server (`$MOTO_SERVER`, installed by `make tools`) on a
-//!   free 127.0.0.1 port for the duration of a test, with an S3 client for it.
+//!   free 127.0.0.1 port for the duration of a test, with S3, Step Functions and
+//!   Secrets Manager clients for it; [`MotoServer::start_with_step_functions`] runs
+//!   state machines.
 //! - [`records::RecordBuilder`]: valid compliance records built from the schema's
 //!   examples.
 
 pub mod moto;
 pub mod records;
 
-pub use moto::{MotoServer, REGION};
+pub use moto::{ACCOUNT, MotoServer, REGION};
 pub use records::RecordBuilder;
+
+/// Polls `check` until it gives a value: for state another process reaches in its
+/// own time (a moto execution moving on). Never a timing assertion: the bound only
+/// turns a hang into a failure naming `what`.
+///
+/// # Panics
+/// When `check` has given nothing after the bound (about a minute).
+pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    for _ in 0..1200 {
+        if let Some(v) = check().await {
+            return v;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("gave up waiting for {what}");
+}

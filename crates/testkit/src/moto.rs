@@ -1,5 +1,15 @@
 //! A moto server per test: S3 (and the other AWS services moto serves) on a free
 //! 127.0.0.1 port, killed by PID when the handle is dropped, panicking test or not.
+//!
+//! Step Functions: [`MotoServer::start_with_step_functions`] switches moto 5 from its
+//! default (executions are recorded, never run) to its ASL interpreter. moto has no
+//! environment variable for that: it is the `stepfunctions.execute_state_machine`
+//! setting of its `/moto-api/config` endpoint, which the harness posts once the
+//! server is up. The same call sets `lambda.use_docker: false`, so a Task invoking a
+//! Lambda function reaches moto's in-process stub (it answers with its payload, and
+//! runs no code): enough for `lambda:invoke.waitForTaskToken`, whose token a test
+//! reads back from the execution history ([`MotoServer::stub_lambda`] creates such a
+//! function).
 
 use std::fs;
 use std::io::{Read as _, Write as _};
@@ -10,6 +20,9 @@ use std::time::Duration;
 
 /// The region tests use against moto (moto accepts any).
 pub const REGION: &str = "us-east-1";
+/// The account moto answers as.
+pub const ACCOUNT: &str = "123456789012";
+const STUB_ROLE: &str = "testkit-stub";
 
 const HOW_TO_GET_IT: &str = "run `make tools` in the repository root (it installs moto[server] into .venv), \
 then run the tests through `make test`, or export MOTO_SERVER=\"$PWD/.venv/bin/moto_server\" before `cargo test`";
@@ -67,6 +80,9 @@ impl MotoServer {
             .map_err(|e| format!("cannot duplicate the log handle: {e}"))?;
         let child = Command::new(program)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            // The interpreter's service integrations call back into the server at
+            // localhost:$MOTO_PORT; an inherited value would send them elsewhere.
+            .env("MOTO_PORT", port.to_string())
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(log_err)
@@ -94,6 +110,133 @@ impl MotoServer {
             "moto_server did not answer on port {port}:\n{}",
             server.log_tail()
         ))
+    }
+
+    /// Starts a server that runs state machines (see the module documentation).
+    ///
+    /// # Panics
+    /// As [`MotoServer::start`], and when moto refuses the configuration.
+    pub fn start_with_step_functions() -> Self {
+        let server = Self::start();
+        let config = r#"{"stepfunctions": {"execute_state_machine": true}, "lambda": {"use_docker": false}}"#;
+        match server.post("/moto-api/config", "application/json", None, config) {
+            Ok((status, _)) if (200..300).contains(&status) => server,
+            Ok((status, body)) => {
+                panic!("moto refused the Step Functions configuration: HTTP {status} {body}")
+            }
+            Err(e) => panic!("cannot configure moto for Step Functions: {e}"),
+        }
+    }
+
+    /// A Step Functions client for this server: static test credentials, [`REGION`].
+    pub fn sfn_client(&self) -> aws_sdk_sfn::Client {
+        let config = aws_sdk_sfn::config::Builder::new()
+            .behavior_version_latest()
+            .region(aws_sdk_sfn::config::Region::new(REGION))
+            .credentials_provider(aws_sdk_sfn::config::Credentials::new(
+                "testing", "testing", None, None, "testkit",
+            ))
+            .endpoint_url(&self.endpoint)
+            .build();
+        aws_sdk_sfn::Client::from_conf(config)
+    }
+
+    /// A Secrets Manager client for this server.
+    pub fn secrets_client(&self) -> aws_sdk_secretsmanager::Client {
+        let config = aws_sdk_secretsmanager::config::Builder::new()
+            .behavior_version_latest()
+            .region(aws_sdk_secretsmanager::config::Region::new(REGION))
+            .credentials_provider(aws_sdk_secretsmanager::config::Credentials::new(
+                "testing", "testing", None, None, "testkit",
+            ))
+            .endpoint_url(&self.endpoint)
+            .build();
+        aws_sdk_secretsmanager::Client::from_conf(config)
+    }
+
+    /// The IAM role state machines and stub functions run as (created on first use).
+    ///
+    /// # Panics
+    /// When moto refuses to create it.
+    pub fn role_arn(&self) -> String {
+        let body = format!(
+            "Action=CreateRole&Version=2010-05-08&RoleName={STUB_ROLE}&AssumeRolePolicyDocument=%7B%7D"
+        );
+        match self.post("/", "application/x-www-form-urlencoded", Some("iam"), &body) {
+            // 409: created by an earlier call.
+            Ok((status, _)) if (200..300).contains(&status) || status == 409 => {}
+            Ok((status, body)) => panic!("moto refused CreateRole: HTTP {status} {body}"),
+            Err(e) => panic!("CreateRole: {e}"),
+        }
+        format!("arn:aws:iam::{ACCOUNT}:role/{STUB_ROLE}")
+    }
+
+    /// Creates a Lambda function that moto's stub runs (it answers with the payload it
+    /// gets, without running code) and returns its ARN. Needs a server from
+    /// [`MotoServer::start_with_step_functions`] for invocations to succeed.
+    ///
+    /// # Panics
+    /// When moto refuses to create it.
+    pub fn stub_lambda(&self, name: &str) -> String {
+        let role = self.role_arn();
+        // "bootstrap" zipped would not run either: moto's stub never unpacks it.
+        let body = format!(
+            r#"{{"FunctionName": "{name}", "Runtime": "provided.al2023", "Role": "{role}", "Handler": "bootstrap", "Code": {{"ZipFile": "c3R1Yg=="}}}}"#
+        );
+        match self.post(
+            "/2015-03-31/functions",
+            "application/json",
+            Some("lambda"),
+            &body,
+        ) {
+            Ok((status, _)) if (200..300).contains(&status) => {}
+            Ok((status, body)) => panic!("moto refused CreateFunction: HTTP {status} {body}"),
+            Err(e) => panic!("CreateFunction: {e}"),
+        }
+        format!("arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}")
+    }
+
+    /// One plain HTTP/1.1 POST to the server; `service` names the AWS service for
+    /// moto's routing (by the credential scope of an Authorization header it does not
+    /// verify).
+    fn post(
+        &self,
+        path: &str,
+        content_type: &str,
+        service: Option<&str>,
+        body: &str,
+    ) -> Result<(u16, String), String> {
+        let addr = self.endpoint.trim_start_matches("http://");
+        let mut stream = TcpStream::connect(addr).map_err(|e| format!("connect: {e}"))?;
+        let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
+        let auth = service
+            .map(|s| {
+                format!(
+                    "Authorization: AWS4-HMAC-SHA256 Credential=testing/20260101/{REGION}/{s}/aws4_request, SignedHeaders=host, Signature=0\r\n"
+                )
+            })
+            .unwrap_or_default();
+        let request = format!(
+            "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n{auth}Connection: close\r\n\r\n{body}",
+            body.len()
+        );
+        stream
+            .write_all(request.as_bytes())
+            .map_err(|e| format!("send: {e}"))?;
+        let mut response = String::new();
+        stream
+            .read_to_string(&mut response)
+            .map_err(|e| format!("read: {e}"))?;
+        let status = response
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse::<u16>().ok())
+            .ok_or_else(|| "no HTTP status in the answer".to_owned())?;
+        let body = response
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_owned())
+            .unwrap_or_default();
+        Ok((status, body))
     }
 
     /// `http://127.0.0.1:<port>`.

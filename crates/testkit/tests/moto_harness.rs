@@ -73,3 +73,78 @@ fn two_servers_run_side_by_side() {
     assert_ne!(a.endpoint(), b.endpoint());
     assert_ne!(a.pid(), b.pid());
 }
+
+/// The Step Functions variant runs state machines, including a
+/// `lambda:invoke.waitForTaskToken` task on a stub function, whose token the
+/// execution history shows and SendTaskSuccess accepts.
+#[tokio::test]
+async fn runs_state_machines_and_waits_for_task_tokens() {
+    let moto = MotoServer::start_with_step_functions();
+    let sfn = moto.sfn_client();
+    let function = moto.stub_lambda("harness-notify");
+    let definition = serde_json::json!({
+        "StartAt": "Wait",
+        "States": {
+            "Wait": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+                "Parameters": {"FunctionName": function, "Payload": {"taskToken.$": "$$.Task.Token"}},
+                "End": true
+            }
+        }
+    });
+    let machine = sfn
+        .create_state_machine()
+        .name("harness")
+        .definition(definition.to_string())
+        .role_arn(moto.role_arn())
+        .send()
+        .await
+        .expect("create state machine");
+    let started = sfn
+        .start_execution()
+        .state_machine_arn(machine.state_machine_arn())
+        .name("run-1")
+        .input("{}")
+        .send()
+        .await
+        .expect("start");
+    let arn = started.execution_arn().to_owned();
+    let token = testkit::eventually("the task token in the history", || {
+        let (sfn, arn) = (sfn.clone(), arn.clone());
+        async move {
+            let history = sfn
+                .get_execution_history()
+                .execution_arn(arn)
+                .send()
+                .await
+                .ok()?;
+            history.events().iter().find_map(|e| {
+                let params = e.task_scheduled_event_details()?.parameters();
+                let v: serde_json::Value = serde_json::from_str(params).ok()?;
+                v["Payload"]["taskToken"].as_str().map(str::to_owned)
+            })
+        }
+    })
+    .await;
+    sfn.send_task_success()
+        .task_token(token)
+        .output(r#"{"ok":true}"#)
+        .send()
+        .await
+        .expect("send task success");
+    let status = testkit::eventually("the execution to end", || {
+        let (sfn, arn) = (sfn.clone(), arn.clone());
+        async move {
+            let d = sfn
+                .describe_execution()
+                .execution_arn(arn)
+                .send()
+                .await
+                .ok()?;
+            (d.status().as_str() != "RUNNING").then(|| d.status().as_str().to_owned())
+        }
+    })
+    .await;
+    assert_eq!(status, "SUCCEEDED");
+}

@@ -1,0 +1,380 @@
+//! Cold start: the environment (ARNs and settings only, as `docs/deploy.md` lists
+//! them) and the secrets they name, read once; clients built once.
+//!
+//! Secrets are Secrets Manager JSON `{"key": "<64 alphanumerics>"}`; a key is the
+//! UTF-8 bytes of that string, for the HMAC keys and the pseudonym key alike, so an
+//! operator's `openssl dgst -hmac "$KEY"` and an auditor's recomputation agree with
+//! the pipeline. A missing or unusable setting stops the cold start with a message
+//! naming the variable, never the value.
+
+use std::sync::Arc;
+
+use aws_config::{BehaviorVersion, SdkConfig};
+use clock::{SharedClock, SystemClock};
+use erasure_core::pseudonym::{PseudonymKey, Pseudonymiser};
+use serde::Deserialize;
+
+use crate::approval::{self, ApprovalConfig, ApprovalEndpoint};
+use crate::signature::{KeyError, VerifyingKeys};
+use crate::watchdog::{HttpNotifier, Watchdog, WatchdogConfig};
+use crate::webhook::{Webhook, WebhookConfig};
+
+/// Why a function could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("environment variable {0} is not set")]
+    MissingEnv(&'static str),
+    #[error("environment variable {name} is not usable: {reason}")]
+    InvalidEnv { name: &'static str, reason: String },
+    #[error("the secret named by {name} could not be read ({code})")]
+    SecretUnreadable { name: &'static str, code: String },
+    #[error("the secret named by {name} is not usable: {reason}")]
+    SecretInvalid { name: &'static str, reason: String },
+}
+
+/// Reads settings through `lookup` (the process environment in the binaries, a map
+/// in tests).
+pub struct Settings<F: Fn(&str) -> Option<String>> {
+    lookup: F,
+}
+
+impl<F: Fn(&str) -> Option<String>> Settings<F> {
+    pub fn new(lookup: F) -> Self {
+        Self { lookup }
+    }
+
+    pub fn required(&self, name: &'static str) -> Result<String, StartupError> {
+        (self.lookup)(name)
+            .filter(|v| !v.trim().is_empty())
+            .ok_or(StartupError::MissingEnv(name))
+    }
+
+    pub fn optional(&self, name: &'static str) -> Option<String> {
+        (self.lookup)(name).filter(|v| !v.trim().is_empty())
+    }
+
+    /// A whole number of at least 1.
+    pub fn positive(&self, name: &'static str) -> Result<u32, StartupError> {
+        self.required(name)?
+            .trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|n| *n >= 1)
+            .ok_or(StartupError::InvalidEnv {
+                name,
+                reason: "must be a whole number of at least 1".into(),
+            })
+    }
+
+    /// A state machine ARN (`arn:...:states:...:stateMachine:<name>`).
+    pub fn state_machine_arn(&self, name: &'static str) -> Result<String, StartupError> {
+        let arn = self.required(name)?;
+        if crate::sfn::execution_arn(&arn, "x").is_none() {
+            return Err(StartupError::InvalidEnv {
+                name,
+                reason: "is not a Step Functions state machine ARN".into(),
+            });
+        }
+        Ok(arn)
+    }
+}
+
+/// The process environment.
+pub fn process_env() -> Settings<impl Fn(&str) -> Option<String>> {
+    Settings::new(|name: &str| std::env::var(name).ok())
+}
+
+/// The AWS configuration of the Lambda environment (region, role credentials).
+pub async fn aws() -> SdkConfig {
+    aws_config::load_defaults(BehaviorVersion::latest()).await
+}
+
+/// The `key` (and optional `previousKey`) of a secret, as HMAC keys.
+pub async fn signing_keys(
+    client: &aws_sdk_secretsmanager::Client,
+    env_name: &'static str,
+    arn: &str,
+) -> Result<VerifyingKeys, StartupError> {
+    let secret = secret_string(client, env_name, arn).await?;
+    VerifyingKeys::from_secret_json(&secret).map_err(|e: KeyError| StartupError::SecretInvalid {
+        name: env_name,
+        reason: e.to_string(),
+    })
+}
+
+/// The pseudonym key (`{"key": "..."}`), for actor references.
+pub async fn pseudonymiser(
+    client: &aws_sdk_secretsmanager::Client,
+    env_name: &'static str,
+    arn: &str,
+) -> Result<Pseudonymiser, StartupError> {
+    let secret = secret_string(client, env_name, arn).await?;
+    pseudonymiser_from_secret(env_name, &secret)
+}
+
+/// See [`pseudonymiser`]: the key bytes are the UTF-8 bytes of `key`.
+pub fn pseudonymiser_from_secret(
+    env_name: &'static str,
+    secret: &str,
+) -> Result<Pseudonymiser, StartupError> {
+    #[derive(Deserialize)]
+    struct Secret {
+        key: String,
+    }
+    let invalid = |reason: String| StartupError::SecretInvalid {
+        name: env_name,
+        reason,
+    };
+    let parsed: Secret = serde_json::from_str(secret).map_err(|e| {
+        invalid(format!(
+            "not JSON of the form {{\"key\": \"...\"}} (line {}, column {})",
+            e.line(),
+            e.column()
+        ))
+    })?;
+    let key = PseudonymKey::new("pseudonym-key", parsed.key.into_bytes())
+        .map_err(|e| invalid(e.to_string()))?;
+    Ok(Pseudonymiser::new(key))
+}
+
+async fn secret_string(
+    client: &aws_sdk_secretsmanager::Client,
+    env_name: &'static str,
+    arn: &str,
+) -> Result<String, StartupError> {
+    use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
+    let out = client
+        .get_secret_value()
+        .secret_id(arn)
+        .send()
+        .await
+        .map_err(|e| StartupError::SecretUnreadable {
+            name: env_name,
+            code: e.code().unwrap_or("unreachable").to_owned(),
+        })?;
+    out.secret_string()
+        .map(str::to_owned)
+        .ok_or(StartupError::SecretInvalid {
+            name: env_name,
+            reason: "has no string value (fill it as docs/deploy.md says)".into(),
+        })
+}
+
+fn system_clock() -> SharedClock {
+    Arc::new(SystemClock)
+}
+
+/// `ticket-webhook`: `WEBHOOK_SECRET_ARN`, `STATE_MACHINE_ARN`.
+pub async fn webhook_from_env() -> Result<Webhook<aws_sdk_sfn::Client>, StartupError> {
+    let env = process_env();
+    let state_machine_arn = env.state_machine_arn("STATE_MACHINE_ARN")?;
+    let secret_arn = env.required("WEBHOOK_SECRET_ARN")?;
+    let aws = aws().await;
+    let secrets = aws_sdk_secretsmanager::Client::new(&aws);
+    let keys = signing_keys(&secrets, "WEBHOOK_SECRET_ARN", &secret_arn).await?;
+    Ok(Webhook {
+        config: WebhookConfig::new(state_machine_arn, keys),
+        sfn: aws_sdk_sfn::Client::new(&aws),
+        clock: system_clock(),
+    })
+}
+
+/// `approval`: `APPROVAL_SECRET_ARN`, `PSEUDONYM_KEY_SECRET_ARN`, `STATE_MACHINE_ARN`,
+/// and optionally `APPROVAL_ROLES` (comma-separated; default DPO, Privacy Officer).
+pub async fn approval_from_env() -> Result<ApprovalEndpoint<aws_sdk_sfn::Client>, StartupError> {
+    let env = process_env();
+    let state_machine_arn = env.state_machine_arn("STATE_MACHINE_ARN")?;
+    let approval_arn = env.required("APPROVAL_SECRET_ARN")?;
+    let pseudonym_arn = env.required("PSEUDONYM_KEY_SECRET_ARN")?;
+    let roles = match env.optional("APPROVAL_ROLES") {
+        Some(raw) => approval::parse_roles(&raw).map_err(|reason| StartupError::InvalidEnv {
+            name: "APPROVAL_ROLES",
+            reason,
+        })?,
+        None => approval::default_roles(),
+    };
+    let aws = aws().await;
+    let secrets = aws_sdk_secretsmanager::Client::new(&aws);
+    let keys = signing_keys(&secrets, "APPROVAL_SECRET_ARN", &approval_arn).await?;
+    let pseudonymiser = pseudonymiser(&secrets, "PSEUDONYM_KEY_SECRET_ARN", &pseudonym_arn).await?;
+    let mut config = ApprovalConfig::new(state_machine_arn, keys, pseudonymiser);
+    config.allowed_roles = roles;
+    Ok(ApprovalEndpoint {
+        config,
+        sfn: aws_sdk_sfn::Client::new(&aws),
+        clock: system_clock(),
+    })
+}
+
+/// `watchdog`: `STATE_MACHINE_ARN`, `ARCHIVE_BUCKET`, `ARCHIVE_PREFIX`,
+/// `METRICS_NAMESPACE`, `APPROVAL_OVERDUE_HOURS`, `DEADLINE_WARNING_DAYS`,
+/// `TICKET_CALLBACK_URL`, `TICKET_SECRET_ARN`.
+pub async fn watchdog_from_env() -> Result<Watchdog<aws_sdk_sfn::Client, HttpNotifier>, StartupError>
+{
+    let env = process_env();
+    let config = watchdog_config(&env)?;
+    let bucket = env.required("ARCHIVE_BUCKET")?;
+    // Empty (the template's default) means records/ at the bucket's root.
+    let prefix = env.optional("ARCHIVE_PREFIX").unwrap_or_default();
+    let callback_url = callback_url(&env)?;
+    let ticket_secret_arn = env.required("TICKET_SECRET_ARN")?;
+    let aws = aws().await;
+    let secrets = aws_sdk_secretsmanager::Client::new(&aws);
+    let key = signing_keys(&secrets, "TICKET_SECRET_ARN", &ticket_secret_arn)
+        .await?
+        .signing_key()
+        .clone();
+    let archive = archive::S3Archive::new(
+        aws_sdk_s3::Client::new(&aws),
+        archive::S3Settings::new(bucket, prefix),
+    )
+    .map_err(|e| StartupError::InvalidEnv {
+        name: "ARCHIVE_BUCKET",
+        reason: e.to_string(),
+    })?;
+    let clock = system_clock();
+    let http = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(10))
+        .build()
+        .map_err(|_| StartupError::InvalidEnv {
+            name: "TICKET_CALLBACK_URL",
+            reason: "no HTTP client could be built".into(),
+        })?;
+    Ok(Watchdog {
+        config,
+        sfn: aws_sdk_sfn::Client::new(&aws),
+        archive: Box::new(archive),
+        notifier: HttpNotifier {
+            client: http,
+            url: callback_url,
+            key,
+            clock: clock.clone(),
+        },
+        clock,
+    })
+}
+
+/// The watchdog's settings from the environment.
+pub fn watchdog_config<F: Fn(&str) -> Option<String>>(
+    env: &Settings<F>,
+) -> Result<WatchdogConfig, StartupError> {
+    let config = WatchdogConfig::new(
+        env.state_machine_arn("STATE_MACHINE_ARN")?,
+        env.required("METRICS_NAMESPACE")?,
+        env.positive("APPROVAL_OVERDUE_HOURS")?,
+        env.positive("DEADLINE_WARNING_DAYS")?,
+    );
+    // Guard against a typo that would silently move every alarm off its metric.
+    if !config
+        .namespace
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "._-/#:".contains(c))
+    {
+        return Err(StartupError::InvalidEnv {
+            name: "METRICS_NAMESPACE",
+            reason: "must be letters, digits and . _ - / # :".into(),
+        });
+    }
+    Ok(config)
+}
+
+/// `TICKET_CALLBACK_URL` must be HTTPS: the callback names tickets.
+pub fn callback_url<F: Fn(&str) -> Option<String>>(
+    env: &Settings<F>,
+) -> Result<String, StartupError> {
+    let url = env.required("TICKET_CALLBACK_URL")?;
+    if url.starts_with("https://") && url.len() > "https://".len() {
+        Ok(url)
+    } else {
+        Err(StartupError::InvalidEnv {
+            name: "TICKET_CALLBACK_URL",
+            reason: "must be an https:// URL".into(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Duration;
+    use std::collections::HashMap;
+
+    fn env(pairs: &[(&str, &str)]) -> Settings<impl Fn(&str) -> Option<String>> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Settings::new(move |k: &str| map.get(k).cloned())
+    }
+
+    const SM: &str = "arn:aws:states:eu-west-1:123456789012:stateMachine:gdpr-erasure-erasure";
+
+    #[test]
+    fn the_watchdog_reads_its_settings_and_names_what_is_wrong() {
+        let good = [
+            ("STATE_MACHINE_ARN", SM),
+            ("METRICS_NAMESPACE", "GdprErasure"),
+            ("APPROVAL_OVERDUE_HOURS", "72"),
+            ("DEADLINE_WARNING_DAYS", "7"),
+        ];
+        let c = watchdog_config(&env(&good)).unwrap();
+        assert_eq!(c.approval_overdue, Duration::hours(72));
+        assert_eq!(c.deadline_warning, Duration::days(7));
+
+        let mut bad = good;
+        bad[2] = ("APPROVAL_OVERDUE_HOURS", "0");
+        assert!(matches!(
+            watchdog_config(&env(&bad)),
+            Err(StartupError::InvalidEnv {
+                name: "APPROVAL_OVERDUE_HOURS",
+                ..
+            })
+        ));
+        let mut bad = good;
+        bad[0] = ("STATE_MACHINE_ARN", "arn:aws:lambda:eu-west-1:1:function:x");
+        assert!(matches!(
+            watchdog_config(&env(&bad)),
+            Err(StartupError::InvalidEnv {
+                name: "STATE_MACHINE_ARN",
+                ..
+            })
+        ));
+        assert!(matches!(
+            watchdog_config(&env(&good[1..])),
+            Err(StartupError::MissingEnv("STATE_MACHINE_ARN"))
+        ));
+    }
+
+    #[test]
+    fn the_callback_must_be_https() {
+        assert!(
+            callback_url(&env(&[(
+                "TICKET_CALLBACK_URL",
+                "https://dsar.example.com/cb"
+            )]))
+            .is_ok()
+        );
+        assert!(
+            callback_url(&env(&[(
+                "TICKET_CALLBACK_URL",
+                "http://dsar.example.com/cb"
+            )]))
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn the_pseudonym_key_is_the_utf8_of_its_key_string() {
+        let key = "k".repeat(32);
+        let p =
+            pseudonymiser_from_secret("PSEUDONYM_KEY_SECRET_ARN", &format!(r#"{{"key":"{key}"}}"#))
+                .unwrap();
+        // The same key as erasure-core's own openssl-checked test vector.
+        let expected = Pseudonymiser::new(PseudonymKey::new("k", vec![b'k'; 32]).unwrap());
+        let dpo: erasure_core::identifiers::Email = "dpo@example.com".parse().unwrap();
+        assert_eq!(p.actor(&dpo), expected.actor(&dpo));
+        let e = pseudonymiser_from_secret("PSEUDONYM_KEY_SECRET_ARN", r#"{"key":"short-secret"}"#)
+            .unwrap_err();
+        assert!(!e.to_string().contains("short-secret"), "{e}");
+    }
+}

@@ -1,0 +1,190 @@
+//! The ticket webhook: the DSAR tool's way in (a Lambda function URL).
+//!
+//! A signed ticket (see [`crate::signature`]) that Intake would accept starts one
+//! execution, named after the ticket (`<id>`, or `<id>.<attempt>` for a resumption),
+//! with the ticket as its input. The input is the ticket in RFC 8785 canonical form,
+//! so the same ticket always gives byte-identical input whatever the sender's key
+//! order or spacing; that is what makes a repeat idempotent:
+//!
+//! | situation | Step Functions | answer |
+//! |---|---|---|
+//! | new ticket (or attempt) | starts it | 202 `{executionArn, startDate, executionName}` |
+//! | same ticket again, execution still running | returns the same execution | 202, same body |
+//! | same ticket again, execution ended | `ExecutionAlreadyExists` | 200, the existing execution with `status` and `alreadyStarted: true`: the ticket was taken in once, and that is the truth the DSAR tool needs |
+//! | another ticket under the same name | `ExecutionAlreadyExists` | 409 `ticket-conflict` with the existing `executionArn`: two different documents claim one ticket and attempt, and a person must decide which is right (resending with the next attempt is the way to run it again) |
+//!
+//! A ticket Intake would reject is refused here with Intake's own reasons, so the DSAR
+//! tool learns at once and nothing starts. Bodies and logs never quote the ticket.
+
+use chrono::Duration;
+use clock::SharedClock;
+use erasure_core::error::TicketError;
+use erasure_core::ticket::{IntakeConfig, validate};
+use lambda_http::{Body, Request, Response};
+use serde_json::{Value, json};
+
+use crate::answer::{self, Answer};
+use crate::sfn::{SfnError, StepFunctions, execution_arn};
+use crate::signature::{self, SIGNATURE_HEADER, TIMESTAMP_HEADER, VerifyingKeys};
+
+/// How the webhook is set up (built once per cold start).
+#[derive(Debug, Clone)]
+pub struct WebhookConfig {
+    pub state_machine_arn: String,
+    pub keys: VerifyingKeys,
+    /// The same rules Intake applies (the deployment's defaults).
+    pub intake: IntakeConfig,
+    /// The replay window.
+    pub tolerance: Duration,
+}
+
+impl WebhookConfig {
+    pub fn new(state_machine_arn: impl Into<String>, keys: VerifyingKeys) -> Self {
+        Self {
+            state_machine_arn: state_machine_arn.into(),
+            keys,
+            intake: IntakeConfig::default(),
+            tolerance: signature::DEFAULT_TOLERANCE,
+        }
+    }
+}
+
+/// The webhook with its clients.
+#[derive(Debug)]
+pub struct Webhook<S> {
+    pub config: WebhookConfig,
+    pub sfn: S,
+    pub clock: SharedClock,
+}
+
+impl<S: StepFunctions> Webhook<S> {
+    /// The Lambda handler: one request, one answer.
+    pub async fn handle(&self, request: Request) -> Response<Body> {
+        self.answer(&request).await.into_response()
+    }
+
+    /// What the webhook answers to `request`.
+    pub async fn answer(&self, request: &Request) -> Answer {
+        match self.try_answer(request).await {
+            Ok(a) | Err(a) => a,
+        }
+    }
+
+    async fn try_answer(&self, request: &Request) -> Result<Answer, Answer> {
+        answer::require_post(request)?;
+        let body = answer::body_bytes(request);
+        answer::require_size(body, self.config.intake.max_input_bytes)?;
+        let now = self.clock.now();
+        signature::verify(
+            &self.config.keys,
+            answer::header(request, TIMESTAMP_HEADER),
+            answer::header(request, SIGNATURE_HEADER),
+            body,
+            now,
+            self.config.tolerance,
+        )
+        .map_err(|e| {
+            tracing::warn!(code = e.code(), "ticket refused: signature");
+            Answer::refuse(401, e.code(), e.to_string())
+        })?;
+        let value = answer::parse_json(body)?;
+        let ticket = validate(&value, &self.config.intake, now).map_err(|e| {
+            let TicketError::InvalidTicket { errors, salvage } = &e;
+            tracing::warn!(
+                ticket_id = salvage.ticket_id.as_ref().map(|t| t.as_str()),
+                problems = errors.len(),
+                "ticket refused: invalid"
+            );
+            Answer::invalid(
+                422,
+                "invalid-ticket",
+                "the ticket would be rejected by Intake; nothing was started",
+                errors,
+            )
+        })?;
+        let name = ticket.ticket.execution_name();
+        let span = tracing::info_span!("ticket", ticket_id = ticket.ticket.id.as_str(), execution_name = %name);
+        let _entered = span.enter();
+        let input = canonical_input(&value)?;
+        match self
+            .sfn
+            .start_execution(&self.config.state_machine_arn, &name, &input)
+            .await
+        {
+            Ok(started) => {
+                tracing::info!("execution started (or already running with this ticket)");
+                Ok(Answer::ok(
+                    202,
+                    json!({
+                        "executionArn": started.execution_arn,
+                        "startDate": erasure_core::time::format_utc(&started.start_date),
+                        "executionName": name,
+                    }),
+                ))
+            }
+            Err(SfnError::ExecutionAlreadyExists) => self.existing(&name, &value).await,
+            Err(e) => Err(aws_failure(&e)),
+        }
+    }
+
+    /// `ExecutionAlreadyExists`: the same ticket again (200) or another one (409).
+    async fn existing(&self, name: &str, sent: &Value) -> Result<Answer, Answer> {
+        let arn = execution_arn(&self.config.state_machine_arn, name).ok_or_else(|| {
+            tracing::error!("STATE_MACHINE_ARN is not a state machine ARN");
+            Answer::refuse(500, "misconfigured", "the webhook is misconfigured")
+        })?;
+        let existing = self
+            .sfn
+            .describe_execution(&arn)
+            .await
+            .map_err(|e| aws_failure(&e))?;
+        let same = existing
+            .input
+            .as_deref()
+            .and_then(|i| serde_json::from_str::<Value>(i).ok())
+            .is_some_and(|v| &v == sent);
+        let body = json!({
+            "executionArn": existing.execution_arn,
+            "startDate": erasure_core::time::format_utc(&existing.start_date),
+            "executionName": name,
+            "status": existing.status,
+        });
+        if same {
+            tracing::info!(status = %existing.status, "repeat of an already started ticket");
+            Ok(Answer::ok(200, body).with("alreadyStarted", json!(true)))
+        } else {
+            tracing::warn!(status = %existing.status, "ticket conflicts with an existing execution");
+            Err(Answer::refuse(
+                409,
+                "ticket-conflict",
+                "an execution of this ticket and attempt already exists with a different ticket document; nothing was started (to run the ticket again, send it with the next ticket.attempt)",
+            )
+            .with("executionArn", body["executionArn"].clone())
+            .with("status", body["status"].clone()))
+        }
+    }
+}
+
+/// The execution input: the ticket as received, in canonical form.
+fn canonical_input(value: &Value) -> Result<String, Answer> {
+    archive::canonical::canonicalize(value)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .ok_or_else(|| {
+            Answer::refuse(
+                422,
+                "invalid-ticket",
+                "the ticket holds a number that cannot be represented exactly",
+            )
+        })
+}
+
+/// A Step Functions failure: the caller should retry; nothing about it is echoed.
+pub(crate) fn aws_failure(e: &SfnError) -> Answer {
+    tracing::error!(error = %e, "Step Functions call failed");
+    Answer::refuse(
+        502,
+        "step-functions-unavailable",
+        "Step Functions did not answer as expected; retry later",
+    )
+}

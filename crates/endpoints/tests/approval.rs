@@ -1,0 +1,502 @@
+//! The approval endpoint against moto's Step Functions server, through aws-sdk-sfn.
+//!
+//! The state machine waits as the real definition's AwaitDecision does
+//! (`lambda:invoke.waitForTaskToken` on a function, moto's stub here, with the task
+//! token in the payload, the answer at `$.approval`, `ReviewRejected` caught into
+//! `$.approvalRejection`). The tests read the token back from the execution history,
+//! as a review tool would receive it from notify-review.
+//!
+//! What moto does not do, and so is not proven here: it drops the `cause` of
+//! SendTaskFailure (the cause's shape is unit-tested in `approval.rs`), and it accepts
+//! SendTaskFailure for a token whose execution already ended, where AWS answers
+//! TaskTimedOut (so "reject after approve" is tested only with `executionArn`, which
+//! the endpoint checks itself).
+
+mod common;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use clock::{SharedClock, SystemClock};
+use endpoints::approval::{ApprovalConfig, ApprovalEndpoint};
+use endpoints::startup::pseudonymiser_from_secret;
+use serde_json::{Value, json};
+use testkit::MotoServer;
+
+use common::*;
+
+const DPO: &str = "dpo.anne@example.com";
+
+struct Fixture {
+    moto: MotoServer,
+    sm: String,
+}
+
+impl Fixture {
+    async fn new() -> Self {
+        let moto = MotoServer::start_with_step_functions();
+        let notify = moto.stub_lambda("notify-review");
+        let definition = json!({
+            "StartAt": "AwaitDecision",
+            "States": {
+                "AwaitDecision": {
+                    "Type": "Task",
+                    "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+                    "Parameters": {
+                        "FunctionName": notify,
+                        "Payload": {
+                            "ticketId.$": "$.ticket.id",
+                            "executionId.$": "$$.Execution.Id",
+                            "taskToken.$": "$$.Task.Token",
+                            "review.$": "$.review"
+                        }
+                    },
+                    "ResultPath": "$.approval",
+                    "Catch": [{"ErrorEquals": ["ReviewRejected"], "ResultPath": "$.approvalRejection", "Next": "WriteRecord"}],
+                    "Next": "WriteRecord"
+                },
+                "WriteRecord": {"Type": "Pass", "End": true}
+            }
+        });
+        let sm = moto
+            .sfn_client()
+            .create_state_machine()
+            .name("erasure")
+            .definition(definition.to_string())
+            .role_arn(moto.role_arn())
+            .send()
+            .await
+            .expect("create state machine")
+            .state_machine_arn()
+            .to_owned();
+        Self { moto, sm }
+    }
+
+    fn endpoint(&self) -> ApprovalEndpoint<aws_sdk_sfn::Client> {
+        let clock: SharedClock = Arc::new(SystemClock);
+        ApprovalEndpoint {
+            config: ApprovalConfig::new(&self.sm, keys(APPROVAL_KEY), pseudonymiser()),
+            sfn: self.moto.sfn_client(),
+            clock,
+        }
+    }
+
+    /// Starts an execution and waits until it waits for a decision: (ARN, token).
+    async fn waiting(&self, name: &str) -> (String, String) {
+        let sfn = self.moto.sfn_client();
+        let arn = sfn
+            .start_execution()
+            .state_machine_arn(&self.sm)
+            .name(name)
+            .input(
+                json!({"ticket": {"id": name}, "review": {"reasons": ["recycled-number"]}})
+                    .to_string(),
+            )
+            .send()
+            .await
+            .expect("start")
+            .execution_arn()
+            .to_owned();
+        let token = testkit::eventually("the task token", || {
+            let (sfn, arn) = (sfn.clone(), arn.clone());
+            async move {
+                let h = sfn
+                    .get_execution_history()
+                    .execution_arn(arn)
+                    .send()
+                    .await
+                    .ok()?;
+                h.events().iter().find_map(|e| {
+                    let p: Value =
+                        serde_json::from_str(e.task_scheduled_event_details()?.parameters())
+                            .ok()?;
+                    p["Payload"]["taskToken"].as_str().map(str::to_owned)
+                })
+            }
+        })
+        .await;
+        (arn, token)
+    }
+
+    /// Waits for the execution to end: (status, output).
+    async fn ended(&self, arn: &str) -> (String, Value) {
+        let sfn = self.moto.sfn_client();
+        testkit::eventually("the execution to end", || {
+            let (sfn, arn) = (sfn.clone(), arn.to_owned());
+            async move {
+                let d = sfn
+                    .describe_execution()
+                    .execution_arn(arn)
+                    .send()
+                    .await
+                    .ok()?;
+                (d.status().as_str() != "RUNNING").then(|| {
+                    let output = d.output().and_then(|o| serde_json::from_str(o).ok());
+                    (
+                        d.status().as_str().to_owned(),
+                        output.unwrap_or(Value::Null),
+                    )
+                })
+            }
+        })
+        .await
+    }
+
+    async fn status(&self, arn: &str) -> String {
+        let d = self
+            .moto
+            .sfn_client()
+            .describe_execution()
+            .execution_arn(arn)
+            .send()
+            .await
+            .expect("describe");
+        d.status().as_str().to_owned()
+    }
+
+    /// The history's event types, in order.
+    async fn history(&self, arn: &str) -> Vec<String> {
+        let h = self
+            .moto
+            .sfn_client()
+            .get_execution_history()
+            .execution_arn(arn)
+            .send()
+            .await
+            .expect("history");
+        let mut events: Vec<(i64, String)> = h
+            .events()
+            .iter()
+            .map(|e| (e.id(), e.r#type().as_str().to_owned()))
+            .collect();
+        events.sort();
+        events.into_iter().map(|(_, t)| t).collect()
+    }
+}
+
+fn pseudonymiser() -> erasure_core::pseudonym::Pseudonymiser {
+    pseudonymiser_from_secret(
+        "PSEUDONYM_KEY_SECRET_ARN",
+        &json!({ "key": PSEUDONYM_KEY }).to_string(),
+    )
+    .expect("pseudonym key")
+}
+
+fn actor_ref() -> String {
+    pseudonymiser()
+        .actor(&DPO.parse().expect("email"))
+        .as_str()
+        .to_owned()
+}
+
+fn decision(token: &str, arn: Option<&str>, decision: &str, at: DateTime<Utc>) -> Value {
+    let mut d = json!({
+        "taskToken": token,
+        "decision": decision,
+        "by": DPO,
+        "role": "DPO",
+        "at": rfc3339(at),
+    });
+    if let Some(arn) = arn {
+        d["executionArn"] = json!(arn);
+    }
+    d
+}
+
+#[tokio::test]
+async fn an_approval_resumes_the_waiting_execution_with_the_pseudonymised_decision() {
+    let f = Fixture::new().await;
+    let (arn, token) = f.waiting("DSAR-1").await;
+    let now = Utc::now();
+    let decided_at = now - Duration::minutes(2);
+
+    let response = f
+        .endpoint()
+        .handle(signed_json(
+            APPROVAL_KEY,
+            &decision(&token, Some(&arn), "approve", decided_at),
+            now,
+        ))
+        .await;
+
+    assert_eq!(response.status(), 200, "{}", json_body(&response));
+    assert_eq!(json_body(&response)["actorRef"], actor_ref());
+    let (status, output) = f.ended(&arn).await;
+    assert_eq!(status, "SUCCEEDED");
+    assert_eq!(
+        output["approval"],
+        json!({
+            "decision": "approve",
+            "actorRef": actor_ref(),
+            "role": "DPO",
+            "at": rfc3339(decided_at),
+            "channel": "approval-endpoint",
+        }),
+        "the task output is what the record keeps"
+    );
+    assert_no_personal_data("the execution output", &output.to_string());
+}
+
+#[tokio::test]
+async fn a_second_answer_to_the_same_token_is_refused_and_changes_nothing() {
+    let f = Fixture::new().await;
+    let (arn, token) = f.waiting("DSAR-2").await;
+    let endpoint = f.endpoint();
+    let now = Utc::now();
+    let first = endpoint
+        .handle(signed_json(
+            APPROVAL_KEY,
+            &decision(&token, None, "approve", now),
+            now,
+        ))
+        .await;
+    assert_eq!(first.status(), 200);
+    let (_, output_before) = f.ended(&arn).await;
+    let history_before = f.history(&arn).await;
+
+    // The same approval again, delivered twice by a retrying review tool.
+    let again = endpoint
+        .handle(signed_json(
+            APPROVAL_KEY,
+            &decision(&token, None, "approve", now),
+            Utc::now(),
+        ))
+        .await;
+    // A change of mind after the fact, naming the execution.
+    let reject = endpoint
+        .handle(signed_json(
+            APPROVAL_KEY,
+            &decision(&token, Some(&arn), "reject", now),
+            Utc::now(),
+        ))
+        .await;
+
+    assert_eq!(again.status(), 410, "{}", json_body(&again));
+    assert_eq!(json_body(&again)["error"], "task-token-invalid");
+    assert_eq!(reject.status(), 409, "{}", json_body(&reject));
+    assert_eq!(json_body(&reject)["error"], "execution-not-running");
+    let (status, output_after) = f.ended(&arn).await;
+    assert_eq!(status, "SUCCEEDED");
+    assert_eq!(output_after, output_before);
+    assert_eq!(f.history(&arn).await, history_before);
+}
+
+#[tokio::test]
+async fn a_rejection_fails_the_task_with_review_rejected() {
+    let f = Fixture::new().await;
+    let (arn, token) = f.waiting("DSAR-3").await;
+    let now = Utc::now();
+    let mut body = decision(&token, Some(&arn), "reject", now);
+    body["reasonCode"] = json!("hold-pending");
+
+    let response = f
+        .endpoint()
+        .handle(signed_json(APPROVAL_KEY, &body, now))
+        .await;
+
+    assert_eq!(response.status(), 200, "{}", json_body(&response));
+    assert_eq!(json_body(&response)["decision"], "reject");
+    let (status, output) = f.ended(&arn).await;
+    assert_eq!(status, "SUCCEEDED", "the Catch leads on to the record");
+    assert_eq!(output["approvalRejection"]["Error"], "ReviewRejected");
+    assert!(output.get("approval").is_none(), "{output}");
+    let history = f
+        .moto
+        .sfn_client()
+        .get_execution_history()
+        .execution_arn(&arn)
+        .send()
+        .await
+        .expect("history");
+    let failed: Vec<&str> = history
+        .events()
+        .iter()
+        .filter_map(|e| e.task_failed_event_details()?.error())
+        .collect();
+    assert_eq!(failed, vec!["ReviewRejected"]);
+}
+
+#[tokio::test]
+async fn a_decision_naming_another_execution_or_token_sends_nothing() {
+    let f = Fixture::new().await;
+    let (arn_a, token_a) = f.waiting("DSAR-4").await;
+    let (arn_b, token_b) = f.waiting("DSAR-5").await;
+    let endpoint = f.endpoint();
+    let now = Utc::now();
+    let missing = arn_a.replace("DSAR-4", "DSAR-404");
+    let foreign = arn_a.replace(":erasure:", ":another-machine:");
+
+    let cases = [
+        (
+            Some(arn_a.as_str()),
+            token_b.as_str(),
+            409,
+            "task-token-mismatch",
+        ),
+        (
+            Some(missing.as_str()),
+            token_a.as_str(),
+            410,
+            "execution-not-found",
+        ),
+        (
+            Some(foreign.as_str()),
+            token_a.as_str(),
+            422,
+            "invalid-decision",
+        ),
+    ];
+    for (arn, token, status, code) in cases {
+        let response = endpoint
+            .handle(signed_json(
+                APPROVAL_KEY,
+                &decision(token, arn, "approve", now),
+                now,
+            ))
+            .await;
+        assert_eq!(response.status(), status, "{}", json_body(&response));
+        assert_eq!(json_body(&response)["error"], code);
+    }
+    assert_eq!(f.status(&arn_a).await, "RUNNING");
+    assert_eq!(f.status(&arn_b).await, "RUNNING");
+
+    // The right pair resumes exactly its own execution.
+    let ok = endpoint
+        .handle(signed_json(
+            APPROVAL_KEY,
+            &decision(&token_a, Some(&arn_a), "approve", now),
+            now,
+        ))
+        .await;
+    assert_eq!(ok.status(), 200);
+    assert_eq!(f.ended(&arn_a).await.0, "SUCCEEDED");
+    assert_eq!(f.status(&arn_b).await, "RUNNING");
+}
+
+#[tokio::test]
+async fn refused_decisions_send_nothing_and_say_precisely_why() {
+    let f = Fixture::new().await;
+    let (arn, token) = f.waiting("DSAR-6").await;
+    let endpoint = f.endpoint();
+    let (logs, _guard) = Logs::capture();
+    let now = Utc::now();
+    let good = decision(&token, Some(&arn), "approve", now);
+    let mut intern = good.clone();
+    intern["role"] = json!("Intern");
+    let invalid = json!({
+        "decision": "maybe",
+        "by": "dpo.anne@example",
+        "role": "DPO",
+        "at": rfc3339(now + Duration::hours(1)),
+        "executionArn": arn,
+        "dpo.anne@example.com": true,
+    });
+    let mut reason_with_approval = good.clone();
+    reason_with_approval["reasonCode"] = json!("looks-fine");
+
+    let cases = [
+        (
+            "webhook key instead of the approval key",
+            signed_json(WEBHOOK_KEY, &good, now),
+            401,
+            "signature-mismatch",
+        ),
+        (
+            "stale",
+            signed_json(APPROVAL_KEY, &good, now - Duration::minutes(10)),
+            401,
+            "timestamp-outside-window",
+        ),
+        (
+            "role not allowed",
+            signed_json(APPROVAL_KEY, &intern, now),
+            403,
+            "role-not-allowed",
+        ),
+        (
+            "invalid",
+            signed_json(APPROVAL_KEY, &invalid, now),
+            422,
+            "invalid-decision",
+        ),
+        (
+            "reason with an approval",
+            signed_json(APPROVAL_KEY, &reason_with_approval, now),
+            422,
+            "invalid-decision",
+        ),
+    ];
+    let mut reasons = Vec::new();
+    for (what, request, status, code) in cases {
+        let response = endpoint.handle(request).await;
+        let body = json_body(&response);
+        assert_eq!(response.status(), status, "{what}: {body}");
+        assert_eq!(body["error"], code, "{what}");
+        assert_no_personal_data(what, &body.to_string());
+        for r in body["reasons"].as_array().into_iter().flatten() {
+            reasons.push(format!(
+                "{} {}",
+                r["field"].as_str().unwrap(),
+                r["code"].as_str().unwrap()
+            ));
+        }
+    }
+    for expected in [
+        "taskToken missing",
+        "decision invalid-decision",
+        "by invalid-email",
+        "at in-future",
+        "<unknown> unknown-field",
+        "reasonCode reason-code-only-with-reject",
+        "role role-not-allowed",
+    ] {
+        assert!(
+            reasons.iter().any(|r| r == expected),
+            "{expected} not in {reasons:?}"
+        );
+    }
+    assert_eq!(f.status(&arn).await, "RUNNING");
+    let history = f.history(&arn).await;
+    assert!(
+        !history
+            .iter()
+            .any(|t| t == "TaskSucceeded" || t == "TaskFailed"),
+        "a refused decision reached the task: {history:?}"
+    );
+    let logged = logs.text();
+    assert!(
+        logged.contains("decision refused"),
+        "logs were not captured"
+    );
+    assert_no_personal_data("the approval endpoint's logs", &logged);
+}
+
+#[tokio::test]
+async fn the_roles_allowed_to_decide_are_configurable() {
+    let f = Fixture::new().await;
+    let (arn, token) = f.waiting("DSAR-7").await;
+    let mut endpoint = f.endpoint();
+    endpoint.config.allowed_roles = vec!["Privacy Counsel".into()];
+    let now = Utc::now();
+
+    let dpo = endpoint
+        .handle(signed_json(
+            APPROVAL_KEY,
+            &decision(&token, Some(&arn), "approve", now),
+            now,
+        ))
+        .await;
+    let mut counsel = decision(&token, Some(&arn), "approve", now);
+    counsel["role"] = json!("privacy counsel");
+    let accepted = endpoint
+        .handle(signed_json(APPROVAL_KEY, &counsel, now))
+        .await;
+
+    assert_eq!(dpo.status(), 403);
+    assert_eq!(accepted.status(), 200, "{}", json_body(&accepted));
+    let (_, output) = f.ended(&arn).await;
+    assert_eq!(
+        output["approval"]["role"], "Privacy Counsel",
+        "recorded as configured"
+    );
+}

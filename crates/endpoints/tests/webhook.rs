@@ -1,0 +1,364 @@
+//! The ticket webhook against moto's Step Functions server, through aws-sdk-sfn: what
+//! starts, what does not, and what the DSAR tool is told.
+
+mod common;
+
+use std::sync::Arc;
+
+use chrono::{Duration, Utc};
+use clock::{SharedClock, SystemClock};
+use endpoints::webhook::{Webhook, WebhookConfig};
+use lambda_http::Body;
+use serde_json::{Value, json};
+use testkit::MotoServer;
+
+use common::*;
+
+/// A state machine whose executions stay RUNNING (a long Wait) or end at once (Pass).
+async fn state_machine(moto: &MotoServer, name: &str, waits: bool) -> String {
+    let definition = if waits {
+        json!({"StartAt": "Hold", "States": {"Hold": {"Type": "Wait", "Seconds": 86400, "End": true}}})
+    } else {
+        json!({"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": true}}})
+    };
+    moto.sfn_client()
+        .create_state_machine()
+        .name(name)
+        .definition(definition.to_string())
+        .role_arn(moto.role_arn())
+        .send()
+        .await
+        .expect("create state machine")
+        .state_machine_arn()
+        .to_owned()
+}
+
+fn webhook(moto: &MotoServer, state_machine_arn: &str) -> Webhook<aws_sdk_sfn::Client> {
+    let clock: SharedClock = Arc::new(SystemClock);
+    Webhook {
+        config: WebhookConfig::new(state_machine_arn, keys(WEBHOOK_KEY)),
+        sfn: moto.sfn_client(),
+        clock,
+    }
+}
+
+/// (name, input) of every execution of the state machine.
+async fn executions(moto: &MotoServer, state_machine_arn: &str) -> Vec<(String, Value)> {
+    let sfn = moto.sfn_client();
+    let listed = sfn
+        .list_executions()
+        .state_machine_arn(state_machine_arn)
+        .send()
+        .await
+        .expect("list executions");
+    let mut out = Vec::new();
+    for e in listed.executions() {
+        let d = sfn
+            .describe_execution()
+            .execution_arn(e.execution_arn())
+            .send()
+            .await
+            .expect("describe");
+        let input: Value = serde_json::from_str(d.input().unwrap_or("null")).expect("input");
+        out.push((e.name().to_owned(), input));
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+#[tokio::test]
+async fn a_signed_ticket_starts_one_execution_named_after_the_ticket() {
+    let moto = MotoServer::start_with_step_functions();
+    let sm = state_machine(&moto, "erasure", true).await;
+    let w = webhook(&moto, &sm);
+    let now = Utc::now();
+    let t = ticket("DSAR-2026-0042", now);
+
+    let response = w.handle(signed_json(WEBHOOK_KEY, &t, now)).await;
+
+    assert_eq!(response.status(), 202);
+    let body = json_body(&response);
+    assert_eq!(body["executionName"], "DSAR-2026-0042");
+    assert!(
+        body["executionArn"]
+            .as_str()
+            .unwrap()
+            .ends_with(":execution:erasure:DSAR-2026-0042")
+    );
+    assert!(body["startDate"].as_str().unwrap().ends_with('Z'));
+    let started = executions(&moto, &sm).await;
+    assert_eq!(started.len(), 1);
+    assert_eq!(started[0].0, "DSAR-2026-0042");
+    assert_eq!(started[0].1, t, "the execution input is the ticket");
+}
+
+#[tokio::test]
+async fn the_same_ticket_twice_starts_one_execution() {
+    let moto = MotoServer::start_with_step_functions();
+    let sm = state_machine(&moto, "erasure", true).await;
+    let w = webhook(&moto, &sm);
+    let now = Utc::now();
+    let t = ticket("DSAR-7", now);
+
+    let first = w.handle(signed_json(WEBHOOK_KEY, &t, now)).await;
+    // The same ticket, as another serialiser would write it: keys reordered, spaced.
+    let mut reordered = serde_json::Map::new();
+    for key in ["options", "subject", "ticket"] {
+        reordered.insert(key.into(), t[key].clone());
+    }
+    let again = serde_json::to_vec_pretty(&Value::Object(reordered)).unwrap();
+    let second = w.handle(signed(WEBHOOK_KEY, &again, now)).await;
+
+    assert_eq!(first.status(), 202);
+    assert_eq!(
+        second.status(),
+        202,
+        "a repeat while it runs is the same execution"
+    );
+    assert_eq!(
+        json_body(&first)["executionArn"],
+        json_body(&second)["executionArn"]
+    );
+    assert_eq!(executions(&moto, &sm).await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_repeat_after_the_execution_ended_answers_with_that_execution() {
+    let moto = MotoServer::start_with_step_functions();
+    let sm = state_machine(&moto, "quick", false).await;
+    let w = webhook(&moto, &sm);
+    let now = Utc::now();
+    let t = ticket("DSAR-8", now);
+    let first = json_body(&w.handle(signed_json(WEBHOOK_KEY, &t, now)).await);
+    let arn = first["executionArn"].as_str().unwrap().to_owned();
+    let sfn = moto.sfn_client();
+    testkit::eventually("the execution to end", || {
+        let (sfn, arn) = (sfn.clone(), arn.clone());
+        async move {
+            let d = sfn
+                .describe_execution()
+                .execution_arn(arn)
+                .send()
+                .await
+                .ok()?;
+            (d.status().as_str() == "SUCCEEDED").then_some(())
+        }
+    })
+    .await;
+
+    let repeat = w.handle(signed_json(WEBHOOK_KEY, &t, Utc::now())).await;
+
+    assert_eq!(repeat.status(), 200);
+    let body = json_body(&repeat);
+    assert_eq!(body["executionArn"], arn);
+    assert_eq!(body["status"], "SUCCEEDED");
+    assert_eq!(body["alreadyStarted"], true);
+    assert_eq!(executions(&moto, &sm).await.len(), 1);
+}
+
+#[tokio::test]
+async fn another_ticket_under_the_same_id_is_a_conflict_and_starts_nothing() {
+    let moto = MotoServer::start_with_step_functions();
+    let sm = state_machine(&moto, "erasure", true).await;
+    let w = webhook(&moto, &sm);
+    let now = Utc::now();
+    let t = ticket("DSAR-9", now);
+    let first = json_body(&w.handle(signed_json(WEBHOOK_KEY, &t, now)).await);
+    let mut other = t.clone();
+    other["subject"]["emails"] = json!(["someone.else@example.org"]);
+
+    let response = w.handle(signed_json(WEBHOOK_KEY, &other, now)).await;
+
+    assert_eq!(response.status(), 409);
+    let body = json_body(&response);
+    assert_eq!(body["error"], "ticket-conflict");
+    assert_eq!(body["executionArn"], first["executionArn"]);
+    assert_eq!(body["status"], "RUNNING");
+    assert!(!body.to_string().contains("someone.else"), "{body}");
+    let started = executions(&moto, &sm).await;
+    assert_eq!(started.len(), 1);
+    assert_eq!(started[0].1, t, "the first ticket is still the input");
+}
+
+#[tokio::test]
+async fn a_resumption_starts_its_own_execution_named_with_the_attempt() {
+    let moto = MotoServer::start_with_step_functions();
+    let sm = state_machine(&moto, "erasure", true).await;
+    let w = webhook(&moto, &sm);
+    let now = Utc::now();
+    let first = ticket("DSAR-10", now);
+    let mut resumed = first.clone();
+    resumed["ticket"]["attempt"] = json!(2);
+
+    assert_eq!(
+        w.handle(signed_json(WEBHOOK_KEY, &first, now))
+            .await
+            .status(),
+        202
+    );
+    let response = w.handle(signed_json(WEBHOOK_KEY, &resumed, now)).await;
+
+    assert_eq!(response.status(), 202);
+    assert_eq!(json_body(&response)["executionName"], "DSAR-10.2");
+    let names: Vec<String> = executions(&moto, &sm)
+        .await
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    assert_eq!(names, vec!["DSAR-10", "DSAR-10.2"]);
+}
+
+#[tokio::test]
+async fn refused_requests_start_nothing_and_say_precisely_why() {
+    let moto = MotoServer::start_with_step_functions();
+    let sm = state_machine(&moto, "erasure", true).await;
+    let w = webhook(&moto, &sm);
+    let (logs, _guard) = Logs::capture();
+    let now = Utc::now();
+    let good = ticket("DSAR-11", now);
+    let good_bytes = good.to_string().into_bytes();
+
+    let mut tampered = signed_json(WEBHOOK_KEY, &good, now);
+    *tampered.body_mut() = Body::Text(good.to_string().replace("DSAR-11", "DSAR-12"));
+    let mut no_signature = signed_json(WEBHOOK_KEY, &good, now);
+    no_signature
+        .headers_mut()
+        .remove(endpoints::signature::SIGNATURE_HEADER);
+    let mut bad_ticket = good.clone();
+    bad_ticket["ticket"]["signOff"] = Value::Null;
+    bad_ticket["subject"]["emails"] = json!(["jane.doe@example"]);
+    let mut get = signed_json(WEBHOOK_KEY, &good, now);
+    *get.method_mut() = lambda_http::http::Method::GET;
+    let huge = json!({"ticket": {"id": "DSAR-13"}, "padding": "x".repeat(70 * 1024)});
+
+    let cases = [
+        (
+            "wrong key",
+            signed_json(
+                "another-key-another-key-another-key-another-key",
+                &good,
+                now,
+            ),
+            401,
+            "signature-mismatch",
+        ),
+        ("tampered body", tampered, 401, "signature-mismatch"),
+        ("no signature", no_signature, 401, "signature-missing"),
+        (
+            "old timestamp",
+            signed(WEBHOOK_KEY, &good_bytes, now - Duration::minutes(6)),
+            401,
+            "timestamp-outside-window",
+        ),
+        (
+            "future timestamp",
+            signed(WEBHOOK_KEY, &good_bytes, now + Duration::minutes(6)),
+            401,
+            "timestamp-outside-window",
+        ),
+        (
+            "malformed JSON",
+            signed(WEBHOOK_KEY, b"{\"ticket\": jane.doe@example.com", now),
+            400,
+            "invalid-json",
+        ),
+        (
+            "invalid ticket",
+            signed_json(WEBHOOK_KEY, &bad_ticket, now),
+            422,
+            "invalid-ticket",
+        ),
+        (
+            "too large",
+            signed_json(WEBHOOK_KEY, &huge, now),
+            413,
+            "too-large",
+        ),
+        ("not a POST", get, 405, "method-not-allowed"),
+    ];
+    for (what, request, status, code) in cases {
+        let response = w.handle(request).await;
+        let body = json_body(&response);
+        assert_eq!(response.status(), status, "{what}: {body}");
+        assert_eq!(body["error"], code, "{what}");
+        assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()));
+        assert_no_personal_data(what, &body.to_string());
+    }
+    assert!(
+        executions(&moto, &sm).await.is_empty(),
+        "a refused request started an execution"
+    );
+    let logged = logs.text();
+    assert!(
+        logged.contains("ticket refused"),
+        "logs were not captured: {logged}"
+    );
+    assert_no_personal_data("the webhook's logs", &logged);
+}
+
+#[tokio::test]
+async fn an_invalid_ticket_gets_intakes_reasons_by_field_and_code() {
+    let moto = MotoServer::start_with_step_functions();
+    let sm = state_machine(&moto, "erasure", true).await;
+    let w = webhook(&moto, &sm);
+    let now = Utc::now();
+    let mut t = ticket("DSAR-14", now);
+    t["ticket"]["signOff"] = Value::Null;
+    t["subject"]["phones"][0]["number"] = json!("86 123 4567");
+    t["ticket"]["attempt"] = json!(0);
+
+    let response = w.handle(signed_json(WEBHOOK_KEY, &t, now)).await;
+
+    assert_eq!(response.status(), 422);
+    let reasons: Vec<(String, String)> = json_body(&response)["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["field"].as_str().unwrap().to_owned(),
+                r["code"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    for expected in [
+        ("ticket.signOff", "missing"),
+        ("ticket.attempt", "invalid-attempt"),
+        ("subject.phones[0].number", "phone-needs-country-code"),
+    ] {
+        assert!(
+            reasons.contains(&(expected.0.to_owned(), expected.1.to_owned())),
+            "{expected:?} not in {reasons:?}"
+        );
+    }
+    assert!(executions(&moto, &sm).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_step_functions_failure_is_a_502_that_names_nothing() {
+    let moto = MotoServer::start_with_step_functions();
+    // A state machine that does not exist: Step Functions refuses the start.
+    let missing = format!(
+        "arn:aws:states:{}:{}:stateMachine:not-deployed",
+        testkit::REGION,
+        testkit::ACCOUNT
+    );
+    let w = webhook(&moto, &missing);
+    let now = Utc::now();
+
+    let response = w
+        .handle(signed_json(WEBHOOK_KEY, &ticket("DSAR-15", now), now))
+        .await;
+
+    assert_eq!(response.status(), 502);
+    let body = json_body(&response);
+    assert_eq!(body["error"], "step-functions-unavailable");
+    for internal in [
+        "not-deployed",
+        "arn:",
+        "DSAR-15",
+        "StateMachineDoesNotExist",
+    ] {
+        assert!(!body.to_string().contains(internal), "{body}");
+    }
+}
