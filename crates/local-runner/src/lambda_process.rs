@@ -154,7 +154,8 @@ pub struct LambdaProcessBuilder {
 }
 
 impl LambdaProcessBuilder {
-    /// Arguments after the program (e.g. the bootstrap script of an interpreter).
+    /// Arguments after the program (e.g. the bootstrap script of an interpreter), passed
+    /// as given: the process runs in the task root, so give paths absolute.
     pub fn args<I, S>(mut self, args: I) -> Self
     where
         I: IntoIterator<Item = S>,
@@ -232,7 +233,9 @@ impl LambdaProcessBuilder {
         self
     }
 
-    /// `LAMBDA_TASK_ROOT` and the working directory (default: the program's directory).
+    /// `LAMBDA_TASK_ROOT` and the process's working directory (default: the program's
+    /// directory). A program given as a relative path with a directory
+    /// (`target/release/poll`) is resolved against this process's working directory.
     pub fn task_root(mut self, dir: impl Into<PathBuf>) -> Self {
         self.task_root = Some(dir.into());
         self
@@ -276,11 +279,18 @@ impl LambdaProcessBuilder {
                 .map(Path::to_path_buf)
                 .unwrap_or_else(|| PathBuf::from("."))
         });
-        let permits = Arc::new(Semaphore::new(self.max_environments));
+        // The process runs in the task root: relative paths are made absolute here,
+        // against this process's working directory, so they mean what the caller meant.
+        let task_root = std::path::absolute(&task_root).unwrap_or(task_root);
+        let mut settings = self;
+        if settings.program.components().count() > 1 {
+            settings.program = std::path::absolute(&settings.program).unwrap_or(settings.program);
+        }
+        let permits = Arc::new(Semaphore::new(settings.max_environments));
         Ok(LambdaProcess {
             inner: Arc::new(Inner {
                 config: Config {
-                    settings: self,
+                    settings,
                     task_root,
                 },
                 idle: Mutex::new(Vec::new()),
@@ -614,8 +624,7 @@ impl Environment {
             command.env("LANG", "en_US.UTF-8");
         }
         command.env("TZ", ":UTC");
-        let task_root =
-            std::path::absolute(&config.task_root).unwrap_or_else(|_| config.task_root.clone());
+        let task_root = &config.task_root;
         for (k, v) in &s.env {
             command.env(k, v);
         }
@@ -640,8 +649,8 @@ impl Environment {
             .env("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand")
             .env("AWS_REGION", &s.region)
             .env("AWS_DEFAULT_REGION", &s.region)
-            .env("LAMBDA_TASK_ROOT", &task_root)
-            .env("LAMBDA_RUNTIME_DIR", &task_root);
+            .env("LAMBDA_TASK_ROOT", task_root)
+            .env("LAMBDA_RUNTIME_DIR", task_root);
         match s.output {
             Output::Stderr => {
                 command
