@@ -72,7 +72,7 @@ bench: venv
 	    $(CARGO) build --release $$(for b in $$fbins; do printf -- '--bin %s ' "$$b"; done) || exit 1; fi; \
 	  rust="--rust $(TARGET_DIR)/release/sample-poll"; \
 	  case " $$fbins " in *" poll "*) rust="$$rust --rust $(TARGET_DIR)/release/poll";; esac; \
-	  sizes="--size $(TARGET_DIR)/release/sample-poll"; \
+	  sizes="--size $(TARGET_DIR)/release/sample-poll --reference-size $(TARGET_DIR)/release/sample-behaviours"; \
 	  for b in $$fbins; do sizes="$$sizes --size $(TARGET_DIR)/release/$$b"; done; \
 	  set -x; $(TARGET_DIR)/release/bench --out docs/performance.md \
 	    --cold-starts $(BENCH_COLD_STARTS) --warm $(BENCH_WARM) $$rust \

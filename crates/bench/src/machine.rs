@@ -52,8 +52,18 @@ impl Section for Machine {
         let python = ctx
             .python
             .as_ref()
-            .map(|p| first_line(&p.to_string_lossy(), &["--version"]))
+            .map(|p| {
+                let p = p.to_string_lossy();
+                let requests =
+                    first_line(&p, &["-c", "import requests; print(requests.__version__)"]);
+                format!("{}, requests {requests}", first_line(&p, &["--version"]))
+            })
             .unwrap_or_else(|| "not given".into());
+        // Other work on the machine shows up as noise in the timings: say how busy it was.
+        let load = std::fs::read_to_string("/proc/loadavg")
+            .ok()
+            .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+            .unwrap_or_else(|| "unknown".into());
         let rows = [
             (
                 "date (UTC)",
@@ -70,6 +80,7 @@ impl Section for Machine {
                     .map(|g| format!("{g:.1} GiB"))
                     .unwrap_or_else(|| "unknown".into()),
             ),
+            ("load average (1, 5, 15 min) at start", load),
             ("kernel", first_line("uname", &["-sr"])),
             ("architecture", std::env::consts::ARCH.to_string()),
             ("rustc", first_line("rustc", &["--version"])),

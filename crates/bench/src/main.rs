@@ -47,6 +47,9 @@ struct Args {
     /// A function binary whose size to report.
     #[arg(long = "size", value_name = "BINARY")]
     sizes: Vec<PathBuf>,
+    /// A binary whose size to show for reference, without a target.
+    #[arg(long = "reference-size", value_name = "BINARY")]
+    reference_sizes: Vec<PathBuf>,
     /// The definition whose poll loop is costed.
     #[arg(long, default_value = "statemachine/erasure.asl.json")]
     definition: PathBuf,
@@ -84,6 +87,7 @@ async fn main() -> anyhow::Result<()> {
         }),
         Box::new(Sizes {
             binaries: args.sizes.clone(),
+            references: args.reference_sizes.clone(),
             python_step,
         }),
         Box::new(PollCost {

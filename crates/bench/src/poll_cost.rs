@@ -278,6 +278,13 @@ pub async fn run_poll_loop(
     if let Some(e) = result.error() {
         bail!("the poll loop failed: {}: {}", e.error, e.cause);
     }
+    // The report says no retry happened: each would be a billed transition more.
+    if result.counts.retries != 0 {
+        bail!(
+            "the poll loop retried {} times against the emulator",
+            result.counts.retries
+        );
+    }
     let job = emu
         .gdpr_requests()
         .into_iter()

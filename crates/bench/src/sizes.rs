@@ -77,6 +77,9 @@ fn mb(bytes: u64) -> String {
 
 pub struct Sizes {
     pub binaries: Vec<PathBuf>,
+    /// Binaries shown for reference only (no target): e.g. a function with
+    /// lambda_runtime alone, to show where the size goes.
+    pub references: Vec<PathBuf>,
     /// The guide step's directory, to size its Python deployment package.
     pub python_step: Option<PathBuf>,
 }
@@ -90,7 +93,12 @@ impl Section for Sizes {
     async fn run(&self, ctx: &Context) -> anyhow::Result<Rendered> {
         let mut rows = Vec::new();
         let mut targets = Vec::new();
-        for path in &self.binaries {
+        let all = self
+            .binaries
+            .iter()
+            .map(|p| (p, false))
+            .chain(self.references.iter().map(|p| (p, true)));
+        for (path, reference) in all {
             let bytes =
                 std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
             let size = bytes.len() as u64;
@@ -107,11 +115,18 @@ impl Section for Sizes {
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
             rows.push(vec![
-                name.clone(),
+                if reference {
+                    format!("{name} (reference)")
+                } else {
+                    name.clone()
+                },
                 if sdk { "yes" } else { "no" }.into(),
                 mb(size),
                 zipped,
             ]);
+            if reference {
+                continue;
+            }
             let goal = if sdk { SDK_GOAL } else { NO_SDK_GOAL };
             let met = size < goal;
             targets.push(Target {
@@ -134,7 +149,8 @@ impl Section for Sizes {
              `codegen-units = 1`, `opt-level = \"s\"`), built for this machine's architecture \
              (the deployed functions are arm64; sizes differ by a few per cent). *zipped*: the \
              binary as `bootstrap` in a deflated zip, as a Lambda deployment package. *AWS SDK*: \
-             whether the binary contains the SDK's `aws-smithy-runtime`. MB are 10^6 bytes.\n\n",
+             whether the binary contains the SDK's `aws-smithy-runtime`. MB are 10^6 bytes. \
+             *(reference)*: not a function, shown to tell what the size is made of.\n\n",
         );
         body.push_str(&table(&["binary", "AWS SDK", "size", "zipped"], &rows));
         if let (Some(step), Some(py)) = (&self.python_step, &ctx.python) {
