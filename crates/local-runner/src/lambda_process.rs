@@ -487,7 +487,6 @@ impl LambdaProcess {
                     error: outcome.result.as_ref().err().map(|e| e.error.clone()),
                 };
                 if outcome.keep_warm && !env.has_exited() {
-                    env.invocations += 1;
                     lock(&self.inner.idle).push(env);
                 }
                 // Otherwise `env` is dropped here: its process is killed.
@@ -562,7 +561,6 @@ struct Environment {
     id: u64,
     pid: u32,
     started: Instant,
-    invocations: u64,
     api: Arc<Api>,
     queue: mpsc::Sender<Queued>,
     exited: watch::Receiver<Option<String>>,
@@ -706,7 +704,6 @@ impl Environment {
             id,
             pid,
             started,
-            invocations: 0,
             api,
             queue: queue_tx,
             exited: exit_rx,
