@@ -13,7 +13,7 @@ TEMPLATE := infra/template.yaml
 export MOTO_SERVER := $(abspath $(VENV)/bin/moto_server)
 export ASL_VALIDATOR := $(abspath $(NODE_TOOLS)/.bin/asl-validator)
 
-.PHONY: all build test lint fmt tools venv node-tools clean infra-test package deploy
+.PHONY: all build test lint fmt tools venv node-tools clean infra-test package deploy bench
 
 all: build
 
@@ -57,6 +57,26 @@ deploy: venv
 	@$(MAKE) --no-print-directory package
 	cd infra && PATH="$(abspath $(VENV)/bin):$$PATH" sam build
 	cd infra && sam deploy $(DEPLOY_ARGS)
+
+## bench: cold start, peak RSS and size of the function binaries against the guide's Python
+## step, and the poll loop's transitions and cost; writes docs/performance.md (docs/bench.md
+## says how). Release builds; every functions/* binary present is sized, functions/poll is
+## started too. Not part of `make test`. BENCH_COLD_STARTS and BENCH_WARM set the rounds.
+BENCH_COLD_STARTS ?= 15
+BENCH_WARM ?= 5
+TARGET_DIR ?= target
+bench: venv
+	$(CARGO) build --release -p bench -p lambda-samples
+	@fbins="$$($(PY) infra/scripts/function_binaries.py 2>/dev/null || true)"; \
+	  if [ -n "$$fbins" ]; then \
+	    $(CARGO) build --release $$(for b in $$fbins; do printf -- '--bin %s ' "$$b"; done) || exit 1; fi; \
+	  rust="--rust $(TARGET_DIR)/release/sample-poll"; \
+	  case " $$fbins " in *" poll "*) rust="$$rust --rust $(TARGET_DIR)/release/poll";; esac; \
+	  sizes="--size $(TARGET_DIR)/release/sample-poll --reference-size $(TARGET_DIR)/release/sample-behaviours"; \
+	  for b in $$fbins; do sizes="$$sizes --size $(TARGET_DIR)/release/$$b"; done; \
+	  set -x; $(TARGET_DIR)/release/bench --out docs/performance.md \
+	    --cold-starts $(BENCH_COLD_STARTS) --warm $(BENCH_WARM) $$rust \
+	    --python bench/guide-step:poll.handler --python-interpreter $(PY) $$sizes
 
 fmt:
 	$(CARGO) fmt --all

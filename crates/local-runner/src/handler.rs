@@ -2,7 +2,7 @@
 //!
 //! A handler stands in for a Lambda function: an in-process Rust function (the
 //! workflow steps), a mocked response (Step Functions Local's mock configuration), or
-//! later an external process behind the Lambda Runtime API. All three fit one
+//! an external process behind the Lambda Runtime API (`LambdaProcess`). All three fit one
 //! async trait that takes the payload and a context and returns the output or an
 //! error name and cause.
 

@@ -29,6 +29,7 @@ mod handler;
 mod history;
 mod intrinsics;
 mod io;
+pub mod lambda_process;
 pub mod mock;
 mod path;
 mod retry;
@@ -43,5 +44,8 @@ pub use handler::{
 };
 pub use history::{Counts, Event};
 pub use intrinsics::SUPPORTED as SUPPORTED_INTRINSICS;
+pub use lambda_process::{
+    Invocation, InvocationRecord, LambdaProcess, LambdaProcessBuilder, LambdaProcessError,
+};
 pub use runner::{Execution, ExecutionResult, Outcome, Runner, RunnerBuilder, StartError};
 pub use tokens::{CallbackError, PendingToken};
