@@ -86,6 +86,58 @@ pub struct PipelineDeps {
     pub report_ticket: report_ticket::Deps,
 }
 
+/// The ports of a local run, from which every step's `Deps` is made.
+#[derive(Clone)]
+pub struct LocalPorts {
+    pub genesys: genesys::GenesysClient,
+    pub clock: SharedClock,
+    pub pseudonymiser: Arc<erasure_core::pseudonym::Pseudonymiser>,
+    pub intake: erasure_core::ticket::IntakeConfig,
+    pub holds: Arc<dyn crate::ports::HoldRegisterSource>,
+    pub downstream: crate::ports::Downstream,
+    pub archive: Arc<dyn archive::Archive>,
+    pub notifier: Arc<dyn crate::ports::ReviewNotifier>,
+    pub reporter: Arc<dyn crate::ports::TicketReporter>,
+}
+
+impl PipelineDeps {
+    pub fn from_ports(p: LocalPorts) -> Self {
+        let genesys = GenesysDeps::new(p.genesys, p.clock.clone());
+        PipelineDeps {
+            intake: intake::Deps {
+                pseudonymiser: p.pseudonymiser,
+                config: p.intake,
+                downstream: p.downstream.names(),
+                poll_budget: intake::PollBudget::default(),
+                clock: p.clock.clone(),
+            },
+            review: review::Deps {
+                genesys: genesys.clone(),
+                holds: p.holds,
+                analytics: review::AnalyticsSettings::default(),
+            },
+            genesys,
+            notify_review: notify_review::Deps {
+                notifier: p.notifier,
+                clock: p.clock.clone(),
+            },
+            notify_downstream: notify_downstream::Deps {
+                downstream: p.downstream,
+                clock: p.clock.clone(),
+            },
+            write_record: write_record::Deps {
+                archive: p.archive,
+                pipeline_version: crate::PIPELINE_VERSION.to_owned(),
+                definition_digest: Some(definition_digest()),
+            },
+            report_ticket: report_ticket::Deps {
+                reporter: p.reporter,
+                clock: p.clock,
+            },
+        }
+    }
+}
+
 /// Deserialises a step input without letting serde quote a value (it could be
 /// personal data): only a missing or unknown field is named.
 fn input<T: DeserializeOwned>(task: &str, v: Value) -> Result<T, TaskError> {
