@@ -122,10 +122,18 @@ impl Builder {
 
         let mut systems = vec![
             ("crm".to_owned(), key("crm-key"), Behaviour::Acknowledge),
-            ("warehouse".to_owned(), key("warehouse-key"), Behaviour::Acknowledge),
+            (
+                "warehouse".to_owned(),
+                key("warehouse-key"),
+                Behaviour::Acknowledge,
+            ),
         ];
         if self.silent_system {
-            systems.push(("archive-vault".to_owned(), key("vault-key"), Behaviour::NeverAnswer));
+            systems.push((
+                "archive-vault".to_owned(),
+                key("vault-key"),
+                Behaviour::NeverAnswer,
+            ));
         }
         let receiver = DownstreamReceiver::start(systems.clone(), shared.clone())
             .await
@@ -150,7 +158,10 @@ impl Builder {
         let archive_dir = tempfile::tempdir().expect("a temp dir");
         let (archive, moto): (Arc<dyn Archive>, Option<testkit::MotoServer>) = match self.archive {
             ArchiveChoice::Local => (
-                Arc::new(LocalArchive::new(archive_dir.path(), RetentionPolicy::default())),
+                Arc::new(LocalArchive::new(
+                    archive_dir.path(),
+                    RetentionPolicy::default(),
+                )),
                 None,
             ),
             ArchiveChoice::S3(moto) => {
@@ -200,8 +211,11 @@ impl Builder {
             &pseudonymiser,
             shared.clone(),
         ));
-        let pipeline = LocalPipeline::new(deps, reviewer, shared, 11).expect("the definition loads");
+        let pipeline = LocalPipeline::new(deps.clone(), reviewer.clone(), shared, 11)
+            .expect("the definition loads");
         Harness {
+            deps,
+            reviewer,
             clock,
             emulator,
             receiver,
@@ -220,6 +234,8 @@ fn key(s: &str) -> HmacKey {
 }
 
 pub struct Harness {
+    deps: PipelineDeps,
+    reviewer: Arc<Decider>,
     pub clock: Arc<VirtualClock>,
     pub emulator: RunningEmulator,
     pub receiver: DownstreamReceiver,
@@ -236,16 +252,40 @@ impl Harness {
         Builder::default()
     }
 
+    /// Another runner over the same world (the same ticket can be started again, as
+    /// after a redeployment or by a second webhook).
+    pub fn another_pipeline(&self) -> LocalPipeline {
+        let clock: SharedClock = self.clock.clone();
+        LocalPipeline::new(self.deps.clone(), self.reviewer.clone(), clock, 12)
+            .expect("the definition loads")
+    }
+
+    /// A client of the emulator, for setting up a scenario (deletion protection).
+    pub fn genesys(&self) -> GenesysClient {
+        self.deps.genesys.client.clone()
+    }
+
     /// Runs a fixture ticket (execution named after its id).
     pub async fn run(&self, fixture: &str) -> Run {
         let t = ticket(fixture);
-        let name = t["ticket"]["id"].as_str().expect("fixtures have ids").to_owned();
+        let name = t["ticket"]["id"]
+            .as_str()
+            .expect("fixtures have ids")
+            .to_owned();
         self.run_input(&name, t).await
     }
 
     /// Runs any execution input under `name`.
     pub async fn run_input(&self, name: &str, input: Value) -> Run {
-        let outcome = self.pipeline.run(name, input).await.expect("the execution starts");
+        self.run_on(&self.pipeline, name, input).await
+    }
+
+    /// Runs on a given pipeline of this world.
+    pub async fn run_on(&self, pipeline: &LocalPipeline, name: &str, input: Value) -> Run {
+        let outcome = pipeline
+            .run(name, input)
+            .await
+            .expect("the execution starts");
         let record = match &outcome.record {
             Some(r) => Some(self.read_record(&r.key).await),
             None => None,
@@ -272,13 +312,22 @@ impl Harness {
             .into_iter()
             .find(|e| e.key == key)
             .unwrap_or_else(|| panic!("no record at {key}"));
-        self.archive.read(&entry).await.expect("the record reads").bytes
+        self.archive
+            .read(&entry)
+            .await
+            .expect("the record reads")
+            .bytes
     }
 
     /// Every record of a ticket, oldest first.
     pub async fn records_of(&self, ticket_id: &str) -> Vec<Value> {
         let mut out = Vec::new();
-        for e in self.archive.list(Some(ticket_id)).await.expect("the archive lists") {
+        for e in self
+            .archive
+            .list(Some(ticket_id))
+            .await
+            .expect("the archive lists")
+        {
             let bytes = self.archive.read(&e).await.expect("reads").bytes;
             out.push(serde_json::from_slice(&bytes).expect("JSON"));
         }
@@ -287,7 +336,11 @@ impl Harness {
 
     /// Conversation ids the emulator still has.
     pub fn conversation_ids(&self) -> std::collections::BTreeSet<String> {
-        self.emulator.conversations().into_iter().map(|c| c.id).collect()
+        self.emulator
+            .conversations()
+            .into_iter()
+            .map(|c| c.id)
+            .collect()
     }
 
     /// Ids of recordings the emulator has that are not deleted.

@@ -152,26 +152,36 @@ pub async fn handle(deps: &Deps, input: Input) -> Result<Output, StepError> {
             .map_err(|_| StepError::input("the ticket's chain is too long"))?;
         ctx.previous_digest = Some(h.digest.clone());
     }
-    let mut record = to_record(&ctx, &facts, &config)?;
-    // A retry after a write that went through: the head is this very record. Build it
-    // again on the head's own predecessor, so the bytes (and the key) are the same.
-    if let Some(h) = &head {
-        let ours = archive::key::relative_key(record.view())?;
-        if h.key.ends_with(&ours) {
-            let entry = deps
-                .archive
-                .list(Some(ticket_id.as_str()))
-                .await?
-                .into_iter()
-                .find(|e| e.key == h.key)
-                .ok_or_else(|| StepError::input("the chain head vanished from the listing"))?;
-            let stored = Record::from_json(&deps.archive.read(&entry).await?.bytes)?;
-            ctx.sequence = u32::try_from(stored.view().sequence)
-                .map_err(|_| StepError::input("the ticket's chain is too long"))?;
-            ctx.previous_digest = stored.view().previous_digest.clone();
-            record = to_record(&ctx, &facts, &config)?;
+    let (next_sequence, next_previous) = (ctx.sequence, ctx.previous_digest.clone());
+    let existing = deps.archive.list(Some(ticket_id.as_str())).await?;
+    // The key is (ticket, writtenAt to the ms, outcome). A retry finds its own record
+    // there (same bytes once built on the same predecessor): the write is answered as
+    // already present. Another record of the ticket at that very millisecond (two runs
+    // on a clock that did not move) moves this one on by a millisecond.
+    let mut record = None;
+    for ms in 0..1000 {
+        ctx.written_at = written_at + chrono::Duration::milliseconds(ms);
+        ctx.sequence = next_sequence;
+        ctx.previous_digest.clone_from(&next_previous);
+        let candidate = to_record(&ctx, &facts, &config)?;
+        let key = archive::key::relative_key(candidate.view())?;
+        let Some(entry) = existing.iter().find(|e| e.key.ends_with(&key)) else {
+            record = Some(candidate);
+            break;
+        };
+        let stored = Record::from_json(&deps.archive.read(entry).await?.bytes)?;
+        ctx.sequence = u32::try_from(stored.view().sequence)
+            .map_err(|_| StepError::input("the ticket's chain is too long"))?;
+        ctx.previous_digest = stored.view().previous_digest.clone();
+        let again = to_record(&ctx, &facts, &config)?;
+        if again.digest() == stored.digest() {
+            record = Some(again);
+            break;
         }
     }
+    let record = record.ok_or_else(|| {
+        StepError::input("every key of this writtenAt's second is taken by other records")
+    })?;
     let receipt = deps.archive.write(&record).await?;
     let view = record.view();
     tracing::info!(

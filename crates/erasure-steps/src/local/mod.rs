@@ -19,6 +19,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+use tracing::Instrument;
 
 use crate::error::StepError;
 use crate::gdpr::GenesysDeps;
@@ -163,12 +164,14 @@ fn output<T: Serialize>(v: T) -> Result<Value, TaskError> {
 macro_rules! step {
     ($deps:expr, $field:ident, $module:ident) => {{
         let deps = $deps.clone();
-        handler_fn(move |v: Value, _ctx| {
+        handler_fn(move |v: Value, ctx| {
             let deps = deps.clone();
+            let span = task_span(&ctx);
             async move {
                 let i: $module::Input = input(stringify!($module), v)?;
                 output($module::handle(&deps.$field, i).await?)
             }
+            .instrument(span)
         })
     }};
 }
@@ -179,6 +182,7 @@ fn await_decision(deps: Arc<PipelineDeps>, reviewer: Arc<dyn Reviewer>) -> Share
     handler_fn(move |v: Value, ctx| {
         let deps = deps.clone();
         let reviewer = reviewer.clone();
+        let span = task_span(&ctx);
         async move {
             let i: notify_review::Input = input("notify_review", v)?;
             let token = i.task_token.clone();
@@ -199,7 +203,19 @@ fn await_decision(deps: Arc<PipelineDeps>, reviewer: Arc<dyn Reviewer>) -> Share
             sent.map_err(|e| TaskError::new("States.Runtime", e.to_string()))?;
             output(out)
         }
+        .instrument(span)
     })
+}
+
+/// One span per invocation, as the Lambda runtime opens one per request: the state,
+/// the ticket (the execution name) and the attempt. No identifiers.
+fn task_span(ctx: &local_runner::TaskContext) -> tracing::Span {
+    tracing::info_span!(
+        "task",
+        state = ctx.state_name.as_str(),
+        ticket = ctx.execution_name.as_str(),
+        attempt = ctx.attempt
+    )
 }
 
 /// Every Task of the definition, routed to its step.

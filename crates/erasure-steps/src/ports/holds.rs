@@ -103,3 +103,21 @@ impl HoldRegisterSource for NoHoldRegister {
         "no legal-hold register (configured so)".to_owned()
     }
 }
+
+/// A register document held in memory (the demo's, compiled in).
+#[derive(Debug, Clone)]
+pub struct StaticHoldRegister {
+    pub name: String,
+    pub bytes: Vec<u8>,
+}
+
+#[async_trait]
+impl HoldRegisterSource for StaticHoldRegister {
+    async fn load(&self) -> Result<Vec<u8>, StepError> {
+        Ok(self.bytes.clone())
+    }
+
+    fn describe(&self) -> String {
+        self.name.clone()
+    }
+}

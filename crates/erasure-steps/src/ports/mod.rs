@@ -10,7 +10,9 @@ pub mod http;
 pub mod notify;
 
 pub use downstream::{Acknowledgement, Downstream, DownstreamSystem};
-pub use holds::{FileHoldRegister, HoldRegisterSource, NoHoldRegister, S3HoldRegister};
+pub use holds::{
+    FileHoldRegister, HoldRegisterSource, NoHoldRegister, S3HoldRegister, StaticHoldRegister,
+};
 pub use http::{HmacKey, SIGNATURE_HEADER, TIMESTAMP_HEADER, sign, verify_signature};
 pub use notify::{
     HttpReviewNotifier, HttpTicketReporter, MemoryReviewNotifier, MemoryTicketReporter,

@@ -1,0 +1,48 @@
+use archive::verify::{VerifyOptions, verify};
+use e2e::Harness;
+
+#[tokio::test]
+async fn every_run_ends_in_exactly_one_terminal_record_and_the_archive_verifies() {
+    let h = Harness::builder().start().await;
+    let fixtures = [
+        "happy-path",
+        "recycled-number",
+        "legal-hold",
+        "deletion-protection",
+        "former-agent",
+        "active-agent",
+        "rejected-no-sign-off",
+    ];
+    let mut runs = Vec::new();
+    for f in fixtures {
+        runs.push(h.run(f).await);
+    }
+    runs.push(
+        h.run_raw("DSAR-2026-1008", &e2e::ticket_text("malformed"))
+            .await,
+    );
+    for run in &runs {
+        let writes = run
+            .outcome
+            .result
+            .history
+            .iter()
+            .filter(|e| {
+                e.kind == "TaskStateExited" && e.state_name.as_deref() == Some("WriteRecord")
+            })
+            .count();
+        assert_eq!(writes, 1, "{}", run.outcome.result.name);
+        assert!(
+            run.outcome.result.output().is_some(),
+            "{} ended in {:?}",
+            run.outcome.result.name,
+            run.outcome.result.error()
+        );
+        let ticket = run.record()["ticketId"].as_str().expect("an id").to_owned();
+        assert_eq!(h.records_of(&ticket).await.len(), 1, "{ticket}");
+    }
+    let report = verify(&*h.archive, &VerifyOptions::default())
+        .await
+        .expect("verifies");
+    assert!(report.passed(), "{}", report.to_text());
+}
