@@ -2,6 +2,7 @@
 //! downstream receiver, archive) and runs tickets through the one workflow definition.
 
 mod agents;
+mod contract;
 mod deadline;
 mod downstream;
 mod failures;
