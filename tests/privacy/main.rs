@@ -17,7 +17,10 @@ struct Captured(Arc<Mutex<Vec<u8>>>);
 
 impl Write for Captured {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).extend_from_slice(buf);
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend_from_slice(buf);
         Ok(buf.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
@@ -47,7 +50,12 @@ fn needles() -> Vec<String> {
             // The family name alone, in every spelling.
             out.extend(name.split_whitespace().last().map(str::to_owned));
         }
-        for e in s["emails"].as_array().into_iter().flatten().filter_map(Value::as_str) {
+        for e in s["emails"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+        {
             out.push(e.to_owned());
         }
         for p in s["phones"].as_array().into_iter().flatten() {
@@ -116,8 +124,18 @@ fn number_runs(text: &str) -> String {
 async fn no_identifier_of_any_test_subject_appears_in_logs_records_or_the_record_steps_payloads() {
     // The check itself is not vacuous: every kind of spelling is caught.
     assert!(needles().len() > 40);
-    for sample in ["LIAM WALSH", "+353834567890", "353 83 456 7890", "0834567890", "Declan.Murphy@EXAMPLE.com", "1B7E7AD0-0D78-4841-AFE9-1396FB86EF4D"] {
-        assert!(!leaks(sample, "sample").is_empty(), "{sample} would not be caught");
+    for sample in [
+        "LIAM WALSH",
+        "+353834567890",
+        "353 83 456 7890",
+        "0834567890",
+        "Declan.Murphy@EXAMPLE.com",
+        "1B7E7AD0-0D78-4841-AFE9-1396FB86EF4D",
+    ] {
+        assert!(
+            !leaks(sample, "sample").is_empty(),
+            "{sample} would not be caught"
+        );
     }
     let captured = Captured::default();
     let writer = captured.clone();
@@ -130,20 +148,31 @@ async fn no_identifier_of_any_test_subject_appears_in_logs_records_or_the_record
     let h = Harness::builder().with_silent_system().start().await;
     h.emulator
         .add_fault(
-            Fault::new("POST", "/api/v2/gdpr/requests", FaultAction::GdprPartialError { fraction: 0.5 })
-                .request_type("GDPR_DELETE")
-                .times(1),
+            Fault::new(
+                "POST",
+                "/api/v2/gdpr/requests",
+                FaultAction::GdprPartialError { fraction: 0.5 },
+            )
+            .request_type("GDPR_DELETE")
+            .times(1),
         )
         .expect("fault added");
     let mut runs = Vec::new();
     for f in FIXTURES {
         runs.push(h.run(f).await);
     }
-    runs.push(h.run_raw("DSAR-2026-1008", &e2e::ticket_text("malformed")).await);
+    runs.push(
+        h.run_raw("DSAR-2026-1008", &e2e::ticket_text("malformed"))
+            .await,
+    );
 
     let mut found = Vec::new();
-    let logs = String::from_utf8_lossy(&captured.0.lock().unwrap_or_else(|p| p.into_inner())).into_owned();
-    assert!(logs.contains("compliance record written"), "the capture saw the run");
+    let logs =
+        String::from_utf8_lossy(&captured.0.lock().unwrap_or_else(|p| p.into_inner())).into_owned();
+    assert!(
+        logs.contains("compliance record written"),
+        "the capture saw the run"
+    );
     found.extend(leaks(&logs, "logs"));
 
     for e in h.archive.list(None).await.expect("lists") {
@@ -155,18 +184,29 @@ async fn no_identifier_of_any_test_subject_appears_in_logs_records_or_the_record
     assert!(!files.is_empty());
     for f in files {
         let bytes = std::fs::read(&f).expect("readable");
-        found.extend(leaks(&String::from_utf8_lossy(&bytes), &f.display().to_string()));
+        found.extend(leaks(
+            &String::from_utf8_lossy(&bytes),
+            &f.display().to_string(),
+        ));
     }
 
     for run in &runs {
-        assert!(run.record.is_some(), "{} ended without a record", run.outcome.result.name);
+        assert!(
+            run.record.is_some(),
+            "{} ended without a record",
+            run.outcome.result.name
+        );
         for e in &run.outcome.result.history {
             let state = e.state_name.as_deref().unwrap_or_default();
             if matches!(state, "WriteRecord" | "AwaitDecision" | "ReportToTicket")
                 && e.kind.ends_with("StateEntered")
             {
                 // What the state passes on is its Parameters, rendered from this input.
-                let input = e.details.get("input").and_then(Value::as_str).unwrap_or_default();
+                let input = e
+                    .details
+                    .get("input")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
                 let v: Value = serde_json::from_str(input).unwrap_or(Value::Null);
                 let payload = match state {
                     "WriteRecord" => {
@@ -179,14 +219,24 @@ async fn no_identifier_of_any_test_subject_appears_in_logs_records_or_the_record
                     "AwaitDecision" => v["review"]["summary"].clone(),
                     _ => v["record"].clone(),
                 };
-                found.extend(leaks(&payload.to_string(), &format!("{} {state} payload", run.outcome.result.name)));
+                found.extend(leaks(
+                    &payload.to_string(),
+                    &format!("{} {state} payload", run.outcome.result.name),
+                ));
             }
         }
     }
     for n in h.notices.notices() {
-        found.extend(leaks(&serde_json::to_string(&n).expect("json"), "review notice"));
+        found.extend(leaks(
+            &serde_json::to_string(&n).expect("json"),
+            "review notice",
+        ));
     }
-    assert!(found.is_empty(), "identifiers leaked:\n{}", found.join("\n"));
+    assert!(
+        found.is_empty(),
+        "identifiers leaked:\n{}",
+        found.join("\n")
+    );
 }
 
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {

@@ -11,7 +11,12 @@ use serde_json::Value;
 fn read_paths(states: &serde_json::Map<String, Value>, out: &mut Vec<(String, String)>) {
     for (name, st) in states {
         collect(name, st, out);
-        for b in st.get("Branches").and_then(Value::as_array).into_iter().flatten() {
+        for b in st
+            .get("Branches")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             if let Some(s) = b["States"].as_object() {
                 read_paths(s, out);
             }
@@ -20,11 +25,21 @@ fn read_paths(states: &serde_json::Map<String, Value>, out: &mut Vec<(String, St
 }
 
 fn collect(state: &str, v: &Value, out: &mut Vec<(String, String)>) {
-    const PATH_FIELDS: &[&str] = &["Variable", "SecondsPath", "ItemsPath", "InputPath", "OutputPath", "TimestampPath"];
+    const PATH_FIELDS: &[&str] = &[
+        "Variable",
+        "SecondsPath",
+        "ItemsPath",
+        "InputPath",
+        "OutputPath",
+        "TimestampPath",
+    ];
     match v {
         Value::Object(map) => {
             for (k, child) in map {
-                if matches!(k.as_str(), "States" | "Branches" | "ItemProcessor" | "Iterator" | "Retry" | "Catch") {
+                if matches!(
+                    k.as_str(),
+                    "States" | "Branches" | "ItemProcessor" | "Iterator" | "Retry" | "Catch"
+                ) {
                     continue;
                 }
                 match child {
@@ -94,13 +109,25 @@ async fn every_path_the_definition_reads_exists_in_what_the_steps_produce() {
 
     let definition: Value = serde_json::from_str(DEFINITION).expect("JSON");
     let mut paths = Vec::new();
-    read_paths(definition["States"].as_object().expect("states"), &mut paths);
+    read_paths(
+        definition["States"].as_object().expect("states"),
+        &mut paths,
+    );
     assert!(paths.len() > 40, "found {} paths", paths.len());
     // Written by a Catch or by the definition itself, not by a step's output.
-    const NOT_FROM_STEPS: &[&str] = &["$.failure", "$.error", "$.verifyError", "$.recordError", "$.reportError"];
+    const NOT_FROM_STEPS: &[&str] = &[
+        "$.failure",
+        "$.error",
+        "$.verifyError",
+        "$.recordError",
+        "$.reportError",
+    ];
     let mut checked = 0;
     for (state, path) in paths {
-        if NOT_FROM_STEPS.iter().any(|p| path == *p || path.starts_with(&format!("{p}."))) {
+        if NOT_FROM_STEPS
+            .iter()
+            .any(|p| path == *p || path.starts_with(&format!("{p}.")))
+        {
             continue;
         }
         let record_step = path == "$.record" || path.starts_with("$.record.");

@@ -18,7 +18,12 @@ fn states(v: &Value) -> Vec<(String, Value)> {
     if let Some(map) = v.get("States").and_then(Value::as_object) {
         for (name, st) in map {
             out.push((name.clone(), st.clone()));
-            for b in st.get("Branches").and_then(Value::as_array).into_iter().flatten() {
+            for b in st
+                .get("Branches")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
                 out.extend(states(b));
             }
             if let Some(p) = st.get("ItemProcessor").or_else(|| st.get("Iterator")) {
@@ -92,11 +97,16 @@ fn every_task_retries_every_retryable_error_first() {
             assert!(first.contains(r), "{name} does not retry {r}");
         }
         assert!(
-            st["Catch"].as_array().is_some_and(|c| c.iter().any(|r| r["ErrorEquals"][0] == "States.ALL")),
+            st["Catch"]
+                .as_array()
+                .is_some_and(|c| c.iter().any(|r| r["ErrorEquals"][0] == "States.ALL")),
             "{name} catches nothing: a failure would end without a record"
         );
     }
-    assert_eq!(tasks, 14, "12 functions, two of them used twice (Poll, VerifyErasure)");
+    assert_eq!(
+        tasks, 14,
+        "12 functions, two of them used twice (Poll, VerifyErasure)"
+    );
 }
 
 #[test]
@@ -112,11 +122,18 @@ fn every_substitution_is_a_function_the_local_pipeline_routes() {
     let mapped: BTreeSet<String> = substitutions().into_keys().collect();
     assert_eq!(in_definition, mapped);
     let functions: BTreeSet<&str> = FUNCTIONS.iter().map(|(_, f)| *f).collect();
-    assert_eq!(functions.len(), FUNCTIONS.len(), "one function per substitution");
+    assert_eq!(
+        functions.len(),
+        FUNCTIONS.len(),
+        "one function per substitution"
+    );
     // The infra template names the same substitutions.
     let template = include_str!("../../../infra/template.yaml");
     for s in &in_definition {
-        assert!(template.contains(&format!("{s}: !GetAtt")), "infra/template.yaml lacks {s}");
+        assert!(
+            template.contains(&format!("{s}: !GetAtt")),
+            "infra/template.yaml lacks {s}"
+        );
     }
 }
 
