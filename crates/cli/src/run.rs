@@ -110,6 +110,15 @@ async fn execute(args: RunArgs) -> anyhow::Result<u8> {
 
     let calls = Calls::default();
     local::init_logging(&calls);
+    let is_s3 = matches!(
+        archive::ArchiveLocation::parse(&args.archive)?,
+        archive::ArchiveLocation::S3 { .. }
+    );
+    if is_s3 && config.pseudonym_key_file.is_none() {
+        bail!(
+            "an S3 archive needs pseudonymKeyFile in --config (the key is never generated for it)"
+        );
+    }
 
     let (archive, archive_dir) = local::open_archive(
         &args.archive,
