@@ -75,8 +75,10 @@ pub struct ReviewerConfig {
 pub struct GenesysConfig {
     /// A region key (`eu_west_1`) or a base URL.
     pub region: String,
-    /// Environment variables holding the OAuth client (default GENESYS_CLIENT_ID and
-    /// GENESYS_CLIENT_SECRET); the secret never goes into a file.
+    /// The OAuth client, or (better for the secret) the environment variables holding
+    /// it (default GENESYS_CLIENT_ID and GENESYS_CLIENT_SECRET).
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
     pub client_id_env: Option<String>,
     pub client_secret_env: Option<String>,
 }

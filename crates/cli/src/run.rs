@@ -172,9 +172,17 @@ async fn execute(args: RunArgs) -> anyhow::Result<u8> {
                     .client_secret_env
                     .as_deref()
                     .unwrap_or("GENESYS_CLIENT_SECRET");
-                let id = std::env::var(id_var).with_context(|| format!("{id_var} is not set"))?;
-                let secret = std::env::var(secret_var)
-                    .with_context(|| format!("{secret_var} is not set"))?;
+                let id = match &g.client_id {
+                    Some(id) => id.clone(),
+                    None => {
+                        std::env::var(id_var).with_context(|| format!("{id_var} is not set"))?
+                    }
+                };
+                let secret = match &g.client_secret {
+                    Some(s) => s.clone(),
+                    None => std::env::var(secret_var)
+                        .with_context(|| format!("{secret_var} is not set"))?,
+                };
                 let environment: Environment = g
                     .region
                     .parse()
