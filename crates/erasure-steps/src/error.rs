@@ -55,6 +55,14 @@ pub enum StepError {
     /// A secret could not be read right now.
     #[error("secret unavailable: {0}")]
     SecretUnavailable(String),
+    /// A step's result would not fit the execution state (Step Functions keeps at
+    /// most 256 KiB; beyond that the execution would fail without a record).
+    #[error("{step}'s result is {bytes} bytes, more than the {limit} a workflow state can carry")]
+    OutputTooLarge {
+        step: &'static str,
+        bytes: usize,
+        limit: usize,
+    },
     /// The deployment's configuration cannot work (a missing variable, a malformed
     /// secret, an unknown downstream system). A person must fix it.
     #[error("step misconfigured: {0}")]
@@ -75,6 +83,7 @@ pub const STEP_ERROR_NAMES: &[&str] = &[
     "TicketSystemRejected",
     "SecretUnavailable",
     "StepMisconfigured",
+    "StepOutputTooLarge",
     // From erasure-core through `StepError::Hold` / `StepError::Record`.
     "InvalidHoldRegister",
     "HoldRegisterKeyMismatch",
@@ -135,6 +144,7 @@ impl StepError {
             StepError::TicketSystemRejected(_) => "TicketSystemRejected",
             StepError::SecretUnavailable(_) => "SecretUnavailable",
             StepError::Misconfigured(_) => "StepMisconfigured",
+            StepError::OutputTooLarge { .. } => "StepOutputTooLarge",
         }
     }
 
@@ -204,6 +214,11 @@ mod tests {
             StepError::TicketSystemRejected(String::new()),
             StepError::SecretUnavailable(String::new()),
             StepError::Misconfigured(String::new()),
+            StepError::OutputTooLarge {
+                step: "review",
+                bytes: 1,
+                limit: 0,
+            },
             StepError::Hold(HoldError::HoldRegisterKeyMismatch),
             StepError::Hold(HoldError::InvalidHoldRegister(vec![])),
             StepError::Record(RecordError::InvalidRecordInput(vec![])),

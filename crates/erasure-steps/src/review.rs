@@ -229,6 +229,7 @@ pub async fn handle(deps: &Deps, input: Input) -> Result<Output, StepError> {
     }
 
     let out = section(&ticket_id, &input.subject, &outcome, recordings, now);
+    check_size(&out)?;
     tracing::info!(
         ticket_id = ticket_id.as_str(),
         decision = ?out.decision,
@@ -447,6 +448,25 @@ async fn agent_status(deps: &Deps, user_id: &str) -> Result<Option<AgentStatus>,
     }
 }
 
+/// The review's result goes into the execution state, which Step Functions caps at
+/// 256 KiB: a result too large for it fails the step (caught: a FAILED record that
+/// says so) instead of failing the execution without a record.
+pub const MAX_OUTPUT_BYTES: usize = 160 * 1024;
+/// Ids the DPO's summary lists of each kind (the counts are complete).
+pub const SUMMARY_IDS: usize = 50;
+
+pub fn check_size(out: &ReviewSection) -> Result<(), StepError> {
+    let bytes = serde_json::to_vec(out).map_or(usize::MAX, |b| b.len());
+    if bytes > MAX_OUTPUT_BYTES {
+        return Err(StepError::OutputTooLarge {
+            step: "Review",
+            bytes,
+            limit: MAX_OUTPUT_BYTES,
+        });
+    }
+    Ok(())
+}
+
 /// What the definition's Choice reads. A soft-deleted account still holds the
 /// agent's name and e-mail, so it is offboarded too (the step checks first).
 pub fn agent_action(plan: Option<AgentPlan>) -> &'static str {
@@ -540,20 +560,94 @@ fn section(
                 recordings: recordings.len(),
             },
             agent: action,
-            per_conversation: o.per_conversation.clone(),
+            per_conversation: o
+                .per_conversation
+                .iter()
+                .take(SUMMARY_IDS)
+                .cloned()
+                .collect(),
             excluded: o
                 .excluded
                 .iter()
+                .take(SUMMARY_IDS)
                 .map(|e| ExcludedSummary {
                     conversation_id: e.conversation_id.clone(),
                     reason: e.reason,
                 })
                 .collect(),
-            withheld: o.withheld.clone(),
+            withheld: o.withheld.iter().take(SUMMARY_IDS).cloned().collect(),
             deferral: o.deferral.clone(),
         },
         recordings,
         identifiers: o.identifiers.clone(),
         deferral: o.deferral.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use erasure_core::review::DeleteSubject;
+    use erasure_core::tenure::{Exclusion, ExclusionReason};
+
+    fn outcome(excluded: usize) -> ReviewOutcome {
+        let r: Pseudonym = format!("hmac-sha256:{}", "a".repeat(64)).parse().unwrap();
+        ReviewOutcome {
+            decision: Decision::Proceed,
+            reasons: vec![],
+            delete_subject: DeleteSubject::default(),
+            identifiers: vec![],
+            found: vec![],
+            in_scope: vec![],
+            covered: vec![],
+            per_conversation: vec![],
+            excluded: (0..excluded)
+                .map(|i| Exclusion {
+                    conversation_id: format!("{i:08x}-0000-4000-8000-000000000000")
+                        .parse()
+                        .unwrap(),
+                    reason: ExclusionReason::HandledAsAgent,
+                    identifier_ref: r.clone(),
+                })
+                .collect(),
+            withheld: vec![],
+            deferral: None,
+            purge_recordings_of: vec![],
+            agent: None,
+        }
+    }
+
+    #[test]
+    fn the_dpos_summary_lists_a_bounded_number_of_ids_with_complete_counts() {
+        let s = section(
+            "T-1",
+            &SubjectSection::default(),
+            &outcome(120),
+            vec![],
+            Utc::now(),
+        );
+        assert_eq!(s.summary.excluded.len(), SUMMARY_IDS);
+        assert_eq!(s.summary.counts.excluded, 120);
+        assert_eq!(
+            s.conversations.excluded.len(),
+            120,
+            "the record gets them all"
+        );
+        assert!(check_size(&s).is_ok());
+    }
+
+    #[test]
+    fn a_review_too_large_for_the_workflow_state_is_an_error_not_a_lost_execution() {
+        // An agent who handled thousands of calls: the exclusions alone exceed the state.
+        let s = section(
+            "T-1",
+            &SubjectSection::default(),
+            &outcome(2_000),
+            vec![],
+            Utc::now(),
+        );
+        let err = check_size(&s).unwrap_err();
+        assert_eq!(err.name(), "StepOutputTooLarge");
+        assert!(!err.is_retryable());
     }
 }

@@ -394,7 +394,8 @@ pub struct ReviewSummary {
     /// What happens to the user account (`offboard`, `skip-active`, `none`, ...).
     pub agent: String,
     /// Conversations the GDPR_DELETE cannot reach without reaching data that must stay:
-    /// only their recordings can be purged; the rest needs a person.
+    /// only their recordings can be purged; the rest needs a person. This list and
+    /// the next two name at most 50 ids each; `counts` are complete.
     pub per_conversation: Vec<ConversationId>,
     pub excluded: Vec<ExcludedSummary>,
     pub withheld: Vec<erasure_core::hold::HeldConversation>,
