@@ -46,3 +46,32 @@ async fn every_run_ends_in_exactly_one_terminal_record_and_the_archive_verifies(
         .expect("verifies");
     assert!(report.passed(), "{}", report.to_text());
 }
+
+#[tokio::test]
+async fn even_an_intake_that_cannot_run_ends_in_a_failed_record() {
+    let h = Harness::builder().start().await;
+    let runner = h.runner_with(|r| {
+        r.function(
+            "intake",
+            local_runner::handler_fn(|_, _| async {
+                Err(local_runner::TaskError::lambda(
+                    "StepMisconfigured",
+                    "PSEUDONYM_KEY_SECRET_ARN is not set",
+                ))
+            }),
+        )
+    });
+    let result = runner
+        .start_named("DSAR-2026-3001", e2e::ticket("happy-path"))
+        .expect("starts")
+        .wait()
+        .await;
+    assert!(result.output().is_some(), "{:?}", result.error());
+    let receipt = erasure_steps::local::record_of(&result).expect("a record");
+    let record = h.read_record(&receipt.key).await;
+    assert_eq!(record["outcome"], "FAILED");
+    assert_eq!(record["failure"]["stage"], "Intake");
+    assert_eq!(record["failure"]["error"], "StepMisconfigured");
+    assert_eq!(record["pseudonymisation"]["keyId"], "unavailable");
+    assert!(h.emulator.request_log().is_empty());
+}

@@ -260,6 +260,29 @@ impl Harness {
             .expect("the definition loads")
     }
 
+    /// A runner over this world whose Tasks are routed as `route` changes them (to make
+    /// a step fail where nothing in the world would).
+    pub fn runner_with(
+        &self,
+        route: impl FnOnce(local_runner::Resources) -> local_runner::Resources,
+    ) -> local_runner::Runner {
+        let clock: SharedClock = self.clock.clone();
+        let definition = local_runner::Definition::from_json_str(
+            erasure_steps::local::DEFINITION,
+            &erasure_steps::local::substitutions(),
+        )
+        .expect("the definition loads");
+        let resources =
+            erasure_steps::local::resources(Arc::new(self.deps.clone()), self.reviewer.clone());
+        local_runner::Runner::builder(definition)
+            .resources(route(resources))
+            .clock(clock)
+            .seed(13)
+            .state_machine_name(erasure_steps::local::STATE_MACHINE_NAME)
+            .build()
+            .expect("every Task has a handler")
+    }
+
     /// A client of the emulator, for setting up a scenario (deletion protection).
     pub fn genesys(&self) -> GenesysClient {
         self.deps.genesys.client.clone()

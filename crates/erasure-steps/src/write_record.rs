@@ -114,11 +114,14 @@ pub struct RecordReceipt {
 pub type Output = RecordReceipt;
 
 pub async fn handle(deps: &Deps, input: Input) -> Result<Output, StepError> {
-    let ticket_id: TicketId = input
-        .ticket
-        .id
-        .parse()
-        .map_err(|_| StepError::input("ticket.id is not a valid ticket id"))?;
+    // After an Intake failure the id is the execution name, which Step Functions
+    // allows a wider alphabet: cleaned rather than left without a record.
+    let ticket_id: TicketId = match input.ticket.id.parse() {
+        Ok(id) => id,
+        Err(_) => crate::intake::ticket_id_from_name(&input.ticket.id)
+            .parse()
+            .map_err(|_| StepError::input("ticket.id is not a valid ticket id"))?,
+    };
     let written_at = erasure_core::time::parse_rfc3339(&input.written_at)
         .ok_or_else(|| StepError::input("writtenAt is not an RFC 3339 timestamp"))?
         .trunc_subsecs(3);
