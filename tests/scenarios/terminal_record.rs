@@ -75,3 +75,23 @@ async fn even_an_intake_that_cannot_run_ends_in_a_failed_record() {
     assert_eq!(record["pseudonymisation"]["keyId"], "unavailable");
     assert!(h.emulator.request_log().is_empty());
 }
+
+#[tokio::test]
+async fn several_tickets_run_at_once_each_end_in_their_own_record() {
+    let h = Harness::builder().start().await;
+    let tickets = ["happy-path", "legal-hold", "rejected-no-sign-off"]
+        .iter()
+        .map(|f| {
+            let t = e2e::ticket(f);
+            (t["ticket"]["id"].as_str().expect("an id").to_owned(), t)
+        })
+        .collect();
+    let outcomes: Vec<String> = h
+        .pipeline
+        .run_many(tickets)
+        .await
+        .into_iter()
+        .map(|r| r.expect("starts").record.expect("a record").outcome)
+        .collect();
+    assert_eq!(outcomes, ["COMPLETED", "DEFERRED", "REJECTED"]);
+}

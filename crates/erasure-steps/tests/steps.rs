@@ -481,3 +481,106 @@ async fn intake_keeps_no_name_and_a_retried_record_write_is_answered_idempotentl
     assert_eq!(next.sequence, 2);
     let _: DateTime<Utc> = next.retain_until;
 }
+
+#[tokio::test]
+async fn the_review_summary_and_the_outcome_report_are_signed_posts() {
+    use erasure_steps::ports::{
+        HttpReviewNotifier, HttpTicketReporter, ReviewNotifier as _, TicketReporter as _,
+    };
+    use erasure_steps::{notify_review, report_ticket};
+    let clock: SharedClock = Arc::new(VirtualClock::starting_at(START.parse().unwrap()));
+    let review_key = HmacKey::new(b"review-key".to_vec()).unwrap();
+    let ticket_key = HmacKey::new(b"ticket-key".to_vec()).unwrap();
+    let receiver = DownstreamReceiver::start(
+        vec![
+            ("review".into(), review_key.clone(), Behaviour::Acknowledge),
+            ("dsar".into(), ticket_key.clone(), Behaviour::Acknowledge),
+        ],
+        clock.clone(),
+    )
+    .await
+    .unwrap();
+    let notifier = HttpReviewNotifier::new(
+        receiver.endpoint("review"),
+        Some("https://approve.example/".into()),
+        review_key,
+    );
+    let deps = notify_review::Deps {
+        notifier: Arc::new(notifier),
+        clock: clock.clone(),
+    };
+    let summary: erasure_steps::state::ReviewSummary = serde_json::from_value(json!({
+        "ticketId": "DSAR-17", "decision": "review", "reasons": ["active-agent"],
+        "counts": {"found": 1, "inScope": 1, "covered": 1, "perConversation": 0, "excluded": 0, "withheld": 0, "recordings": 1},
+        "agent": "skip-active", "perConversation": [], "excluded": [], "withheld": [], "deferral": null
+    }))
+    .unwrap();
+    let out = notify_review::handle(
+        &deps,
+        notify_review::Input {
+            ticket_id: "DSAR-17".into(),
+            execution_id: "arn:x".into(),
+            task_token: "token-1".into(),
+            review: summary.clone(),
+        },
+    )
+    .await
+    .unwrap();
+    assert!(out.notified);
+    let reporter = HttpTicketReporter::new(receiver.endpoint("dsar"), ticket_key);
+    let deps = report_ticket::Deps {
+        reporter: Arc::new(reporter),
+        clock,
+    };
+    report_ticket::handle(
+        &deps,
+        serde_json::from_value(json!({"ticketId": "DSAR-17", "record": {
+            "key": "records/DSAR-17/x.json", "digest": "sha256:00", "versionId": null, "outcome": "COMPLETED",
+            "sequence": 1, "alreadyPresent": false, "retainUntil": "2033-11-23T09:00:00Z"}}))
+        .unwrap(),
+    )
+    .await
+    .unwrap();
+    let received = receiver.received();
+    assert_eq!(received.len(), 2);
+    assert!(
+        received
+            .iter()
+            .all(|r| r.signature_valid && r.ticket_id.as_deref() == Some("DSAR-17"))
+    );
+
+    // Signed with another key: the endpoint refuses, and the step says so by name.
+    let wrong = HttpReviewNotifier::new(
+        receiver.endpoint("review"),
+        None,
+        HmacKey::new(b"x".to_vec()).unwrap(),
+    );
+    let notice = erasure_steps::ports::ReviewNotice {
+        ticket_id: "DSAR-17".into(),
+        execution_id: "arn:x".into(),
+        task_token: "t".into(),
+        approval_url: None,
+        review: summary,
+        sent_at: START.parse().unwrap(),
+    };
+    assert_eq!(
+        wrong.notify(&notice).await.unwrap_err().name(),
+        "ReviewerRejected"
+    );
+    // Nobody listening: worth retrying.
+    let gone = HttpTicketReporter::new(
+        "http://127.0.0.1:9/".parse().unwrap(),
+        HmacKey::new(b"k".to_vec()).unwrap(),
+    );
+    let report = erasure_steps::ports::TicketReport {
+        ticket_id: "DSAR-17".into(),
+        outcome: "COMPLETED".into(),
+        record_key: "k".into(),
+        record_digest: "d".into(),
+        sequence: 1,
+        reported_at: START.parse().unwrap(),
+    };
+    let err = gone.report(&report).await.unwrap_err();
+    assert_eq!(err.name(), "TicketSystemUnavailable");
+    assert!(err.is_retryable());
+}
