@@ -13,12 +13,18 @@ TEMPLATE := infra/template.yaml
 export MOTO_SERVER := $(abspath $(VENV)/bin/moto_server)
 export ASL_VALIDATOR := $(abspath $(NODE_TOOLS)/.bin/asl-validator)
 
-.PHONY: all build test lint fmt tools venv node-tools clean infra-test package deploy bench
+.PHONY: all build demo test lint fmt tools venv node-tools clean infra-test package deploy bench
 
 all: build
 
 build:
 	$(CARGO) build --workspace --all-targets
+
+## demo: sample tickets through the workflow definition against the Genesys emulator (in
+## process, virtual clock), records into ./demo-archive, then `audit verify` on it. No tools,
+## no cloud account: cargo only.
+demo:
+	$(CARGO) run --quiet -p gdpr-erasure -- demo --archive demo-archive
 
 ## test: lint, then every test of the workspace (starts its own local servers).
 test: tools lint

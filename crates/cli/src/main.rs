@@ -7,7 +7,11 @@ use clap::{Parser, Subcommand};
 
 mod asl;
 mod audit;
+mod demo;
 mod emulator;
+mod local;
+mod run;
+mod timeline;
 
 #[derive(Parser)]
 #[command(
@@ -24,6 +28,10 @@ struct Cli {
 enum Command {
     /// Print the pipeline version.
     Version,
+    /// Run sample tickets through the workflow against the emulator (`make demo`).
+    Demo(demo::DemoArgs),
+    /// Run one ticket through the workflow (emulator by default, or a real org).
+    Run(run::RunArgs),
     /// Run Amazon States Language definitions locally.
     Asl {
         #[command(subcommand)]
@@ -43,6 +51,8 @@ async fn main() -> ExitCode {
             println!("gdpr-erasure {}", env!("CARGO_PKG_VERSION"));
             ExitCode::SUCCESS
         }
+        Command::Demo(args) => demo::run(args).await,
+        Command::Run(args) => run::run(args).await,
         Command::Asl { command } => asl::run(command),
         Command::Emulator(args) => match emulator::run(args).await {
             Ok(()) => ExitCode::SUCCESS,

@@ -9,7 +9,13 @@
 //! - an identifier that found a held conversation (legal hold, deletion protection),
 //!   and every identifier while a subject-wide hold is in force;
 //! - the user id of an ACTIVE agent (never offboarded; a person decides), of a user
-//!   Genesys does not know, or whose status was not checked.
+//!   Genesys does not know, or whose status was not checked;
+//! - a user id that reaches conversations the user handled as an agent. Those are
+//!   other people's interactions (a GDPR_DELETE by `userId` takes every conversation
+//!   the agent handled): they are excluded as HANDLED_AS_AGENT, never the subject's,
+//!   and the agent's own identity is dealt with by offboarding the user account.
+//!   A hold on such a conversation still holds the account (the agent's identity may
+//!   be evidence).
 //!
 //! The name is never used to delete. What stays reachable only through a left-out
 //! identifier is handled per conversation, and a person reviews that first.
@@ -29,7 +35,7 @@ use crate::identifiers::{
     ConversationId, Email, ExternalContactId, GenesysUserId, IdentifierKind, PhoneE164,
 };
 use crate::pseudonym::{Pseudonym, Pseudonymiser};
-use crate::tenure::{Exclusion, PhoneConversation, filter_phone};
+use crate::tenure::{Exclusion, ExclusionReason, PhoneConversation, filter_phone};
 use crate::ticket::{ExportReview, Options, Subject};
 
 /// The value of one usable identifier (the name is not one).
@@ -219,6 +225,8 @@ pub enum LeftOutBecause {
     ActiveAgent,
     AgentNotFound,
     AgentStatusUnknown,
+    /// A user id that reaches conversations the user handled as an agent.
+    HandledAsAgent,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -350,14 +358,17 @@ pub fn decide(facts: &ReviewFacts<'_>) -> ReviewOutcome {
     }
 
     // A conversation is the subject's if some identifier found it that is not a phone
-    // for which it falls outside tenure. A ref this ticket does not know counts as the
-    // subject's: it then lands in per-conversation handling, which a person reviews.
+    // for which it falls outside tenure, nor the user id (what only the user id finds
+    // are conversations the user handled as an agent). A ref this ticket does not know
+    // counts as the subject's: it then lands in per-conversation handling, which a
+    // person reviews.
     let owned = |c: &FoundConversation| {
         c.found_by.is_empty()
             || c.found_by.iter().any(|r| match by_ref.get(r) {
                 Some(i) if matches!(i.value, IdentifierValue::Phone(_)) => {
                     !outside_of.get(r).is_some_and(|o| o.contains(&c.id))
                 }
+                Some(i) if matches!(i.value, IdentifierValue::GenesysUserId(_)) => false,
                 _ => true,
             })
     };
@@ -369,13 +380,44 @@ pub fn decide(facts: &ReviewFacts<'_>) -> ReviewOutcome {
         .filter(|c| owned(c))
         .map(|c| c.id.clone())
         .collect();
-    let excluded: Vec<Exclusion> = exclusions_by_phone
+    let mut excluded: Vec<Exclusion> = exclusions_by_phone
         .into_iter()
         .filter(|e| !owned_ids.contains(&e.conversation_id))
         .collect();
+    let user_ref = facts
+        .identifiers
+        .iter()
+        .find(|i| matches!(i.value, IdentifierValue::GenesysUserId(_)))
+        .map(|i| &i.identifier_ref);
+    let mut agent_handled: BTreeSet<ConversationId> = BTreeSet::new();
+    if let Some(user_ref) = user_ref {
+        for c in facts
+            .conversations
+            .iter()
+            .filter(|c| c.found_by.contains(user_ref) && !owned_ids.contains(&c.id))
+        {
+            agent_handled.insert(c.id.clone());
+            if !excluded.iter().any(|e| e.conversation_id == c.id) {
+                excluded.push(Exclusion {
+                    conversation_id: c.id.clone(),
+                    reason: ExclusionReason::HandledAsAgent,
+                    identifier_ref: user_ref.clone(),
+                });
+            }
+        }
+        if !agent_handled.is_empty() {
+            left_out
+                .entry(user_ref.clone())
+                .or_default()
+                .insert(LeftOutBecause::HandledAsAgent);
+        }
+    }
 
-    // Holds apply to the subject's conversations only.
-    let holds = facts.holds.restricted_to(&owned_ids);
+    // Holds apply to the subject's conversations, and to those the user handled as an
+    // agent (they hold the user account, not the customer data).
+    let mut hold_scope = owned_ids.clone();
+    hold_scope.extend(agent_handled.iter().cloned());
+    let holds = facts.holds.restricted_to(&hold_scope);
     let held = holds.held_ids();
     for h in &holds.held {
         reasons.insert(match h.reason {

@@ -115,6 +115,9 @@ pub fn classify(
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ExclusionReason {
     OutsideTenure,
+    /// Found only by the subject's Genesys user id: a conversation the subject handled
+    /// as an agent, i.e. another person's interaction (see `review`).
+    HandledAsAgent,
 }
 
 /// A conversation found by an identifier but not the subject's.

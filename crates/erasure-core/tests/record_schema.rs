@@ -289,13 +289,21 @@ fn a_clean_run_is_completed_with_computed_clock_and_counts() {
     );
     let c = &record.counts;
     assert_eq!(c.conversations_found, 4);
-    assert_eq!(c.conversations_excluded, 1, "the later owner's call");
-    assert_eq!(c.conversations_in_scope, 3);
-    assert_eq!(c.conversations_erased, 3);
+    assert_eq!(
+        c.conversations_excluded, 2,
+        "the later owner's call, and a call the former agent only handled"
+    );
+    assert_eq!(c.conversations_in_scope, 2);
+    assert_eq!(c.conversations_erased, 2);
     assert_eq!(c.recordings_found, 2);
     assert_eq!(c.recordings_purged, 1);
     assert_eq!(c.downstream_acknowledged, 2);
     assert_eq!(record.excluded[0].conversation_id.as_str(), "c-new");
+    assert_eq!(record.excluded[1].conversation_id.as_str(), "c-agent");
+    assert_eq!(
+        record.excluded[1].reason,
+        erasure_core::tenure::ExclusionReason::HandledAsAgent
+    );
     assert_eq!(record.clock.due_date.to_string(), "2026-12-20");
     assert_eq!(record.clock.within_deadline, Some(true));
     assert_eq!(record.clock.days_late, Some(0));
@@ -410,7 +418,7 @@ fn held_data_is_deferred_with_hold_and_resume_date() {
     assert_eq!(record.outcome, Outcome::Deferred, "gaps: {:?}", record.gaps);
     assert_eq!(record.counts.conversations_withheld, 1);
     assert_eq!(record.counts.conversations_found, 5);
-    assert_eq!(record.counts.conversations_in_scope, 3);
+    assert_eq!(record.counts.conversations_in_scope, 2);
     assert_eq!(doc["withheld"][0]["holdId"], "LH-2025-007");
     assert_eq!(doc["withheld"][0]["legalBasis"], "Art. 17(3)(e)");
     assert_eq!(doc["deferral"]["resumeOn"], "2027-07-01");
@@ -577,7 +585,7 @@ fn erasing_a_held_conversation_is_escalated_not_hidden() {
             .any(|e| e.reason == "erased-outside-scope" && e.detail.contains("c-held"))
     );
     assert_eq!(
-        record.counts.conversations_erased, 3,
+        record.counts.conversations_erased, 2,
         "only in-scope erasures count"
     );
 }

@@ -10,6 +10,7 @@ use erasure_core::review::{
     AgentPlan, AgentStatus, Decision, FoundConversation, IdentifierUsage, LeftOutBecause,
     ReviewFacts, ReviewOutcome, decide, subject_identifiers,
 };
+use erasure_core::tenure::ExclusionReason;
 use erasure_core::ticket::{ExportReview, IntakeConfig, Options, Subject, validate};
 use serde_json::{Value, json};
 
@@ -700,4 +701,45 @@ fn recordings_are_purged_only_for_in_scope_conversations_and_only_when_asked() {
         ..base()
     });
     assert!(out.purge_recordings_of.is_empty());
+}
+
+#[test]
+fn a_user_id_never_deletes_the_conversations_the_agent_handled() {
+    // c-own: the subject called in (found by her e-mail and phone); c-work-1/2: conversations she handled as an agent, found only by her user
+    // id. A GDPR_DELETE by userId would erase those other customers' conversations.
+    let out = run(&Case {
+        with_user: true,
+        conversations: vec![
+            ("c-own", IN, None, vec![By::Email, By::Phone]),
+            ("c-work-1", IN, None, vec![By::User]),
+            ("c-work-2", AFTER, None, vec![By::User]),
+        ],
+        agent: Some(AgentStatus::Inactive),
+        ..Case::default()
+    });
+    assert!(out.delete_subject.genesys_user_id.is_none());
+    assert_eq!(
+        usage_of(&out, "genesysUserId"),
+        (
+            IdentifierUsage::SearchedOnly,
+            vec![LeftOutBecause::HandledAsAgent]
+        )
+    );
+    assert_eq!(ids(&out.in_scope), ["c-own"]);
+    let excluded: Vec<(&str, ExclusionReason)> = out
+        .excluded
+        .iter()
+        .map(|e| (e.conversation_id.as_str(), e.reason))
+        .collect();
+    assert_eq!(
+        excluded,
+        [
+            ("c-work-1", ExclusionReason::HandledAsAgent),
+            ("c-work-2", ExclusionReason::HandledAsAgent)
+        ]
+    );
+    // The former agent is still offboarded, and nothing here needs a person.
+    assert_eq!(out.agent, Some(AgentPlan::Offboard));
+    assert_eq!(out.decision, Decision::Proceed, "{:?}", out.reason_codes());
+    assert!(out.per_conversation.is_empty());
 }

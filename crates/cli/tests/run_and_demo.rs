@@ -1,0 +1,180 @@
+//! `gdpr-erasure run` and `gdpr-erasure demo` as people run them: the binary, the
+//! in-process emulator, a local archive in a temporary directory.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn gdpr_erasure(dir: &Path, args: &[&str]) -> Out {
+    let out = Command::new(env!("CARGO_BIN_EXE_gdpr-erasure"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .output()
+        .expect("the binary runs");
+    Out {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn fixture(name: &str) -> String {
+    format!(
+        "{}/../../tests/fixtures/tickets/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+#[test]
+fn run_prints_the_timeline_and_the_record_and_exits_by_outcome() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = gdpr_erasure(
+        dir.path(),
+        &[
+            "run",
+            "--ticket",
+            &fixture("recycled-number.json"),
+            "--decision",
+            "approve",
+            "--archive",
+            "records",
+        ],
+    );
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    for expected in [
+        "Timeline",
+        "PollExport",
+        "waited 10 s",
+        "genesys: POST /api/v2/gdpr/requests 202",
+        "AwaitDecision            DPO: approve",
+        "Outcome   COMPLETED",
+        "Record    records/records/DSAR-2026-1002/",
+        "Digest    sha256:",
+    ] {
+        assert!(
+            out.stdout.contains(expected),
+            "{expected:?} missing from\n{}",
+            out.stdout
+        );
+    }
+    // The key lives beside the archive, never in it.
+    assert!(dir.path().join("records.pseudonym-key.json").is_file());
+    // No identifier of the subject in what the command prints.
+    for leak in ["Declan", "declan.murphy", "+353861234567", "86 123 4567"] {
+        assert!(
+            !out.stdout.contains(leak) && !out.stderr.contains(leak),
+            "{leak}"
+        );
+    }
+
+    // A reviewer who rejects: REJECTED (12), nothing deleted.
+    let out = gdpr_erasure(
+        dir.path(),
+        &[
+            "run",
+            "--ticket",
+            &fixture("recycled-number.json"),
+            "--decision",
+            "reject",
+            "--archive",
+            "records",
+        ],
+    );
+    assert_eq!(out.code, 12, "{}", out.stdout);
+    assert!(
+        !out.stdout
+            .contains("POST /api/v2/gdpr/requests 202\n              genesys: GET")
+    );
+}
+
+#[test]
+fn a_review_nobody_can_answer_is_recorded_as_failed_not_guessed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // stdin is not a terminal: `ask` cannot ask.
+    let out = gdpr_erasure(
+        dir.path(),
+        &["run", "--ticket", &fixture("active-agent.json")],
+    );
+    assert_eq!(out.code, 13, "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("Outcome   FAILED"));
+}
+
+#[test]
+fn malformed_json_ends_in_a_rejected_record_named_after_the_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("DSAR-77.json"), "{ not json").expect("written");
+    let out = gdpr_erasure(dir.path(), &["run", "--ticket", "DSAR-77.json"]);
+    assert_eq!(out.code, 12, "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("ticket DSAR-77"));
+    assert!(out.stdout.contains("Outcome   REJECTED"));
+    assert!(!out.stdout.contains("genesys:"), "Genesys is never called");
+}
+
+#[test]
+fn bad_configuration_is_a_precise_error_with_exit_code_2() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("c.json"), r#"{"timeZone": "Mars/Olympus"}"#).expect("written");
+    let out = gdpr_erasure(
+        dir.path(),
+        &[
+            "run",
+            "--ticket",
+            &fixture("happy-path.json"),
+            "--config",
+            "c.json",
+        ],
+    );
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("timeZone"), "{}", out.stderr);
+    let out = gdpr_erasure(dir.path(), &["run", "--ticket", "missing.json"]);
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("missing.json"));
+    let out = gdpr_erasure(
+        dir.path(),
+        &[
+            "run",
+            "--ticket",
+            &fixture("happy-path.json"),
+            "--archive",
+            "s3://bucket/p",
+        ],
+    );
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("pseudonymKeyFile"), "{}", out.stderr);
+}
+
+#[test]
+fn the_demo_runs_every_scenario_and_verifies_the_archive() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = gdpr_erasure(dir.path(), &["demo"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    for expected in [
+        "COMPLETED",
+        "DEFERRED",
+        "PARTIAL",
+        "REJECTED",
+        "audit --archive demo-archive verify",
+        "OK demo-archive: 8 records of 8 tickets",
+    ] {
+        assert!(
+            out.stdout.contains(expected),
+            "{expected:?} missing from\n{}",
+            out.stdout
+        );
+    }
+    // Again on the same archive: the chains grow, the archive still verifies.
+    let again = gdpr_erasure(dir.path(), &["demo"]);
+    assert_eq!(again.code, 0, "{}", again.stdout);
+    assert!(
+        again.stdout.contains("16 records of 8 tickets"),
+        "{}",
+        again.stdout
+    );
+}

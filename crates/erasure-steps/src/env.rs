@@ -1,0 +1,447 @@
+//! Configuration of the Lambda functions: environment variables (the names
+//! `infra/template.yaml` sets) and Secrets Manager secrets, into each step's `Deps`.
+//! A function's `main.rs` calls [`Env::load`] and `<step>::Deps::from_env`, once per
+//! cold start.
+//!
+//! | variable | used by | what |
+//! |---|---|---|
+//! | `GENESYS_REGION` | Genesys steps | region key (`eu_west_1`) or a base URL |
+//! | `GENESYS_SECRET_ARN` | Genesys steps | `{clientId, clientSecret}` |
+//! | `PSEUDONYM_KEY_SECRET_ARN` | Intake | `{key, keyId?}`; `keyId` defaults to the secret's name |
+//! | `DOWNSTREAM_SYSTEMS` | Intake, NotifyDownstream | `[{name, endpoint, timeoutSeconds?}]` |
+//! | `DOWNSTREAM_SECRET_ARN` | NotifyDownstream | `{<name>: <key>}` |
+//! | `HOLD_REGISTER_BUCKET`, `HOLD_REGISTER_KEY` | Review | the legal-hold register object |
+//! | `REVIEW_ENDPOINT_URL`, `REVIEW_SECRET_ARN` (`{key}`), `APPROVAL_URL` | NotifyReview | |
+//! | `TICKET_CALLBACK_URL`, `TICKET_SECRET_ARN` (`{key}`) | ReportToTicket | |
+//! | `ARCHIVE_BUCKET`, `ARCHIVE_PREFIX`, `RETENTION_YEARS`, `ARCHIVE_KMS_KEY_ARN` | WriteRecord | |
+//!
+//! Optional, with defaults: `CONTROLLER_TIME_ZONE` (UTC), `CLOCK_BASIS`
+//! (`receipt`|`verification`), `DEFAULT_PHONE_REGION`, `PUBLIC_HOLIDAYS`
+//! (comma-separated dates), `SIGN_OFF_ROLES` (comma-separated), `SERVICE_LEVEL_BUSINESS_DAYS`
+//! (3), `ROLL_FORWARD_TO_WORKING_DAY` (false), `DEFINITION_DIGEST`,
+//! `ANALYTICS_LOOKBACK_DAYS` (3660).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use archive::{RetentionPolicy, S3Archive, S3Settings, ServerSideEncryption};
+use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
+use chrono::NaiveDate;
+use clock::{SharedClock, SystemClock};
+use erasure_core::deadline::{ClockBasis, DeadlineConfig};
+use erasure_core::pseudonym::{PseudonymKey, Pseudonymiser};
+use erasure_core::ticket::IntakeConfig;
+use genesys::{ClientConfig, Credentials, Environment, GenesysClient};
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::error::StepError;
+use crate::gdpr::GenesysDeps;
+use crate::ports::{
+    Downstream, DownstreamSystem, HmacKey, HttpReviewNotifier, HttpTicketReporter, S3HoldRegister,
+};
+use crate::{intake, notify_downstream, notify_review, report_ticket, review, write_record};
+
+/// The environment of one function: its variables and the AWS configuration.
+#[derive(Clone)]
+pub struct Env {
+    vars: BTreeMap<String, String>,
+    aws: aws_config::SdkConfig,
+    clock: SharedClock,
+}
+
+impl std::fmt::Debug for Env {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Variable names only: values can be URLs with tokens.
+        f.debug_struct("Env")
+            .field("vars", &self.vars.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Env {
+    /// The process environment and the standard AWS configuration chain.
+    pub async fn load() -> Self {
+        let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        Env::from_vars(std::env::vars(), aws)
+    }
+
+    /// Given variables (tests; nothing else reads the process environment).
+    pub fn from_vars(
+        vars: impl IntoIterator<Item = (String, String)>,
+        aws: aws_config::SdkConfig,
+    ) -> Self {
+        Env {
+            vars: vars.into_iter().collect(),
+            aws,
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    pub fn with_clock(mut self, clock: SharedClock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    pub fn clock(&self) -> SharedClock {
+        self.clock.clone()
+    }
+
+    pub fn opt(&self, name: &str) -> Option<&str> {
+        self.vars
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.trim().is_empty())
+    }
+
+    pub fn var(&self, name: &str) -> Result<&str, StepError> {
+        self.opt(name)
+            .ok_or_else(|| StepError::misconfigured(format!("{name} is not set")))
+    }
+
+    fn parse<T: std::str::FromStr>(&self, name: &str, default: T) -> Result<T, StepError> {
+        match self.opt(name) {
+            None => Ok(default),
+            Some(v) => v
+                .trim()
+                .parse()
+                .map_err(|_| StepError::misconfigured(format!("{name} is not valid"))),
+        }
+    }
+
+    /// The S3 client (path-style against a local endpoint, as such servers need).
+    pub fn s3(&self) -> aws_sdk_s3::Client {
+        let mut b = aws_sdk_s3::config::Builder::from(&self.aws);
+        if self.aws.endpoint_url().is_some() {
+            b = b.force_path_style(true);
+        }
+        aws_sdk_s3::Client::from_conf(b.build())
+    }
+
+    /// A secret's JSON (and its name, for key ids).
+    pub async fn secret_json(&self, arn_var: &str) -> Result<(Value, String), StepError> {
+        let arn = self.var(arn_var)?;
+        let client = aws_sdk_secretsmanager::Client::new(&self.aws);
+        let out = client
+            .get_secret_value()
+            .secret_id(arn)
+            .send()
+            .await
+            .map_err(|e| match e.code() {
+                Some(
+                    code @ ("ResourceNotFoundException"
+                    | "AccessDeniedException"
+                    | "DecryptionFailure"
+                    | "InvalidRequestException"),
+                ) => StepError::misconfigured(format!(
+                    "the secret in {arn_var} cannot be read ({code})"
+                )),
+                code => StepError::SecretUnavailable(format!(
+                    "{arn_var}: {}",
+                    code.unwrap_or("no answer from Secrets Manager")
+                )),
+            })?;
+        let text = out.secret_string().ok_or_else(|| {
+            StepError::misconfigured(format!("the secret in {arn_var} has no string value"))
+        })?;
+        let value: Value = serde_json::from_str(text).map_err(|_| {
+            StepError::misconfigured(format!(
+                "the secret in {arn_var} is not JSON (it must be an object)"
+            ))
+        })?;
+        let name = out
+            .name()
+            .map(str::to_owned)
+            .unwrap_or_else(|| secret_name(arn));
+        Ok((value, name))
+    }
+
+    /// `{"key": "..."}` of a secret, as an HMAC key.
+    pub async fn hmac_key(&self, arn_var: &str) -> Result<HmacKey, StepError> {
+        let (v, _) = self.secret_json(arn_var).await?;
+        v.get("key")
+            .and_then(Value::as_str)
+            .and_then(|k| HmacKey::new(k.as_bytes().to_vec()))
+            .ok_or_else(|| {
+                StepError::misconfigured(format!("the secret in {arn_var} has no \"key\""))
+            })
+    }
+
+    fn url(&self, name: &str) -> Result<url::Url, StepError> {
+        let u: url::Url = self
+            .var(name)?
+            .parse()
+            .map_err(|_| StepError::misconfigured(format!("{name} is not a URL")))?;
+        if !matches!(u.scheme(), "https" | "http") {
+            return Err(StepError::misconfigured(format!(
+                "{name} must be an http(s) URL"
+            )));
+        }
+        Ok(u)
+    }
+
+    /// The deadline and ticket rules (optional variables, with defaults).
+    pub fn intake_config(&self) -> Result<IntakeConfig, StepError> {
+        let mut c = IntakeConfig::default();
+        let mut d = DeadlineConfig::default();
+        if let Some(tz) = self.opt("CONTROLLER_TIME_ZONE") {
+            d.time_zone = DeadlineConfig::parse_time_zone(tz).map_err(|_| {
+                StepError::misconfigured("CONTROLLER_TIME_ZONE is not an IANA time zone")
+            })?;
+        }
+        d.clock_basis = match self.opt("CLOCK_BASIS") {
+            None | Some("receipt") => ClockBasis::Receipt,
+            Some("verification") => ClockBasis::Verification,
+            Some(_) => {
+                return Err(StepError::misconfigured(
+                    "CLOCK_BASIS must be receipt or verification",
+                ));
+            }
+        };
+        if let Some(days) = self.opt("PUBLIC_HOLIDAYS") {
+            for day in days.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                d.holidays
+                    .insert(NaiveDate::parse_from_str(day, "%Y-%m-%d").map_err(|_| {
+                        StepError::misconfigured(
+                            "PUBLIC_HOLIDAYS must be YYYY-MM-DD dates, comma-separated",
+                        )
+                    })?);
+            }
+        }
+        d.service_level_business_days = self.parse("SERVICE_LEVEL_BUSINESS_DAYS", 3)?;
+        d.roll_forward_to_working_day = self.parse("ROLL_FORWARD_TO_WORKING_DAY", false)?;
+        if let Some(r) = self.opt("DEFAULT_PHONE_REGION") {
+            c.default_region = Some(r.parse().map_err(|_| {
+                StepError::misconfigured("DEFAULT_PHONE_REGION is not an ISO 3166 alpha-2 code")
+            })?);
+        }
+        if let Some(roles) = self.opt("SIGN_OFF_ROLES") {
+            c.allowed_sign_off_roles = roles
+                .split(',')
+                .map(|r| r.trim().to_owned())
+                .filter(|r| !r.is_empty())
+                .collect();
+        }
+        c.deadline = d;
+        Ok(c)
+    }
+
+    /// `DOWNSTREAM_SYSTEMS` as configured (names and endpoints; no keys there).
+    pub fn downstream_entries(&self) -> Result<Vec<DownstreamEntry>, StepError> {
+        match self.opt("DOWNSTREAM_SYSTEMS") {
+            None => Ok(Vec::new()),
+            Some(json) => serde_json::from_str(json).map_err(|_| {
+                StepError::misconfigured(
+                    "DOWNSTREAM_SYSTEMS must be a JSON list of {name, endpoint}",
+                )
+            }),
+        }
+    }
+
+    pub async fn genesys(&self) -> Result<GenesysDeps, StepError> {
+        let environment: Environment = self.var("GENESYS_REGION")?.parse().map_err(|_| {
+            StepError::misconfigured("GENESYS_REGION is not a Genesys region or base URL")
+        })?;
+        let (secret, _) = self.secret_json("GENESYS_SECRET_ARN").await?;
+        let creds: GenesysSecret = serde_json::from_value(secret).map_err(|_| {
+            StepError::misconfigured(
+                "the Genesys secret must be {\"clientId\": ..., \"clientSecret\": ...}",
+            )
+        })?;
+        let client = GenesysClient::new(
+            ClientConfig::new(
+                environment,
+                Credentials::new(creds.client_id, creds.client_secret),
+            )
+            .with_clock(self.clock.clone()),
+        )?;
+        Ok(GenesysDeps::new(client, self.clock.clone()))
+    }
+
+    pub async fn pseudonymiser(&self) -> Result<Pseudonymiser, StepError> {
+        let (secret, name) = self.secret_json("PSEUDONYM_KEY_SECRET_ARN").await?;
+        let key = secret
+            .get("key")
+            .and_then(Value::as_str)
+            .ok_or_else(|| StepError::misconfigured("the pseudonym key secret has no \"key\""))?;
+        let key_id = secret
+            .get("keyId")
+            .and_then(Value::as_str)
+            .map_or(name, str::to_owned);
+        let key = PseudonymKey::new(key_id, key.as_bytes().to_vec())
+            .map_err(|e| StepError::misconfigured(format!("the pseudonym key: {e}")))?;
+        Ok(Pseudonymiser::new(key))
+    }
+}
+
+/// One entry of `DOWNSTREAM_SYSTEMS`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DownstreamEntry {
+    pub name: String,
+    pub endpoint: String,
+    #[serde(default)]
+    pub timeout_seconds: Option<u64>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GenesysSecret {
+    client_id: String,
+    client_secret: String,
+}
+
+/// `name-AbCdEf` of `arn:aws:secretsmanager:<region>:<account>:secret:name-AbCdEf`.
+fn secret_name(arn: &str) -> String {
+    arn.rsplit_once(":secret:")
+        .map_or(arn, |(_, n)| n)
+        .to_owned()
+}
+
+impl GenesysDeps {
+    pub async fn from_env(env: &Env) -> Result<Self, StepError> {
+        env.genesys().await
+    }
+}
+
+impl intake::Deps {
+    pub async fn from_env(env: &Env) -> Result<Self, StepError> {
+        Ok(intake::Deps {
+            pseudonymiser: Arc::new(env.pseudonymiser().await?),
+            config: env.intake_config()?,
+            downstream: env
+                .downstream_entries()?
+                .into_iter()
+                .map(|d| d.name)
+                .collect(),
+            poll_budget: intake::PollBudget::default(),
+            clock: env.clock(),
+        })
+    }
+}
+
+impl review::Deps {
+    pub async fn from_env(env: &Env) -> Result<Self, StepError> {
+        let holds = S3HoldRegister {
+            client: env.s3(),
+            bucket: env.var("HOLD_REGISTER_BUCKET")?.to_owned(),
+            key: env.var("HOLD_REGISTER_KEY")?.to_owned(),
+        };
+        let lookback: i64 = env.parse("ANALYTICS_LOOKBACK_DAYS", 3660)?;
+        Ok(review::Deps {
+            genesys: env.genesys().await?,
+            holds: Arc::new(holds),
+            analytics: review::AnalyticsSettings {
+                lookback: chrono::Duration::days(lookback.max(1)),
+                ..review::AnalyticsSettings::default()
+            },
+        })
+    }
+}
+
+impl notify_review::Deps {
+    pub async fn from_env(env: &Env) -> Result<Self, StepError> {
+        let notifier = HttpReviewNotifier::new(
+            env.url("REVIEW_ENDPOINT_URL")?,
+            env.opt("APPROVAL_URL").map(str::to_owned),
+            env.hmac_key("REVIEW_SECRET_ARN").await?,
+        );
+        Ok(notify_review::Deps {
+            notifier: Arc::new(notifier),
+            clock: env.clock(),
+        })
+    }
+}
+
+impl notify_downstream::Deps {
+    pub async fn from_env(env: &Env) -> Result<Self, StepError> {
+        let entries = env.downstream_entries()?;
+        let keys = if entries.is_empty() {
+            Value::Null
+        } else {
+            env.secret_json("DOWNSTREAM_SECRET_ARN").await?.0
+        };
+        let mut systems = Vec::new();
+        for e in entries {
+            let key = keys
+                .get(&e.name)
+                .and_then(Value::as_str)
+                .and_then(|k| HmacKey::new(k.as_bytes().to_vec()))
+                .ok_or_else(|| {
+                    StepError::misconfigured(format!(
+                        "the downstream secret has no key for {}",
+                        e.name
+                    ))
+                })?;
+            systems.push(DownstreamSystem {
+                endpoint: e.endpoint.parse().map_err(|_| {
+                    StepError::misconfigured(format!(
+                        "downstream system {}: the endpoint is not a URL",
+                        e.name
+                    ))
+                })?,
+                name: e.name,
+                key,
+                timeout: Duration::from_secs(e.timeout_seconds.unwrap_or(30)),
+            });
+        }
+        Ok(notify_downstream::Deps {
+            downstream: Downstream::new(systems)?,
+            clock: env.clock(),
+        })
+    }
+}
+
+impl write_record::Deps {
+    pub async fn from_env(env: &Env) -> Result<Self, StepError> {
+        let years: u32 = env
+            .var("RETENTION_YEARS")?
+            .trim()
+            .parse()
+            .map_err(|_| StepError::misconfigured("RETENTION_YEARS is not a number"))?;
+        let settings = S3Settings {
+            bucket: env.var("ARCHIVE_BUCKET")?.to_owned(),
+            prefix: env.opt("ARCHIVE_PREFIX").unwrap_or_default().to_owned(),
+            retention: RetentionPolicy::years(years)?,
+            encryption: match env.opt("ARCHIVE_KMS_KEY_ARN") {
+                Some(k) => ServerSideEncryption::Kms {
+                    key_id: Some(k.to_owned()),
+                },
+                None => ServerSideEncryption::BucketDefault,
+            },
+        };
+        Ok(write_record::Deps {
+            archive: Arc::new(S3Archive::new(env.s3(), settings)?),
+            pipeline_version: crate::PIPELINE_VERSION.to_owned(),
+            definition_digest: env.opt("DEFINITION_DIGEST").map(str::to_owned),
+        })
+    }
+}
+
+impl report_ticket::Deps {
+    pub async fn from_env(env: &Env) -> Result<Self, StepError> {
+        Ok(report_ticket::Deps {
+            reporter: Arc::new(HttpTicketReporter::new(
+                env.url("TICKET_CALLBACK_URL")?,
+                env.hmac_key("TICKET_SECRET_ARN").await?,
+            )),
+            clock: env.clock(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_names_come_from_the_arn() {
+        assert_eq!(
+            secret_name(
+                "arn:aws:secretsmanager:eu-west-1:123456789012:secret:gdpr-pseudonym-AbCdEf"
+            ),
+            "gdpr-pseudonym-AbCdEf"
+        );
+    }
+}

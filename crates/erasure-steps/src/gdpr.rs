@@ -1,0 +1,157 @@
+//! What Locate, Erase and Poll share: the Genesys port, GDPR requests found by name,
+//! and the back-off of the polling loop.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use clock::SharedClock;
+use erasure_core::record::{GdprRequestType, StatusObservation};
+use genesys::{GdprRequest, GdprRequestStatus, GenesysClient};
+
+use crate::error::StepError;
+use crate::state::PollState;
+
+/// The Genesys port of the steps that call Genesys.
+///
+/// `GenesysClient` itself, not a trait over it: the only other implementation a trait
+/// would serve is a mock, and the tests use the emulator over real HTTP instead. The
+/// client is cheap to clone and carries its clock and retry policy.
+#[derive(Clone, Debug)]
+pub struct GenesysDeps {
+    pub client: GenesysClient,
+    pub clock: SharedClock,
+    pub poll: PollPolicy,
+}
+
+impl GenesysDeps {
+    pub fn new(client: GenesysClient, clock: SharedClock) -> Self {
+        GenesysDeps {
+            client,
+            clock,
+            poll: PollPolicy::default(),
+        }
+    }
+}
+
+/// The polling back-off: seconds at first, doubling to a cap, so a ten-minute job
+/// costs six polls instead of a fixed 30 s poll's twenty (a third of the state
+/// transitions), while a job that takes seconds is seen within seconds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PollPolicy {
+    pub first_wait: Duration,
+    pub max_wait: Duration,
+    /// Each request gets at least this long, whatever the deadline says: a request
+    /// submitted after a late approval is still polled to its end.
+    pub min_budget: Duration,
+}
+
+impl Default for PollPolicy {
+    fn default() -> Self {
+        PollPolicy {
+            first_wait: Duration::from_secs(10),
+            max_wait: Duration::from_secs(300),
+            min_budget: Duration::from_secs(48 * 3600),
+        }
+    }
+}
+
+impl PollPolicy {
+    /// The wait after `polls` polls: first, 2 x first, 4 x first, ... up to the cap.
+    pub fn wait_after(&self, polls: u32) -> u64 {
+        let first = self.first_wait.as_secs().max(1);
+        let factor = 1u64.checked_shl(polls.min(32)).unwrap_or(u64::MAX);
+        first
+            .saturating_mul(factor)
+            .min(self.max_wait.as_secs().max(1))
+    }
+
+    /// The poll state right after submitting (or finding) a request.
+    pub fn initial(&self, request: &GdprRequest, now: DateTime<Utc>) -> PollState {
+        let status = status_of(request);
+        let done = is_terminal(&status);
+        PollState {
+            history: vec![StatusObservation {
+                status: status.clone(),
+                observed_at: now,
+            }],
+            status,
+            done,
+            timed_out: false,
+            wait_seconds: if done { 0 } else { self.wait_after(0) },
+            polls: 0,
+        }
+    }
+}
+
+/// The status as the record spells it (A-Z and _ only; an unknown or missing status
+/// becomes UNKNOWN rather than an invalid record).
+pub fn status_of(request: &GdprRequest) -> String {
+    let raw = request
+        .status
+        .as_ref()
+        .map(GdprRequestStatus::as_str)
+        .unwrap_or("UNKNOWN");
+    if !raw.is_empty() && raw.len() <= 40 && raw.chars().all(|c| c.is_ascii_uppercase() || c == '_')
+    {
+        raw.to_owned()
+    } else {
+        "UNKNOWN".to_owned()
+    }
+}
+
+pub fn is_terminal(status: &str) -> bool {
+    status == "COMPLETED" || status == "ERROR"
+}
+
+/// The ticket's requests of one type with that name, newest first.
+pub async fn find_named(
+    client: &GenesysClient,
+    name: &str,
+    request_type: GdprRequestType,
+) -> Result<Vec<GdprRequest>, StepError> {
+    let wanted = match request_type {
+        GdprRequestType::GdprExport => genesys::GdprRequestType::GdprExport,
+        GdprRequestType::GdprDelete => genesys::GdprRequestType::GdprDelete,
+    };
+    let mut found: Vec<GdprRequest> = client
+        .find_gdpr_requests_by_name(name)
+        .await?
+        .into_iter()
+        .filter(|r| r.request_type == wanted)
+        .collect();
+    found.sort_by_key(|r| std::cmp::Reverse(r.created_date));
+    Ok(found)
+}
+
+/// A ticket id as the steps accept it (the same rule as the ticket's).
+pub fn check_ticket_id(id: &str) -> Result<&str, StepError> {
+    id.parse::<erasure_core::identifiers::TicketId>()
+        .map(|_| id)
+        .map_err(|_| StepError::input("ticketId is not a valid ticket id"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn back_off_doubles_from_ten_seconds_to_five_minutes() {
+        let p = PollPolicy::default();
+        let waits: Vec<u64> = (0..8).map(|n| p.wait_after(n)).collect();
+        assert_eq!(waits, [10, 20, 40, 80, 160, 300, 300, 300]);
+        assert_eq!(p.wait_after(u32::MAX), 300);
+    }
+
+    #[test]
+    fn a_ten_minute_job_costs_at_most_a_third_of_a_fixed_thirty_second_poll() {
+        // Each poll is three transitions (Wait, Poll, Choice) either way.
+        let p = PollPolicy::default();
+        let (mut waited, mut polls) = (0u64, 0u32);
+        while waited < 600 {
+            waited += p.wait_after(polls);
+            polls += 1;
+        }
+        let fixed = 600 / 30;
+        assert!(polls * 3 <= fixed, "{polls} polls against {fixed}");
+    }
+}

@@ -1,0 +1,62 @@
+//! The workflow steps of `statemachine/erasure.asl.json`: one module per Task, each an
+//! async `handle(&Deps, Input) -> Result<Output, StepError>` over typed, camelCase
+//! input and output (the state contract, docs/workflow.md).
+//!
+//! | Task | module | Deps |
+//! |---|---|---|
+//! | Intake | [`intake`] | pseudonym key, ticket rules, downstream names, clock |
+//! | Locate | [`locate`] | [`gdpr::GenesysDeps`] |
+//! | PollExport, PollDeletion | [`poll`] | [`gdpr::GenesysDeps`] |
+//! | Review | [`review`] | Genesys, legal-hold register |
+//! | AwaitDecision | [`notify_review`] | review notifier |
+//! | Erase | [`erase`] | [`gdpr::GenesysDeps`] |
+//! | PurgeRecordings | [`purge_recordings`] | [`gdpr::GenesysDeps`] |
+//! | OffboardAgent | [`offboard_agent`] | [`gdpr::GenesysDeps`] |
+//! | NotifyDownstream | [`notify_downstream`] | downstream systems |
+//! | VerifyErasure | [`verify_erasure`] | [`gdpr::GenesysDeps`] |
+//! | WriteRecord | [`write_record`] | archive |
+//! | ReportToTicket | [`report_ticket`] | ticket reporter |
+//!
+//! A Lambda function is glue around one of them:
+//!
+//! ```no_run
+//! # async fn main_() -> Result<(), lambda_runtime::Error> {
+//! use erasure_steps::{env::Env, locate};
+//! use lambda_runtime::{LambdaEvent, service_fn};
+//!
+//! let env = Env::load().await;
+//! let deps = locate::Deps::from_env(&env).await?;
+//! lambda_runtime::run(service_fn(|e: LambdaEvent<locate::Input>| {
+//!     let deps = &deps;
+//!     async move { locate::handle(deps, e.payload).await }
+//! }))
+//! .await
+//! # }
+//! ```
+//!
+//! [`local`] runs the same definition on one machine with the local runner, every
+//! Task dispatched to these functions in process.
+
+pub mod env;
+pub mod erase;
+pub mod error;
+pub mod gdpr;
+pub mod intake;
+pub mod local;
+pub mod locate;
+pub mod notify_downstream;
+pub mod notify_review;
+pub mod offboard_agent;
+pub mod poll;
+pub mod ports;
+pub mod purge_recordings;
+pub mod report_ticket;
+pub mod review;
+pub mod state;
+pub mod verify_erasure;
+pub mod write_record;
+
+pub use error::{StepError, all_error_names, retryable_error_names};
+
+/// The version every record names.
+pub const PIPELINE_VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,95 @@
+//! Locate: what Genesys knows of the subject, and one GDPR_EXPORT of everything the
+//! subject's identifiers reach (never by name: a name matches namesakes).
+//!
+//! Idempotent: the export is named `gdpr-erasure/<ticket id>/export`; an existing
+//! export of that name that did not end in ERROR is reused, so a retry (after
+//! `GenesysAmbiguous` too) or a rerun of the ticket submits nothing new.
+
+use erasure_core::identifiers::IdentifierKind;
+use erasure_core::record::GdprRequestType;
+use genesys::{NewGdprRequest, SearchType};
+use serde::Deserialize;
+
+use crate::error::StepError;
+use crate::gdpr::{GenesysDeps, check_ticket_id, find_named, status_of};
+use crate::state::{RequestSection, Selection, SubjectSearch, SubjectSection, request_name};
+
+pub type Deps = GenesysDeps;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Input {
+    pub ticket_id: String,
+    pub subject: SubjectSection,
+    /// `$$.State.RetryCount`: informative only; the lookup by name runs every time.
+    #[serde(default)]
+    pub retry_count: u32,
+}
+
+pub type Output = RequestSection;
+
+pub async fn handle(deps: &Deps, input: Input) -> Result<Output, StepError> {
+    let ticket_id = check_ticket_id(&input.ticket_id)?;
+    let started = deps.clock.now();
+    let client = &deps.client;
+    let subject = &input.subject;
+
+    let mut searches = Vec::new();
+    for (i, e) in subject.emails.iter().enumerate() {
+        let found = client
+            .search_gdpr_subjects(SearchType::Email, e.expose())
+            .await?;
+        searches.push(SubjectSearch {
+            kind: IdentifierKind::Email,
+            index: Some(i),
+            subjects_found: found.len(),
+        });
+    }
+    for (i, p) in subject.phones.iter().enumerate() {
+        let found = client
+            .search_gdpr_subjects(SearchType::Phone, p.number.expose())
+            .await?;
+        searches.push(SubjectSearch {
+            kind: IdentifierKind::Phone,
+            index: Some(i),
+            subjects_found: found.len(),
+        });
+    }
+
+    let name = request_name(ticket_id, GdprRequestType::GdprExport);
+    // An export that ended in ERROR produced nothing to review; exporting again erases
+    // nothing, so only such a one is not reused.
+    let existing = find_named(client, &name, GdprRequestType::GdprExport)
+        .await?
+        .into_iter()
+        .find(|r| status_of(r) != "ERROR");
+    let (request, reused) = match existing {
+        Some(r) => (r, true),
+        None => {
+            let export_subject = Selection::all(subject).apply(subject)?;
+            let new = NewGdprRequest::export(export_subject).with_name(name.clone());
+            (client.create_gdpr_request(&new, false).await?, false)
+        }
+    };
+    let now = deps.clock.now();
+    let submitted_at = request.created_date.unwrap_or(now);
+    tracing::info!(
+        ticket_id,
+        request_id = request.id.as_str(),
+        reused,
+        status = status_of(&request).as_str(),
+        "GDPR export {}",
+        if reused { "reused" } else { "submitted" }
+    );
+    Ok(RequestSection {
+        request_id: request.id.clone(),
+        request_type: GdprRequestType::GdprExport,
+        name,
+        submitted_at,
+        reused,
+        first_call_at: started.min(submitted_at),
+        searches,
+        subject_matches: None,
+        poll: deps.poll.initial(&request, now),
+    })
+}

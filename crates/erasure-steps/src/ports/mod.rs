@@ -1,0 +1,20 @@
+//! The ports the steps talk to besides Genesys (a `GenesysClient`, see
+//! [`crate::gdpr::GenesysDeps`]) and the archive (the `archive::Archive` trait).
+//!
+//! Each has a production adapter (S3, a signed HTTPS POST) and a local one for runs on
+//! one machine; tests use the local adapters or real local servers, never mocks.
+
+pub mod downstream;
+pub mod holds;
+pub mod http;
+pub mod notify;
+
+pub use downstream::{Acknowledgement, Downstream, DownstreamSystem};
+pub use holds::{
+    FileHoldRegister, HoldRegisterSource, NoHoldRegister, S3HoldRegister, StaticHoldRegister,
+};
+pub use http::{HmacKey, SIGNATURE_HEADER, TIMESTAMP_HEADER, sign, verify_signature};
+pub use notify::{
+    HttpReviewNotifier, HttpTicketReporter, MemoryReviewNotifier, MemoryTicketReporter,
+    ReviewNotice, ReviewNotifier, TicketReport, TicketReporter,
+};

@@ -1,0 +1,653 @@
+//! Review: what the export found, what is the subject's, what is held, what the
+//! GDPR_DELETE may name, and whether a person must decide first.
+//!
+//! Sources, united per conversation: the export results (which identifier matched
+//! which conversation, with times), and for every phone number the analytics details
+//! query (exact stored spellings `tel:+E.164` and `+E.164`, on either side of the
+//! call), post-filtered on exact times; conversations without times are read one by
+//! one. Then the legal-hold register and Genesys deletion protection, the user
+//! account's state, and `erasure_core::review::decide`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use erasure_core::hold::{LocatedConversation, check_holds, parse_register};
+use erasure_core::identifiers::{ConversationId, EntityId, IdentifierKind, PhoneE164};
+use erasure_core::pseudonym::Pseudonym;
+use erasure_core::record::RecordingRef;
+use erasure_core::review::{
+    AgentPlan, AgentStatus, Decision, FoundConversation, IdentifierValue, ReviewFacts,
+    ReviewOutcome, SubjectIdentifier, decide,
+};
+use erasure_core::ticket::Options;
+use genesys::{
+    ConversationQuery, GenesysError, Interval, SegmentDetailQueryFilter,
+    SegmentDetailQueryPredicate, SegmentDimension, UserLookupState, UserState,
+};
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::error::StepError;
+use crate::gdpr::{GenesysDeps, check_ticket_id};
+use crate::ports::HoldRegisterSource;
+use crate::state::{
+    AgentSection, ClockSection, ConversationsSection, EraseSection, ExcludedSummary,
+    IdentifiersSection, PurgeSection, RequestSection, ReviewSection, ReviewSummary, Selection,
+    SubjectSection, SummaryCounts, VerifySection,
+};
+
+/// How far back, and in what slices, the analytics query looks for a phone's calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AnalyticsSettings {
+    /// Conversations older than this are not looked for (the org's retention is
+    /// shorter in practice).
+    pub lookback: Duration,
+    /// One query per slice of this length (the synchronous query wants bounded
+    /// intervals).
+    pub slice: Duration,
+}
+
+impl Default for AnalyticsSettings {
+    fn default() -> Self {
+        AnalyticsSettings {
+            lookback: Duration::days(10 * 366),
+            slice: Duration::days(366),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Deps {
+    pub genesys: GenesysDeps,
+    pub holds: Arc<dyn HoldRegisterSource>,
+    pub analytics: AnalyticsSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Input {
+    pub ticket_id: String,
+    pub subject: SubjectSection,
+    pub identifiers: IdentifiersSection,
+    pub options: Options,
+    pub clock: ClockSection,
+    pub export: RequestSection,
+}
+
+pub type Output = ReviewSection;
+
+/// What is known of one conversation before the decision.
+#[derive(Default)]
+struct Seen {
+    start: Option<DateTime<Utc>>,
+    end: Option<DateTime<Utc>>,
+    found_by: BTreeSet<Pseudonym>,
+    /// `None`: no source listed its recordings.
+    recordings: Option<BTreeSet<String>>,
+}
+
+pub async fn handle(deps: &Deps, input: Input) -> Result<Output, StepError> {
+    let ticket_id = check_ticket_id(&input.ticket_id)?.to_owned();
+    let client = &deps.genesys.client;
+    let now = deps.genesys.clock.now();
+    let tz = input.clock.config.tz()?;
+    let (ids, name_ref) = subject_identifiers(&input.subject, &input.identifiers)?;
+
+    // 1. The export results.
+    let mut seen: BTreeMap<ConversationId, Seen> = BTreeMap::new();
+    let request = client.get_gdpr_request(&input.export.request_id).await?;
+    for url in request.result_urls() {
+        let doc: Value = client.download_results_json(url).await?;
+        read_export(&doc, &ids, &mut seen)?;
+    }
+
+    // 2. The analytics query, per phone number.
+    for id in &ids {
+        if let IdentifierValue::Phone(number) = &id.value {
+            for c in phone_conversations(deps, number, now).await? {
+                let Some(raw) = c.conversation_id.as_deref() else {
+                    continue;
+                };
+                let cid = conversation_id(raw)?;
+                let entry = seen.entry(cid).or_default();
+                entry.start = entry.start.or(c.conversation_start);
+                entry.end = entry.end.or(c.conversation_end);
+                entry.found_by.insert(id.identifier_ref.clone());
+            }
+        }
+    }
+
+    // 3. Times for what came without them; a conversation Genesys no longer has is
+    //    already gone.
+    let mut gone = Vec::new();
+    for (cid, s) in seen.iter_mut().filter(|(_, s)| s.start.is_none()) {
+        match client.get_conversation_details(cid.as_str()).await {
+            Ok(details) => {
+                s.start = details.conversation_start;
+                s.end = s.end.or(details.conversation_end);
+            }
+            Err(GenesysError::NotFound(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+        if s.start.is_none() {
+            gone.push(cid.clone());
+        }
+    }
+    for cid in &gone {
+        seen.remove(cid);
+    }
+
+    let conversations: Vec<FoundConversation> = seen
+        .iter()
+        .filter_map(|(id, s)| {
+            Some(FoundConversation {
+                id: id.clone(),
+                start: s.start?,
+                end: s.end,
+                found_by: s.found_by.iter().cloned().collect(),
+            })
+        })
+        .collect();
+
+    // 4. Holds: the register, and Genesys deletion protection.
+    let register = parse_register(&deps.holds.load().await?)?;
+    let all_ids: Vec<String> = conversations
+        .iter()
+        .map(|c| c.id.as_str().to_owned())
+        .collect();
+    let protected: Vec<ConversationId> = client
+        .protected_conversations(&all_ids)
+        .await?
+        .into_iter()
+        .filter_map(|r| r.id.as_deref().and_then(|id| id.parse().ok()))
+        .collect();
+    let located: Vec<LocatedConversation> = conversations
+        .iter()
+        .map(|c| LocatedConversation {
+            id: c.id.clone(),
+            start: c.start,
+        })
+        .collect();
+    let subject_refs: Vec<Pseudonym> = input
+        .identifiers
+        .items
+        .iter()
+        .map(|i| i.identifier_ref.clone())
+        .collect();
+    let holds = check_holds(
+        &register,
+        &input.identifiers.key_id,
+        &located,
+        &subject_refs,
+        &protected,
+        now,
+        tz,
+    )?;
+
+    // 5. The user account.
+    let agent_status = match &input.subject.genesys_user_id {
+        Some(u) => agent_status(deps, u.expose()).await?,
+        None => None,
+    };
+
+    // 6. The decision.
+    let subject = input.subject.to_subject();
+    let outcome = decide(&ReviewFacts {
+        subject: &subject,
+        options: &input.options,
+        identifiers: &ids,
+        name_ref,
+        conversations: &conversations,
+        holds: &holds,
+        agent_status,
+        time_zone: tz,
+    });
+
+    // 7. Recordings of the subject's conversations.
+    let mut recordings: Vec<RecordingRef> = Vec::new();
+    let subjects: BTreeSet<&ConversationId> = outcome
+        .in_scope
+        .iter()
+        .chain(outcome.withheld.iter().map(|w| &w.conversation_id))
+        .collect();
+    for cid in subjects {
+        let listed = match seen.get(cid).and_then(|s| s.recordings.clone()) {
+            Some(r) => r,
+            None => match client.list_recording_metadata(cid.as_str()).await {
+                Ok(list) => list.into_iter().filter_map(|r| r.id).collect(),
+                Err(GenesysError::NotFound(_)) => BTreeSet::new(),
+                Err(e) => return Err(e.into()),
+            },
+        };
+        for rid in listed {
+            recordings.push(RecordingRef {
+                conversation_id: cid.clone(),
+                recording_id: entity_id(&rid)?,
+            });
+        }
+    }
+
+    let out = section(&ticket_id, &input.subject, &outcome, recordings, now);
+    check_size(&out)?;
+    tracing::info!(
+        ticket_id = ticket_id.as_str(),
+        decision = ?out.decision,
+        reasons = ?out.reasons,
+        found = out.summary.counts.found,
+        in_scope = out.summary.counts.in_scope,
+        excluded = out.summary.counts.excluded,
+        withheld = out.summary.counts.withheld,
+        per_conversation = out.summary.counts.per_conversation,
+        agent = out.agent.action.as_str(),
+        "review decided"
+    );
+    Ok(out)
+}
+
+/// The domain's identifiers, rebuilt from the subject and the refs Intake made (this
+/// step has no pseudonym key). The name's ref comes back separately.
+fn subject_identifiers(
+    subject: &SubjectSection,
+    identifiers: &IdentifiersSection,
+) -> Result<(Vec<SubjectIdentifier>, Option<Pseudonym>), StepError> {
+    let mut out = Vec::new();
+    let mut name_ref = None;
+    for item in &identifiers.items {
+        let missing = || {
+            StepError::input(format!(
+                "identifiers: a {:?} entry has no subject value",
+                item.kind
+            ))
+        };
+        let value = match item.kind {
+            IdentifierKind::Name => {
+                name_ref = Some(item.identifier_ref.clone());
+                continue;
+            }
+            IdentifierKind::Email => IdentifierValue::Email(
+                item.index
+                    .and_then(|i| subject.emails.get(i))
+                    .cloned()
+                    .ok_or_else(missing)?,
+            ),
+            IdentifierKind::Phone => IdentifierValue::Phone(
+                item.index
+                    .and_then(|i| subject.phones.get(i))
+                    .map(|p| p.number.clone())
+                    .ok_or_else(missing)?,
+            ),
+            IdentifierKind::GenesysUserId => {
+                IdentifierValue::GenesysUserId(subject.genesys_user_id.clone().ok_or_else(missing)?)
+            }
+            IdentifierKind::ExternalContactId => IdentifierValue::ExternalContactId(
+                subject.external_contact_id.clone().ok_or_else(missing)?,
+            ),
+        };
+        out.push(SubjectIdentifier {
+            identifier_ref: item.identifier_ref.clone(),
+            value,
+        });
+    }
+    Ok((out, name_ref))
+}
+
+fn conversation_id(raw: &str) -> Result<ConversationId, StepError> {
+    raw.parse().map_err(|_| {
+        StepError::ExportResultsInvalid("a conversation id is not a Genesys id".into())
+    })
+}
+
+fn entity_id(raw: &str) -> Result<EntityId, StepError> {
+    raw.parse()
+        .map_err(|_| StepError::ExportResultsInvalid("a recording id is not a Genesys id".into()))
+}
+
+/// Export result format (not established by the contract; read leniently):
+/// `{conversations: [{conversationId, conversationStart?, conversationEnd?,
+/// matchedIdentifiers?: [{type, value}], recordings?: [{recordingId}]}]}`.
+fn read_export(
+    doc: &Value,
+    ids: &[SubjectIdentifier],
+    seen: &mut BTreeMap<ConversationId, Seen>,
+) -> Result<(), StepError> {
+    let Some(list) = doc.as_object().map(|o| o.get("conversations")) else {
+        return Err(StepError::ExportResultsInvalid(
+            "a results file is not a JSON object".into(),
+        ));
+    };
+    let Some(list) = list else { return Ok(()) };
+    let list = list
+        .as_array()
+        .ok_or_else(|| StepError::ExportResultsInvalid("`conversations` is not an array".into()))?;
+    let time = |v: Option<&Value>| {
+        v.and_then(Value::as_str)
+            .and_then(erasure_core::time::parse_rfc3339)
+    };
+    for c in list {
+        let raw = c
+            .get("conversationId")
+            .and_then(Value::as_str)
+            .ok_or_else(|| {
+                StepError::ExportResultsInvalid("a conversation has no conversationId".into())
+            })?;
+        let entry = seen.entry(conversation_id(raw)?).or_default();
+        entry.start = entry.start.or(time(c.get("conversationStart")));
+        entry.end = entry.end.or(time(c.get("conversationEnd")));
+        for m in c
+            .get("matchedIdentifiers")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(r) = m
+                .get("value")
+                .and_then(Value::as_str)
+                .and_then(|v| matching_ref(ids, v))
+            {
+                entry.found_by.insert(r);
+            }
+        }
+        if let Some(recs) = c.get("recordings").and_then(Value::as_array) {
+            let set = entry.recordings.get_or_insert_with(BTreeSet::new);
+            for r in recs {
+                if let Some(id) = r.get("recordingId").and_then(Value::as_str) {
+                    set.insert(id.to_owned());
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Which of the subject's identifiers a matched value is (e-mails case-insensitive,
+/// phones in any spelling, ids case-insensitive).
+fn matching_ref(ids: &[SubjectIdentifier], value: &str) -> Option<Pseudonym> {
+    let v = value.trim();
+    let as_phone = PhoneE164::parse(v, None).ok();
+    ids.iter()
+        .find(|i| match &i.value {
+            IdentifierValue::Email(e) => e.expose().eq_ignore_ascii_case(v),
+            IdentifierValue::Phone(p) => as_phone.as_ref() == Some(p),
+            IdentifierValue::GenesysUserId(u) => u.expose().eq_ignore_ascii_case(v),
+            IdentifierValue::ExternalContactId(x) => x.expose().eq_ignore_ascii_case(v),
+        })
+        .map(|i| i.identifier_ref.clone())
+}
+
+/// Every conversation with `number` on either side, in any slice of the look-back.
+async fn phone_conversations(
+    deps: &Deps,
+    number: &PhoneE164,
+    now: DateTime<Utc>,
+) -> Result<Vec<genesys::AnalyticsConversation>, StepError> {
+    let e164 = number.expose();
+    // Voice numbers are stored `tel:+E.164`, messaging numbers `+E.164`; the query
+    // compares exact values.
+    let mut predicates = Vec::new();
+    for spelling in [format!("tel:{e164}"), e164.to_owned()] {
+        for dim in [
+            SegmentDimension::Ani,
+            SegmentDimension::Dnis,
+            SegmentDimension::AddressFrom,
+            SegmentDimension::AddressTo,
+        ] {
+            predicates.push(SegmentDetailQueryPredicate::dimension_matches(
+                dim,
+                spelling.clone(),
+            ));
+        }
+    }
+    let filter = SegmentDetailQueryFilter::any(predicates);
+    let from = now - deps.analytics.lookback;
+    let slice = deps.analytics.slice.max(Duration::days(1));
+    let mut out = Vec::new();
+    let mut start = from;
+    while start < now {
+        let end = (start + slice).min(now);
+        let interval = Interval::new(start, end)
+            .map_err(|e| StepError::misconfigured(format!("analytics slice: {e}")))?;
+        let query = ConversationQuery::new(interval).with_segment_filter(filter.clone());
+        for c in deps
+            .genesys
+            .client
+            .query_conversation_details_all(&query)
+            .await?
+        {
+            // The query answers per day touched: keep what started inside the slice.
+            if c.conversation_start.is_some_and(|s| s >= start && s < end) {
+                out.push(c);
+            }
+        }
+        start = end;
+    }
+    Ok(out)
+}
+
+async fn agent_status(deps: &Deps, user_id: &str) -> Result<Option<AgentStatus>, StepError> {
+    let client = &deps.genesys.client;
+    let status = |u: genesys::User| match u.state {
+        Some(UserState::Active) => Some(AgentStatus::Active),
+        Some(UserState::Inactive) => Some(AgentStatus::Inactive),
+        Some(UserState::Deleted) => Some(AgentStatus::Deleted),
+        _ => None,
+    };
+    match client.get_user(user_id, UserLookupState::Active).await {
+        Ok(u) => Ok(status(u)),
+        Err(GenesysError::NotFound(_)) => {
+            match client.get_user(user_id, UserLookupState::Deleted).await {
+                Ok(_) => Ok(Some(AgentStatus::Deleted)),
+                Err(GenesysError::NotFound(_)) => Ok(Some(AgentStatus::NotFound)),
+                // Not allowed to look: the status is unknown and a person decides.
+                Err(GenesysError::Forbidden(_)) => Ok(None),
+                Err(e) => Err(e.into()),
+            }
+        }
+        Err(GenesysError::Forbidden(_)) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The review's result goes into the execution state, which Step Functions caps at
+/// 256 KiB: a result too large for it fails the step (caught: a FAILED record that
+/// says so) instead of failing the execution without a record.
+pub const MAX_OUTPUT_BYTES: usize = 160 * 1024;
+/// Ids the DPO's summary lists of each kind (the counts are complete).
+pub const SUMMARY_IDS: usize = 50;
+
+pub fn check_size(out: &ReviewSection) -> Result<(), StepError> {
+    let bytes = serde_json::to_vec(out).map_or(usize::MAX, |b| b.len());
+    if bytes > MAX_OUTPUT_BYTES {
+        return Err(StepError::OutputTooLarge {
+            step: "Review",
+            bytes,
+            limit: MAX_OUTPUT_BYTES,
+        });
+    }
+    Ok(())
+}
+
+/// What the definition's Choice reads. A soft-deleted account still holds the
+/// agent's name and e-mail, so it is offboarded too (the step checks first).
+pub fn agent_action(plan: Option<AgentPlan>) -> &'static str {
+    match plan {
+        None => "none",
+        Some(AgentPlan::Offboard | AgentPlan::AlreadyDeleted) => "offboard",
+        Some(AgentPlan::SkipActive) => "skip-active",
+        Some(AgentPlan::NotFound) => "not-found",
+        Some(AgentPlan::Held) => "held",
+        Some(AgentPlan::Unchecked) => "unchecked",
+    }
+}
+
+fn section(
+    ticket_id: &str,
+    subject: &SubjectSection,
+    o: &ReviewOutcome,
+    recordings: Vec<RecordingRef>,
+    now: DateTime<Utc>,
+) -> ReviewSection {
+    let d = &o.delete_subject;
+    let selection = Selection {
+        emails: (0..subject.emails.len())
+            .filter(|&i| d.emails.contains(&subject.emails[i]))
+            .collect(),
+        phones: (0..subject.phones.len())
+            .filter(|&i| d.phones.contains(&subject.phones[i].number))
+            .collect(),
+        genesys_user_id: d.genesys_user_id.is_some(),
+        external_contact_id: d.external_contact_id.is_some(),
+    };
+    let purge_of: BTreeSet<&ConversationId> = o.purge_recordings_of.iter().collect();
+    let purge_recordings: Vec<RecordingRef> = recordings
+        .iter()
+        .filter(|r| purge_of.contains(&r.conversation_id))
+        .cloned()
+        .collect();
+    let user_ref = o
+        .identifiers
+        .iter()
+        .find(|i| i.kind == IdentifierKind::GenesysUserId)
+        .map(|i| i.identifier_ref.clone());
+    let reasons = o.reason_codes();
+    let action = agent_action(o.agent).to_owned();
+    ReviewSection {
+        decision: o.decision,
+        needs_decision: o.decision == Decision::Review,
+        reasons: reasons.clone(),
+        at: now,
+        erase: EraseSection {
+            required: !selection.is_empty(),
+            selection,
+        },
+        purge: PurgeSection {
+            required: !o.purge_recordings_of.is_empty(),
+            conversation_ids: o.purge_recordings_of.clone(),
+            recordings: purge_recordings,
+        },
+        verify: VerifySection {
+            required: !o.in_scope.is_empty(),
+        },
+        agent: AgentSection {
+            action: action.clone(),
+            plan: o.agent,
+            user_ref,
+        },
+        conversations: ConversationsSection {
+            found: o.found.clone(),
+            in_scope: o.in_scope.clone(),
+            covered: o.covered.clone(),
+            per_conversation: o.per_conversation.clone(),
+            excluded: o.excluded.clone(),
+            withheld: o.withheld.clone(),
+        },
+        summary: ReviewSummary {
+            ticket_id: ticket_id.to_owned(),
+            decision: o.decision,
+            reasons,
+            counts: SummaryCounts {
+                found: o.found.len(),
+                in_scope: o.in_scope.len(),
+                covered: o.covered.len(),
+                per_conversation: o.per_conversation.len(),
+                excluded: o.excluded.len(),
+                withheld: o
+                    .withheld
+                    .iter()
+                    .map(|w| &w.conversation_id)
+                    .collect::<BTreeSet<_>>()
+                    .len(),
+                recordings: recordings.len(),
+            },
+            agent: action,
+            per_conversation: o
+                .per_conversation
+                .iter()
+                .take(SUMMARY_IDS)
+                .cloned()
+                .collect(),
+            excluded: o
+                .excluded
+                .iter()
+                .take(SUMMARY_IDS)
+                .map(|e| ExcludedSummary {
+                    conversation_id: e.conversation_id.clone(),
+                    reason: e.reason,
+                })
+                .collect(),
+            withheld: o.withheld.iter().take(SUMMARY_IDS).cloned().collect(),
+            deferral: o.deferral.clone(),
+        },
+        recordings,
+        identifiers: o.identifiers.clone(),
+        deferral: o.deferral.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use erasure_core::review::DeleteSubject;
+    use erasure_core::tenure::{Exclusion, ExclusionReason};
+
+    fn outcome(excluded: usize) -> ReviewOutcome {
+        let r: Pseudonym = format!("hmac-sha256:{}", "a".repeat(64)).parse().unwrap();
+        ReviewOutcome {
+            decision: Decision::Proceed,
+            reasons: vec![],
+            delete_subject: DeleteSubject::default(),
+            identifiers: vec![],
+            found: vec![],
+            in_scope: vec![],
+            covered: vec![],
+            per_conversation: vec![],
+            excluded: (0..excluded)
+                .map(|i| Exclusion {
+                    conversation_id: format!("{i:08x}-0000-4000-8000-000000000000")
+                        .parse()
+                        .unwrap(),
+                    reason: ExclusionReason::HandledAsAgent,
+                    identifier_ref: r.clone(),
+                })
+                .collect(),
+            withheld: vec![],
+            deferral: None,
+            purge_recordings_of: vec![],
+            agent: None,
+        }
+    }
+
+    #[test]
+    fn the_dpos_summary_lists_a_bounded_number_of_ids_with_complete_counts() {
+        let s = section(
+            "T-1",
+            &SubjectSection::default(),
+            &outcome(120),
+            vec![],
+            Utc::now(),
+        );
+        assert_eq!(s.summary.excluded.len(), SUMMARY_IDS);
+        assert_eq!(s.summary.counts.excluded, 120);
+        assert_eq!(
+            s.conversations.excluded.len(),
+            120,
+            "the record gets them all"
+        );
+        assert!(check_size(&s).is_ok());
+    }
+
+    #[test]
+    fn a_review_too_large_for_the_workflow_state_is_an_error_not_a_lost_execution() {
+        // An agent who handled thousands of calls: the exclusions alone exceed the state.
+        let s = section(
+            "T-1",
+            &SubjectSection::default(),
+            &outcome(2_000),
+            vec![],
+            Utc::now(),
+        );
+        let err = check_size(&s).unwrap_err();
+        assert_eq!(err.name(), "StepOutputTooLarge");
+        assert!(!err.is_retryable());
+    }
+}

@@ -1,0 +1,605 @@
+//! WriteRecord: the one terminal record of every execution.
+//!
+//! It receives every section of the state but the subject's identifiers, turns what
+//! the steps reported into `erasure_core::record::RecordFacts` (the outcome is derived
+//! there, never asserted here), chains the record to the ticket's previous one and
+//! writes it. `writtenAt` is the state's entry time, so a retried write builds the
+//! same bytes under the same key and the archive answers it idempotently.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use archive::{Archive, Record};
+use chrono::{DateTime, SubsecRound, Utc};
+use erasure_core::deadline::DeadlineConfig;
+use erasure_core::error::FieldError;
+use erasure_core::identifiers::{ConversationId, TicketId};
+use erasure_core::pseudonym::Pseudonym;
+use erasure_core::record::{
+    ActorDecision, AgentAction, AgentRecord, Approval, ApprovalDecision, ClockFacts, DownstreamAck,
+    DownstreamStatus, Ending, Escalation, Failure, GenesysRequestRecord, RecordContext,
+    RecordFacts, RecordIdentifier, ReviewRecord, build_record,
+};
+use erasure_core::review::{AgentPlan, IdentifierUsage};
+use erasure_core::ticket::Options;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::error::StepError;
+use crate::intake::RejectionSection;
+use crate::state::{
+    ClockSection, ErrorInfo, IdentifiersSection, RequestSection, ReviewSection, TicketSection,
+};
+use crate::{notify_downstream, offboard_agent, purge_recordings, verify_erasure};
+
+/// The key id a record names when Intake never ran (it holds no pseudonyms then).
+pub const NO_KEY_ID: &str = "unavailable";
+
+#[derive(Clone)]
+pub struct Deps {
+    pub archive: Arc<dyn Archive>,
+    /// The pipeline version the record names.
+    pub pipeline_version: String,
+    /// `sha256:<hex>` of the definition that ran, when known.
+    pub definition_digest: Option<String>,
+}
+
+impl std::fmt::Debug for Deps {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Deps")
+            .field("archive", &self.archive.location())
+            .field("pipeline_version", &self.pipeline_version)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Input {
+    pub ticket: TicketSection,
+    pub valid: Option<bool>,
+    pub rejection: Option<RejectionSection>,
+    pub identifiers: Option<IdentifiersSection>,
+    pub clock: Option<ClockSection>,
+    pub options: Option<Options>,
+    #[serde(default)]
+    pub downstream: Option<Vec<String>>,
+    pub export: Option<RequestSection>,
+    pub review: Option<ReviewSection>,
+    pub approval: Option<ApprovalInput>,
+    pub approval_rejection: Option<ErrorInfo>,
+    pub deletion: Option<RequestSection>,
+    pub after: Option<Value>,
+    pub failure: Option<ErrorInfo>,
+    pub failed_stage: Option<String>,
+    pub execution: ExecutionIds,
+    /// `$$.State.EnteredTime`.
+    pub written_at: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ExecutionIds {
+    pub id: String,
+    pub name: String,
+}
+
+/// The approval endpoint's `SendTaskSuccess` output (and, as a JSON string, the
+/// `Cause` of its `ReviewRejected`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApprovalInput {
+    #[serde(default)]
+    pub decision: Option<ApprovalDecision>,
+    pub actor_ref: Pseudonym,
+    pub role: String,
+    #[serde(with = "erasure_core::time::utc_z")]
+    pub at: DateTime<Utc>,
+    pub channel: String,
+}
+
+/// `$.record`: where the record is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RecordReceipt {
+    pub key: String,
+    pub digest: String,
+    pub version_id: Option<String>,
+    pub outcome: String,
+    pub sequence: u64,
+    pub already_present: bool,
+    #[serde(with = "erasure_core::time::utc_z")]
+    pub retain_until: DateTime<Utc>,
+}
+
+pub type Output = RecordReceipt;
+
+pub async fn handle(deps: &Deps, input: Input) -> Result<Output, StepError> {
+    // After an Intake failure the id is the execution name, which Step Functions
+    // allows a wider alphabet: cleaned rather than left without a record.
+    let ticket_id: TicketId = match input.ticket.id.parse() {
+        Ok(id) => id,
+        Err(_) => crate::intake::ticket_id_from_name(&input.ticket.id)
+            .parse()
+            .map_err(|_| StepError::input("ticket.id is not a valid ticket id"))?,
+    };
+    let written_at = erasure_core::time::parse_rfc3339(&input.written_at)
+        .ok_or_else(|| StepError::input("writtenAt is not an RFC 3339 timestamp"))?
+        .trunc_subsecs(3);
+    let config = match &input.clock {
+        Some(c) => c.config.to_config()?,
+        None => DeadlineConfig::default(),
+    };
+    let facts = facts(&input, written_at);
+    let mut ctx = RecordContext {
+        ticket_id: ticket_id.clone(),
+        ticket_source: input
+            .ticket
+            .source
+            .clone()
+            .unwrap_or_else(|| "unknown".into()),
+        execution_id: input.execution.id.clone(),
+        sequence: 1,
+        previous_digest: None,
+        written_at,
+        pipeline_version: deps.pipeline_version.clone(),
+        definition_digest: deps.definition_digest.clone(),
+        retention_years: deps.archive.retention().in_years(),
+        key_id: input
+            .identifiers
+            .as_ref()
+            .map_or_else(|| NO_KEY_ID.to_owned(), |i| i.key_id.clone()),
+    };
+    let head = deps.archive.chain_head(ticket_id.as_str()).await?;
+    if let Some(h) = &head {
+        ctx.sequence = u32::try_from(h.sequence + 1)
+            .map_err(|_| StepError::input("the ticket's chain is too long"))?;
+        ctx.previous_digest = Some(h.digest.clone());
+    }
+    let (next_sequence, next_previous) = (ctx.sequence, ctx.previous_digest.clone());
+    let existing = deps.archive.list(Some(ticket_id.as_str())).await?;
+    // The key is (ticket, writtenAt to the ms, outcome). A retry finds its own record
+    // there (same bytes once built on the same predecessor): the write is answered as
+    // already present. Another record of the ticket at that very millisecond (two runs
+    // on a clock that did not move) moves this one on by a millisecond.
+    let mut record = None;
+    for ms in 0..1000 {
+        ctx.written_at = written_at + chrono::Duration::milliseconds(ms);
+        ctx.sequence = next_sequence;
+        ctx.previous_digest.clone_from(&next_previous);
+        let candidate = to_record(&ctx, &facts, &config)?;
+        let key = archive::key::relative_key(candidate.view())?;
+        let Some(entry) = existing.iter().find(|e| e.key.ends_with(&key)) else {
+            record = Some(candidate);
+            break;
+        };
+        let stored = Record::from_json(&deps.archive.read(entry).await?.bytes)?;
+        ctx.sequence = u32::try_from(stored.view().sequence)
+            .map_err(|_| StepError::input("the ticket's chain is too long"))?;
+        ctx.previous_digest = stored.view().previous_digest.clone();
+        let again = to_record(&ctx, &facts, &config)?;
+        if again.digest() == stored.digest() {
+            record = Some(again);
+            break;
+        }
+    }
+    let record = record.ok_or_else(|| {
+        StepError::input("every key of this writtenAt's second is taken by other records")
+    })?;
+    let receipt = deps.archive.write(&record).await?;
+    let view = record.view();
+    tracing::info!(
+        ticket_id = ticket_id.as_str(),
+        outcome = view.outcome.as_str(),
+        sequence = view.sequence,
+        key = receipt.key.as_str(),
+        digest = receipt.digest.as_str(),
+        already_present = receipt.already_present,
+        "compliance record written"
+    );
+    Ok(RecordReceipt {
+        key: receipt.key,
+        digest: receipt.digest,
+        version_id: receipt.version_id,
+        outcome: view.outcome.as_str().to_owned(),
+        sequence: view.sequence,
+        already_present: receipt.already_present,
+        retain_until: receipt.retain_until,
+    })
+}
+
+fn to_record(
+    ctx: &RecordContext,
+    facts: &RecordFacts,
+    config: &DeadlineConfig,
+) -> Result<Record, StepError> {
+    let built = build_record(ctx, facts, config)?;
+    let value = serde_json::to_value(&built)
+        .map_err(|e| StepError::input(format!("the record cannot be encoded: {e}")))?;
+    Ok(Record::from_value(value)?)
+}
+
+/// What AfterErasure's branches reported.
+#[derive(Default)]
+struct After {
+    purge: Option<purge_recordings::Output>,
+    offboard: Option<offboard_agent::Output>,
+    verify: Option<verify_erasure::Output>,
+    notify: Option<Vec<Value>>,
+    /// Branches that failed: (step, error).
+    errors: Vec<(String, ErrorInfo)>,
+}
+
+/// `$.after` is the Parallel's array of branch results, or (after a Genesys ERROR) the
+/// one VerifyErasure result.
+fn read_after(v: Option<&Value>) -> After {
+    let mut after = After::default();
+    let items: Vec<&Value> = match v {
+        Some(Value::Array(a)) => a.iter().collect(),
+        Some(o @ Value::Object(_)) => vec![o],
+        _ => Vec::new(),
+    };
+    for item in items {
+        let step = item
+            .get("step")
+            .and_then(Value::as_str)
+            .unwrap_or("unknown")
+            .to_owned();
+        if let Some(err) = item.get("error") {
+            if let Ok(e) = serde_json::from_value::<ErrorInfo>(err.clone()) {
+                after.errors.push((step, e));
+            }
+            continue;
+        }
+        if item.get("skipped") == Some(&Value::Bool(true)) {
+            continue;
+        }
+        let parsed = match step.as_str() {
+            "purge" => serde_json::from_value(item.clone()).map(|p| after.purge = Some(p)),
+            "offboard" => serde_json::from_value(item.clone()).map(|o| after.offboard = Some(o)),
+            "verify" => serde_json::from_value(item.clone()).map(|o| after.verify = Some(o)),
+            "notify" => {
+                after.notify = Some(
+                    item.get("acknowledgements")
+                        .and_then(Value::as_array)
+                        .cloned()
+                        .unwrap_or_default(),
+                );
+                Ok(())
+            }
+            _ => Ok(()),
+        };
+        if parsed.is_err() {
+            after.errors.push((
+                step,
+                ErrorInfo {
+                    error: "InvalidStepInput".into(),
+                    cause: Some("the branch result does not match its step's output".into()),
+                },
+            ));
+        }
+    }
+    after
+}
+
+fn request_record(r: &RequestSection) -> GenesysRequestRecord {
+    GenesysRequestRecord {
+        request_type: r.request_type,
+        request_id: r.request_id.clone(),
+        submitted_at: r.submitted_at,
+        reused: r.reused,
+        status_history: r.poll.history.clone(),
+        final_status: r.poll.done.then(|| r.poll.status.clone()),
+    }
+}
+
+fn facts(input: &Input, at: DateTime<Utc>) -> RecordFacts {
+    let after = read_after(input.after.as_ref());
+    let review = input.review.as_ref();
+    let mut f = RecordFacts::empty(input.ticket.intake_at.unwrap_or(at));
+    let mut escalations: Vec<Escalation> = Vec::new();
+    let mut escalate = |reason: &str, detail: String| {
+        escalations.push(Escalation {
+            reason: reason.to_owned(),
+            at,
+            detail,
+        })
+    };
+
+    // How the run ended.
+    let ending = if input.valid == Some(false) {
+        Ending::Rejected(
+            input
+                .rejection
+                .as_ref()
+                .map(|r| r.reasons.clone())
+                .unwrap_or_else(|| {
+                    vec![FieldError::new(
+                        "$",
+                        "invalid",
+                        "the ticket was refused at intake",
+                    )]
+                }),
+        )
+    } else if input.approval_rejection.is_some() {
+        Ending::Rejected(vec![FieldError::new(
+            "approval",
+            "dpo-rejected",
+            "the DPO rejected the erasure at the review gate; nothing was deleted",
+        )])
+    } else if let Some(fl) = &input.failure {
+        let stage = input
+            .failed_stage
+            .clone()
+            .unwrap_or_else(|| "Unknown".into());
+        let message = fl.message();
+        match fl.error.as_str() {
+            "GenesysRequestError" => escalate(
+                "genesys-request-error",
+                format!(
+                    "{message} (at {stage}). Genesys may have processed part of it: never resubmit; open a Genesys support case with the request id to establish what remains, then erase the rest."
+                ),
+            ),
+            "GenesysRequestTimedOut" => escalate(
+                "genesys-request-timed-out",
+                format!(
+                    "{message} (at {stage}). Check the request in Genesys before the deadline; the ticket is not done."
+                ),
+            ),
+            other => escalate(
+                "step-failed",
+                format!("{stage} failed with {other}: {message}"),
+            ),
+        }
+        Ending::Failed(Failure {
+            stage: stage.chars().filter(char::is_ascii_alphanumeric).collect(),
+            error: fl.error.clone(),
+            detail: message,
+        })
+    } else {
+        Ending::Ran
+    };
+
+    // Identifiers: as the review used them, else as far as the run got.
+    f.identifiers = match review {
+        Some(r) => r
+            .identifiers
+            .iter()
+            .map(|i| RecordIdentifier {
+                kind: i.kind,
+                identifier_ref: i.identifier_ref.clone(),
+                usage: i.usage,
+                left_out_because: i.left_out_because.clone(),
+            })
+            .collect(),
+        None => input
+            .identifiers
+            .iter()
+            .flat_map(|s| s.items.iter())
+            .map(|i| RecordIdentifier {
+                kind: i.kind,
+                identifier_ref: i.identifier_ref.clone(),
+                usage: if input.export.is_some()
+                    && i.kind != erasure_core::identifiers::IdentifierKind::Name
+                {
+                    IdentifierUsage::SearchedOnly
+                } else {
+                    IdentifierUsage::NotSearched
+                },
+                left_out_because: Vec::new(),
+            })
+            .collect(),
+    };
+
+    f.clock = ClockFacts {
+        received_at: input.ticket.received_at,
+        identity_verified_at: input.ticket.identity_verified_at,
+        extension: input.ticket.extension.clone(),
+        intake_at: input.ticket.intake_at.unwrap_or(at),
+        genesys_first_call_at: input
+            .export
+            .as_ref()
+            .map(|e| e.first_call_at)
+            .or_else(|| input.deletion.as_ref().map(|d| d.first_call_at)),
+        completed_at: None,
+    };
+    f.sign_off = input.ticket.sign_off.as_ref().map(|s| ActorDecision {
+        actor_ref: s.actor_ref.clone(),
+        role: s.role.clone(),
+        at: s.at,
+    });
+    f.approval = match (&input.approval, &input.approval_rejection) {
+        (Some(a), _) => Some(approval(a, ApprovalDecision::Approve)),
+        (None, Some(rej)) => rej
+            .cause
+            .as_deref()
+            .and_then(|c| serde_json::from_str::<ApprovalInput>(c).ok())
+            .map(|a| approval(&a, ApprovalDecision::Reject)),
+        (None, None) => None,
+    };
+    f.genesys_requests = input
+        .export
+        .iter()
+        .chain(input.deletion.iter())
+        .map(request_record)
+        .collect();
+    if input.deletion.as_ref().and_then(|d| d.subject_matches) == Some(false) {
+        escalate(
+            "reused-delete-differs",
+            "the ticket's existing GDPR_DELETE names other identifiers than this review selected; it was reused, never resubmitted: a person must erase the difference".into(),
+        );
+    }
+
+    if let Some(r) = review {
+        f.review = Some(ReviewRecord {
+            decision: r.decision,
+            reasons: r.reasons.clone(),
+            at: r.at,
+        });
+        f.conversations_found = r.conversations.found.clone();
+        f.excluded = r.conversations.excluded.clone();
+        f.withheld = r.conversations.withheld.clone();
+        f.deferral = r.deferral.clone();
+        f.recordings_found = r.recordings.clone();
+        if matches!(ending, Ending::Ran) && !r.conversations.per_conversation.is_empty() {
+            escalate(
+                "per-conversation-erasure",
+                format!(
+                    "{} conversation(s) cannot be erased by identifier without reaching data that must stay (their recordings were purged when asked): {}",
+                    r.conversations.per_conversation.len(),
+                    join_ids(&r.conversations.per_conversation)
+                ),
+            );
+        }
+    }
+    f.erase_recordings = input.options.as_ref().is_none_or(|o| o.erase_recordings);
+
+    // AfterErasure.
+    if let Some(v) = &after.verify {
+        f.conversations_erased = v.erased.clone();
+        if let Some(r) = review {
+            let covered: BTreeSet<&ConversationId> = r.conversations.covered.iter().collect();
+            let left: Vec<ConversationId> = v
+                .remaining
+                .iter()
+                .filter(|c| covered.contains(c))
+                .cloned()
+                .collect();
+            if !left.is_empty()
+                && input
+                    .deletion
+                    .as_ref()
+                    .is_some_and(|d| d.poll.status == "COMPLETED")
+            {
+                escalate(
+                    "deleted-data-still-present",
+                    format!(
+                        "Genesys reported the GDPR_DELETE COMPLETED but still has {} conversation(s) it should have removed: {}",
+                        left.len(),
+                        join_ids(&left)
+                    ),
+                );
+            }
+        }
+    }
+    if let Some(p) = &after.purge {
+        f.recordings_purged = p.purged.clone();
+        f.recordings_failed = p.failed.clone();
+        if !p.protected_conversations.is_empty() {
+            escalate(
+                "protected-after-review",
+                format!(
+                    "deletion protection was applied after the review to: {}",
+                    join_ids(&p.protected_conversations)
+                ),
+            );
+        }
+    }
+    for (step, e) in &after.errors {
+        escalate(
+            "after-erasure-step-failed",
+            format!("{step} failed with {}: {}", e.error, e.message()),
+        );
+    }
+    f.agent = agent_record(review, &after, &ending, at);
+    if f.agent
+        .as_ref()
+        .is_some_and(|a| a.action == AgentAction::SkippedActive)
+        && review.is_some_and(|r| r.agent.action == "offboard")
+    {
+        escalate(
+            "agent-now-active",
+            "the account was inactive at review but active when it was to be offboarded: it was not touched".into(),
+        );
+    }
+
+    // Downstream (Art. 19): owed once the erasure ran.
+    if input.after.is_some() && matches!(ending, Ending::Ran) {
+        f.downstream_expected = input.downstream.clone().unwrap_or_default();
+    }
+    for ack in after.notify.iter().flatten() {
+        if let Some(d) = downstream_ack(ack, at) {
+            f.downstream.push(d);
+        }
+    }
+
+    f.ending = ending;
+    f.escalations = escalations;
+    f
+}
+
+fn approval(a: &ApprovalInput, decision: ApprovalDecision) -> Approval {
+    Approval {
+        decision,
+        actor_ref: a.actor_ref.clone(),
+        role: a.role.clone(),
+        at: a.at,
+        channel: a.channel.clone(),
+    }
+}
+
+fn agent_record(
+    review: Option<&ReviewSection>,
+    after: &After,
+    ending: &Ending,
+    at: DateTime<Utc>,
+) -> Option<AgentRecord> {
+    let r = review?;
+    let plan = r.agent.plan?;
+    let user_ref = r.agent.user_ref.clone()?;
+    let offboard_failed = after.errors.iter().any(|(s, _)| s == "offboard");
+    let action = match (plan, &after.offboard) {
+        (_, Some(o)) => o.action,
+        (AgentPlan::Offboard | AgentPlan::AlreadyDeleted, None) => {
+            // Not attempted because the run ended early: the failure says why.
+            if !matches!(ending, Ending::Ran) && !offboard_failed {
+                return None;
+            }
+            AgentAction::Failed
+        }
+        (AgentPlan::SkipActive, None) => AgentAction::SkippedActive,
+        (AgentPlan::NotFound, None) => AgentAction::NotFound,
+        (AgentPlan::Held, None) => AgentAction::Held,
+        (AgentPlan::Unchecked, None) => AgentAction::Unchecked,
+    };
+    Some(AgentRecord {
+        user_ref,
+        action,
+        at: after.offboard.as_ref().map_or(at, |o| o.at),
+    })
+}
+
+fn downstream_ack(v: &Value, at: DateTime<Utc>) -> Option<DownstreamAck> {
+    if let Some(err) = v.get("error") {
+        let system = v.get("system").and_then(Value::as_str)?.to_owned();
+        let e: ErrorInfo = serde_json::from_value(err.clone()).ok()?;
+        let cause = e.cause.clone().unwrap_or_default();
+        return Some(DownstreamAck {
+            system,
+            status: if e.error == "DownstreamRejected" {
+                DownstreamStatus::Failed
+            } else {
+                DownstreamStatus::NotAcknowledged
+            },
+            http_status: None,
+            reference: None,
+            attempts: notify_downstream::attempts_in(&cause),
+            at,
+        });
+    }
+    let ok: notify_downstream::Output = serde_json::from_value(v.clone()).ok()?;
+    Some(DownstreamAck {
+        system: ok.system,
+        status: ok.status,
+        http_status: Some(ok.http_status),
+        reference: Some(ok.reference),
+        attempts: ok.attempts,
+        at: ok.at,
+    })
+}
+
+fn join_ids(ids: &[ConversationId]) -> String {
+    ids.iter()
+        .map(ConversationId::as_str)
+        .collect::<Vec<_>>()
+        .join(", ")
+}

@@ -1,0 +1,586 @@
+//! Steps one at a time, against the emulator over HTTP (no mocks): the rules each
+//! step owns, including the ones the end-to-end scenarios do not reach.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use archive::{Archive, LocalArchive, RetentionPolicy};
+use chrono::{DateTime, Utc};
+use clock::{SharedClock, VirtualClock};
+use erasure_core::pseudonym::{PseudonymKey, Pseudonymiser};
+use erasure_core::record::AgentAction;
+use erasure_core::ticket::IntakeConfig;
+use erasure_steps::gdpr::GenesysDeps;
+use erasure_steps::intake::{self, ExecutionRef, PollBudget};
+use erasure_steps::local::receiver::{Behaviour, DownstreamReceiver};
+use erasure_steps::ports::{Downstream, DownstreamSystem, HmacKey};
+use erasure_steps::state::{AgentSection, PollState, Selection, SubjectSection};
+use erasure_steps::{
+    erase, locate, notify_downstream, offboard_agent, poll, purge_recordings, write_record,
+};
+use genesys::{ClientConfig, Credentials, Environment, GenesysClient};
+use genesys_emulator::{Emulator, Fault, FaultAction, RunningEmulator};
+use serde_json::{Value, json};
+
+const START: &str = "2026-11-23T09:00:00Z";
+
+struct World {
+    clock: Arc<VirtualClock>,
+    emu: RunningEmulator,
+    deps: GenesysDeps,
+}
+
+async fn world() -> World {
+    let clock = Arc::new(VirtualClock::starting_at(START.parse().unwrap()));
+    let shared: SharedClock = clock.clone();
+    let emu = Emulator::builder()
+        .clock(shared.clone())
+        .seed(3)
+        .start()
+        .await
+        .unwrap();
+    let oauth = emu.oauth_client();
+    let client = GenesysClient::new(
+        ClientConfig::new(
+            Environment::BaseUrl(emu.base_url().parse().unwrap()),
+            Credentials::new(oauth.client_id, oauth.client_secret),
+        )
+        .with_clock(shared.clone()),
+    )
+    .unwrap();
+    World {
+        clock,
+        emu,
+        deps: GenesysDeps::new(client, shared),
+    }
+}
+
+fn subject(v: Value) -> SubjectSection {
+    serde_json::from_value(v).unwrap()
+}
+
+fn liam() -> SubjectSection {
+    subject(json!({
+        "emails": [], "genesysUserId": null, "externalContactId": null,
+        "phones": [{"number": "+353834567890", "tenure": [{"from": "2016-04-01", "until": null}]}]
+    }))
+}
+
+fn pseudonymiser() -> Pseudonymiser {
+    Pseudonymiser::new(PseudonymKey::new("steps-test", vec![7; 32]).unwrap())
+}
+
+#[tokio::test]
+async fn locate_reuses_the_tickets_export_and_erase_the_tickets_delete_by_name() {
+    let w = world().await;
+    let input = || locate::Input {
+        ticket_id: "DSAR-9".into(),
+        subject: liam(),
+        retry_count: 0,
+    };
+    let first = locate::handle(&w.deps, input()).await.unwrap();
+    assert!(!first.reused);
+    assert_eq!(first.name, "gdpr-erasure/DSAR-9/export");
+    assert_eq!(first.poll.wait_seconds, 10);
+    let again = locate::handle(&w.deps, input()).await.unwrap();
+    assert!(again.reused);
+    assert_eq!(again.request_id, first.request_id);
+
+    let erase_input = |selection: Selection| erase::Input {
+        ticket_id: "DSAR-9".into(),
+        subject: liam(),
+        selection,
+        retry_count: 0,
+    };
+    let sel = Selection {
+        phones: vec![0],
+        ..Selection::default()
+    };
+    let d1 = erase::handle(&w.deps, erase_input(sel.clone()))
+        .await
+        .unwrap();
+    let d2 = erase::handle(&w.deps, erase_input(sel)).await.unwrap();
+    assert_eq!((d1.reused, d2.reused), (false, true));
+    assert_eq!(d2.subject_matches, Some(true));
+    // A different selection later still reuses the ticket's delete, and says so.
+    let mut with_contact = liam();
+    with_contact.external_contact_id =
+        Some("73915644-4045-433a-b6f0-0ef6164c1830".parse().unwrap());
+    let d3 = erase::handle(
+        &w.deps,
+        erase::Input {
+            ticket_id: "DSAR-9".into(),
+            subject: with_contact,
+            selection: Selection {
+                phones: vec![0],
+                external_contact_id: true,
+                ..Selection::default()
+            },
+            retry_count: 1,
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(d3.request_id, d1.request_id);
+    assert_eq!(d3.subject_matches, Some(false));
+    assert_eq!(
+        w.emu
+            .gdpr_submissions(genesys_emulator::RequestType::GdprDelete),
+        1
+    );
+}
+
+#[tokio::test]
+async fn erase_refuses_a_selection_that_names_nothing_or_what_the_subject_lacks() {
+    let w = world().await;
+    for (selection, says) in [
+        (Selection::default(), "names no identifier"),
+        (
+            Selection {
+                emails: vec![0],
+                ..Selection::default()
+            },
+            "selection.emails",
+        ),
+        (
+            Selection {
+                genesys_user_id: true,
+                ..Selection::default()
+            },
+            "genesysUserId",
+        ),
+    ] {
+        let err = erase::handle(
+            &w.deps,
+            erase::Input {
+                ticket_id: "DSAR-10".into(),
+                subject: liam(),
+                selection,
+                retry_count: 0,
+            },
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(err.name(), "InvalidStepInput");
+        assert!(err.to_string().contains(says), "{err}");
+    }
+    assert!(w.emu.request_log().is_empty(), "refused before any call");
+}
+
+#[tokio::test]
+async fn an_export_that_ended_in_error_is_not_reused() {
+    let w = world().await;
+    w.emu
+        .add_fault(
+            Fault::new(
+                "POST",
+                "/api/v2/gdpr/requests",
+                FaultAction::GdprPartialError { fraction: 0.5 },
+            )
+            .request_type("GDPR_EXPORT")
+            .times(1),
+        )
+        .unwrap();
+    let input = || locate::Input {
+        ticket_id: "DSAR-11".into(),
+        subject: liam(),
+        retry_count: 0,
+    };
+    let first = locate::handle(&w.deps, input()).await.unwrap();
+    w.clock.advance(Duration::from_secs(3600));
+    let polled = poll::handle(
+        &w.deps,
+        poll::Input {
+            ticket_id: "DSAR-11".into(),
+            request_id: first.request_id.clone(),
+            poll: first.poll.clone(),
+            give_up_at: "2026-12-20T00:00:00Z".parse().unwrap(),
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(polled.status, "ERROR");
+    assert!(polled.done);
+    let second = locate::handle(&w.deps, input()).await.unwrap();
+    assert_ne!(second.request_id, first.request_id);
+    assert!(!second.reused);
+}
+
+#[tokio::test]
+async fn polling_gives_up_at_the_deadline_aware_limit() {
+    let w = world().await;
+    let located = locate::handle(
+        &w.deps,
+        locate::Input {
+            ticket_id: "DSAR-12".into(),
+            subject: liam(),
+            retry_count: 0,
+        },
+    )
+    .await
+    .unwrap();
+    // Pretend the request was first seen long ago and the budget is spent.
+    let mut stale: PollState = located.poll.clone();
+    stale.history[0].observed_at = "2026-11-01T00:00:00Z".parse().unwrap();
+    stale.status = "SEARCHING".into();
+    let out = poll::handle(
+        &w.deps,
+        poll::Input {
+            ticket_id: "DSAR-12".into(),
+            request_id: located.request_id,
+            poll: stale,
+            give_up_at: "2026-11-20T00:00:00Z".parse().unwrap(),
+        },
+    )
+    .await
+    .unwrap();
+    assert!(out.timed_out, "{out:?}");
+    assert_eq!(out.wait_seconds, 0);
+}
+
+#[tokio::test]
+async fn purge_re_checks_deletion_protection_and_never_touches_a_protected_conversation() {
+    let w = world().await;
+    const CALL: &str = "8a15996b-fa29-4d78-9331-69ded1d4e015";
+    const OTHER: &str = "3cd2b595-f15f-4dcb-9218-558b32ac834a";
+    // Protected after the review decided to purge it.
+    w.deps
+        .client
+        .set_deletion_protection(&[CALL.to_owned()], true)
+        .await
+        .unwrap();
+    let out = purge_recordings::handle(
+        &w.deps,
+        purge_recordings::Input {
+            ticket_id: "DSAR-13".into(),
+            conversation_ids: vec![CALL.parse().unwrap(), OTHER.parse().unwrap()],
+            recordings: vec![],
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(out.protected_conversations.len(), 1);
+    assert!(
+        out.purged
+            .iter()
+            .all(|p| p.conversation_id.as_str() == OTHER)
+    );
+    assert_eq!(out.purged.len(), 1);
+    let recordings = w.emu.recordings();
+    for (c, r) in recordings {
+        if c == CALL {
+            assert!(r.delete_date.is_none(), "a protected recording was touched");
+        }
+        if c == OTHER {
+            assert!(
+                r.delete_date.is_some()
+                    || matches!(r.file_state, genesys_emulator::dataset::FileState::Deleted)
+            );
+        }
+    }
+    // Again: idempotent, the purged recording is confirmed gone.
+    let again = purge_recordings::handle(
+        &w.deps,
+        purge_recordings::Input {
+            ticket_id: "DSAR-13".into(),
+            conversation_ids: vec![OTHER.parse().unwrap()],
+            recordings: vec![],
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(again.purged.len(), 1);
+    assert!(again.failed.is_empty());
+}
+
+fn agent(user_ref: bool) -> AgentSection {
+    AgentSection {
+        action: "offboard".into(),
+        plan: Some(erasure_core::review::AgentPlan::Offboard),
+        user_ref: user_ref.then(|| {
+            pseudonymiser().genesys_user(&"1b7e7ad0-0d78-4841-afe9-1396fb86ef4d".parse().unwrap())
+        }),
+    }
+}
+
+#[tokio::test]
+async fn offboarding_re_reads_the_user_skips_an_active_one_and_cleans_a_soft_deleted_one() {
+    let w = world().await;
+    let run = |id: &str| offboard_agent::Input {
+        ticket_id: "DSAR-14".into(),
+        agent: agent(true),
+        user_id: Some(id.parse().unwrap()),
+    };
+    // Active now (whatever the review saw): untouched.
+    const ACTIVE: &str = "71ecdd34-839b-4a2a-bba2-0cb8af52e86d";
+    let before = w.emu.user(ACTIVE);
+    let out = offboard_agent::handle(&w.deps, run(ACTIVE)).await.unwrap();
+    assert_eq!(out.action, AgentAction::SkippedActive);
+    assert_eq!(w.emu.user(ACTIVE), before);
+
+    // Soft-deleted but still named: restored, anonymised, deleted again.
+    const DELETED: &str = "9748b1c2-b462-42a0-bc2d-2f1eb1d67d98";
+    let out = offboard_agent::handle(&w.deps, run(DELETED)).await.unwrap();
+    assert_eq!(out.action, AgentAction::Offboarded);
+    assert_eq!(out.changes, ["restored", "anonymised", "deleted"]);
+    let u = w.emu.user(DELETED).unwrap();
+    assert_eq!(u.name, offboard_agent::ERASED_NAME);
+    assert_eq!(u.state, genesys_emulator::dataset::UserState::Deleted);
+
+    // Inactive: anonymised and deleted; a second run changes nothing.
+    const INACTIVE: &str = "53cf884c-799d-4bb1-9752-bfaf819a2c45";
+    let out = offboard_agent::handle(&w.deps, run(INACTIVE))
+        .await
+        .unwrap();
+    assert_eq!(out.changes, ["anonymised", "deleted"]);
+    let again = offboard_agent::handle(&w.deps, run(INACTIVE))
+        .await
+        .unwrap();
+    assert_eq!(again.action, AgentAction::Offboarded);
+    assert!(again.changes.is_empty());
+    // No such user.
+    let out = offboard_agent::handle(&w.deps, run("00000000-0000-4000-8000-000000000000"))
+        .await
+        .unwrap();
+    assert_eq!(out.action, AgentAction::NotFound);
+}
+
+#[tokio::test]
+async fn downstream_refusals_and_unknown_systems_have_their_own_names() {
+    let clock: SharedClock = Arc::new(VirtualClock::starting_at(START.parse().unwrap()));
+    let key = HmacKey::new(b"right".to_vec()).unwrap();
+    let receiver = DownstreamReceiver::start(
+        vec![("crm".into(), key, Behaviour::Acknowledge)],
+        clock.clone(),
+    )
+    .await
+    .unwrap();
+    // Signed with the wrong key: the receiver refuses (401), never retried.
+    let deps = notify_downstream::Deps {
+        downstream: Downstream::new(vec![DownstreamSystem {
+            name: "crm".into(),
+            endpoint: receiver.endpoint("crm"),
+            key: HmacKey::new(b"wrong".to_vec()).unwrap(),
+            timeout: Duration::from_secs(5),
+        }])
+        .unwrap(),
+        clock,
+    };
+    let input = |system: &str| notify_downstream::Input {
+        system: system.into(),
+        ticket_id: "DSAR-15".into(),
+        subject: liam(),
+        deletion: None,
+        attempt: 2,
+    };
+    let err = notify_downstream::handle(&deps, input("crm"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.name(), "DownstreamRejected");
+    assert!(!err.is_retryable());
+    assert!(err.to_string().contains("[attempt 3]"));
+    assert!(!receiver.received()[0].signature_valid);
+    let err = notify_downstream::handle(&deps, input("billing"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.name(), "StepMisconfigured");
+}
+
+#[tokio::test]
+async fn intake_keeps_no_name_and_a_retried_record_write_is_answered_idempotently() {
+    let clock: SharedClock = Arc::new(VirtualClock::starting_at(START.parse().unwrap()));
+    let deps = intake::Deps {
+        pseudonymiser: Arc::new(pseudonymiser()),
+        config: IntakeConfig::default(),
+        downstream: vec!["crm".into()],
+        poll_budget: PollBudget::default(),
+        clock: clock.clone(),
+    };
+    let ticket: Value = json!({
+        "ticket": {"id": "DSAR-16", "source": "onetrust", "receivedAt": "2026-11-20T10:15:00Z",
+            "identityVerifiedAt": "2026-11-21T09:00:00Z", "verificationMethod": "account-login",
+            "signOff": {"by": "dpo@brightwater.example", "role": "DPO", "at": "2026-11-21T11:00:00Z"}},
+        "subject": {"name": "Liam Walsh", "phones": [{"number": "+353 83 456 7890", "from": "2016-04-01"}]}
+    });
+    let exec = ExecutionRef {
+        id: "arn:aws:states:us-east-1:123456789012:execution:gdpr-erasure:DSAR-16".into(),
+        name: "DSAR-16".into(),
+        started_at: None,
+    };
+    let out = intake::handle(
+        &deps,
+        intake::Input {
+            input: ticket,
+            execution: exec.clone(),
+        },
+    )
+    .await
+    .unwrap();
+    assert!(out.valid);
+    let state = serde_json::to_string(&out).unwrap();
+    assert!(
+        !state.contains("Liam") && !state.contains("dpo@"),
+        "the name and the DPO's address go no further"
+    );
+    assert_eq!(
+        out.identifiers.items.len(),
+        2,
+        "the phone and the name, as refs"
+    );
+    assert_eq!(out.downstream, ["crm"]);
+
+    // An invalid ticket's state, through WriteRecord twice with the same writtenAt.
+    let refused = intake::handle(
+        &deps,
+        intake::Input {
+            input: json!({"rawTicket": "{\"ticket\": "}),
+            execution: exec,
+        },
+    )
+    .await
+    .unwrap();
+    assert!(!refused.valid);
+    let dir = tempfile::tempdir().unwrap();
+    let archive: Arc<dyn Archive> =
+        Arc::new(LocalArchive::new(dir.path(), RetentionPolicy::default()));
+    let wr = write_record::Deps {
+        archive,
+        pipeline_version: "test".into(),
+        definition_digest: None,
+    };
+    let mut input = serde_json::to_value(&refused).unwrap();
+    let o = input.as_object_mut().unwrap();
+    o.remove("subject");
+    o.insert(
+        "execution".into(),
+        json!({"id": "arn:x:DSAR-16", "name": "DSAR-16"}),
+    );
+    o.insert("writtenAt".into(), json!("2026-11-23T09:00:00.123456Z"));
+    let first = write_record::handle(&wr, serde_json::from_value(input.clone()).unwrap())
+        .await
+        .unwrap();
+    let retry = write_record::handle(&wr, serde_json::from_value(input.clone()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(first.outcome, "REJECTED");
+    assert!(!first.already_present && retry.already_present);
+    assert_eq!(
+        (first.key.clone(), first.digest.clone()),
+        (retry.key, retry.digest)
+    );
+    assert!(
+        first.key.ends_with("20261123T090000.123Z-REJECTED.json"),
+        "{}",
+        first.key
+    );
+    // A later execution of the ticket chains to it.
+    input["writtenAt"] = json!("2026-11-24T09:00:00Z");
+    let next = write_record::handle(&wr, serde_json::from_value(input).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(next.sequence, 2);
+    let _: DateTime<Utc> = next.retain_until;
+}
+
+#[tokio::test]
+async fn the_review_summary_and_the_outcome_report_are_signed_posts() {
+    use erasure_steps::ports::{
+        HttpReviewNotifier, HttpTicketReporter, ReviewNotifier as _, TicketReporter as _,
+    };
+    use erasure_steps::{notify_review, report_ticket};
+    let clock: SharedClock = Arc::new(VirtualClock::starting_at(START.parse().unwrap()));
+    let review_key = HmacKey::new(b"review-key".to_vec()).unwrap();
+    let ticket_key = HmacKey::new(b"ticket-key".to_vec()).unwrap();
+    let receiver = DownstreamReceiver::start(
+        vec![
+            ("review".into(), review_key.clone(), Behaviour::Acknowledge),
+            ("dsar".into(), ticket_key.clone(), Behaviour::Acknowledge),
+        ],
+        clock.clone(),
+    )
+    .await
+    .unwrap();
+    let notifier = HttpReviewNotifier::new(
+        receiver.endpoint("review"),
+        Some("https://approve.example/".into()),
+        review_key,
+    );
+    let deps = notify_review::Deps {
+        notifier: Arc::new(notifier),
+        clock: clock.clone(),
+    };
+    let summary: erasure_steps::state::ReviewSummary = serde_json::from_value(json!({
+        "ticketId": "DSAR-17", "decision": "review", "reasons": ["active-agent"],
+        "counts": {"found": 1, "inScope": 1, "covered": 1, "perConversation": 0, "excluded": 0, "withheld": 0, "recordings": 1},
+        "agent": "skip-active", "perConversation": [], "excluded": [], "withheld": [], "deferral": null
+    }))
+    .unwrap();
+    let out = notify_review::handle(
+        &deps,
+        notify_review::Input {
+            ticket_id: "DSAR-17".into(),
+            execution_id: "arn:x".into(),
+            task_token: "token-1".into(),
+            review: summary.clone(),
+        },
+    )
+    .await
+    .unwrap();
+    assert!(out.notified);
+    let reporter = HttpTicketReporter::new(receiver.endpoint("dsar"), ticket_key);
+    let deps = report_ticket::Deps {
+        reporter: Arc::new(reporter),
+        clock,
+    };
+    report_ticket::handle(
+        &deps,
+        serde_json::from_value(json!({"ticketId": "DSAR-17", "record": {
+            "key": "records/DSAR-17/x.json", "digest": "sha256:00", "versionId": null, "outcome": "COMPLETED",
+            "sequence": 1, "alreadyPresent": false, "retainUntil": "2033-11-23T09:00:00Z"}}))
+        .unwrap(),
+    )
+    .await
+    .unwrap();
+    let received = receiver.received();
+    assert_eq!(received.len(), 2);
+    assert!(
+        received
+            .iter()
+            .all(|r| r.signature_valid && r.ticket_id.as_deref() == Some("DSAR-17"))
+    );
+
+    // Signed with another key: the endpoint refuses, and the step says so by name.
+    let wrong = HttpReviewNotifier::new(
+        receiver.endpoint("review"),
+        None,
+        HmacKey::new(b"x".to_vec()).unwrap(),
+    );
+    let notice = erasure_steps::ports::ReviewNotice {
+        ticket_id: "DSAR-17".into(),
+        execution_id: "arn:x".into(),
+        task_token: "t".into(),
+        approval_url: None,
+        review: summary,
+        sent_at: START.parse().unwrap(),
+    };
+    assert_eq!(
+        wrong.notify(&notice).await.unwrap_err().name(),
+        "ReviewerRejected"
+    );
+    // Nobody listening: worth retrying.
+    let gone = HttpTicketReporter::new(
+        "http://127.0.0.1:9/".parse().unwrap(),
+        HmacKey::new(b"k".to_vec()).unwrap(),
+    );
+    let report = erasure_steps::ports::TicketReport {
+        ticket_id: "DSAR-17".into(),
+        outcome: "COMPLETED".into(),
+        record_key: "k".into(),
+        record_digest: "d".into(),
+        sequence: 1,
+        reported_at: START.parse().unwrap(),
+    };
+    let err = gone.report(&report).await.unwrap_err();
+    assert_eq!(err.name(), "TicketSystemUnavailable");
+    assert!(err.is_retryable());
+}

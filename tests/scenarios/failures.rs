@@ -1,0 +1,107 @@
+use e2e::Harness;
+use genesys_emulator::{Fault, FaultAction, RequestType};
+
+use crate::jobs;
+
+#[tokio::test]
+async fn genesys_error_mid_delete_is_failed_escalated_and_never_resubmitted() {
+    let h = Harness::builder().start().await;
+    h.emulator
+        .add_fault(
+            Fault::new(
+                "POST",
+                "/api/v2/gdpr/requests",
+                FaultAction::GdprPartialError { fraction: 0.5 },
+            )
+            .request_type("GDPR_DELETE")
+            .times(1),
+        )
+        .expect("fault added");
+
+    let run = h.run("happy-path").await;
+    let record = run.record();
+    assert_eq!(run.outcome(), "FAILED", "{record:#}");
+    assert_eq!(record["failure"]["error"], "GenesysRequestError");
+    assert_eq!(record["failure"]["stage"], "PollDeletion");
+    let escalations = record["escalations"].as_array().expect("a list");
+    assert!(escalations.iter().any(|e| {
+        e["reason"] == "genesys-request-error"
+            && e["detail"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("never resubmit")
+    }));
+    // Exactly one GDPR_DELETE was sent, and the record knows what is left.
+    assert_eq!(h.emulator.gdpr_submissions(RequestType::GdprDelete), 1);
+    assert_eq!(jobs(&h, RequestType::GdprDelete).len(), 1);
+    let erased = record["counts"]["conversationsErased"]
+        .as_u64()
+        .expect("a count");
+    assert!((1..3).contains(&erased), "partly erased: {erased}");
+    assert!(
+        record["gaps"]
+            .as_array()
+            .expect("a list")
+            .iter()
+            .any(|g| g["kind"] == "GENESYS_PARTIAL")
+    );
+
+    // Running the ticket again reuses the ERROR request: still one GDPR_DELETE.
+    let again = h
+        .run_on(
+            &h.another_pipeline(),
+            "DSAR-2026-1001",
+            e2e::ticket("happy-path"),
+        )
+        .await;
+    assert_eq!(again.outcome(), "FAILED");
+    assert_eq!(h.emulator.gdpr_submissions(RequestType::GdprDelete), 1);
+}
+
+#[tokio::test]
+async fn an_ambiguous_delete_submission_is_looked_up_by_name_not_sent_again() {
+    let h = Harness::builder().start().await;
+    // Genesys applies the request, then the connection drops before the answer.
+    h.emulator
+        .add_fault(
+            Fault::new(
+                "POST",
+                "/api/v2/gdpr/requests",
+                FaultAction::ProcessThenDrop,
+            )
+            .request_type("GDPR_DELETE")
+            .times(1),
+        )
+        .expect("fault added");
+    let run = h.run("happy-path").await;
+    assert_eq!(run.outcome(), "COMPLETED", "{:#}", run.record());
+    assert_eq!(jobs(&h, RequestType::GdprDelete).len(), 1);
+    assert_eq!(h.emulator.gdpr_submissions(RequestType::GdprDelete), 1);
+    let deletion = &run.record()["genesys"]["requests"][1];
+    assert_eq!(deletion["requestType"], "GDPR_DELETE");
+    assert_eq!(
+        deletion["reused"], true,
+        "found by its name after the lost answer"
+    );
+}
+
+#[tokio::test]
+async fn transient_genesys_faults_are_retried_by_the_definition() {
+    let h = Harness::builder().start().await;
+    h.emulator
+        .add_fault(
+            Fault::new(
+                "GET",
+                "/api/v2/gdpr/requests/*",
+                FaultAction::ServerError { status: 503 },
+            )
+            .times(8),
+        )
+        .expect("fault added");
+    let run = h.run("happy-path").await;
+    assert_eq!(run.outcome(), "COMPLETED", "{:#}", run.record());
+    assert!(
+        run.outcome.result.counts.retries >= 1,
+        "the Poll's Retry caught GenesysTransient"
+    );
+}

@@ -1,0 +1,420 @@
+//! The end-to-end harness: a virtual clock shared by the local runner, the Genesys
+//! client and the in-process emulator (its bundled dataset, real HTTP), a local
+//! downstream receiver, and a local (or moto S3) archive. Each test builds its own.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use archive::{Archive, LocalArchive, RetentionPolicy};
+use chrono::{DateTime, Utc};
+use clock::{SharedClock, VirtualClock};
+use erasure_core::pseudonym::{PseudonymKey, Pseudonymiser};
+use erasure_core::record::ApprovalDecision;
+use erasure_core::ticket::IntakeConfig;
+use erasure_steps::local::receiver::{Behaviour, DownstreamReceiver};
+use erasure_steps::local::{Decider, LocalPipeline, LocalPorts, PipelineDeps, RunOutcome};
+use erasure_steps::ports::{
+    Downstream, DownstreamSystem, FileHoldRegister, HmacKey, HoldRegisterSource,
+    MemoryReviewNotifier, MemoryTicketReporter, NoHoldRegister,
+};
+use genesys::{ClientConfig, Credentials, Environment, GenesysClient};
+use genesys_emulator::{Emulator, RunningEmulator};
+use serde_json::{Value, json};
+
+/// When the tests' world starts: after the dataset's `asOf`, after the fixture
+/// tickets were signed off.
+pub const START: &str = "2026-11-23T09:00:00Z";
+/// The DPO who answers review gates.
+pub const DPO: &str = "maeve.brennan@brightwater.example";
+
+pub fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
+}
+
+/// A fixture ticket's text.
+pub fn ticket_text(name: &str) -> String {
+    let path = fixtures().join("tickets").join(format!("{name}.json"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// A fixture ticket as JSON.
+pub fn ticket(name: &str) -> Value {
+    serde_json::from_str(&ticket_text(name)).expect("fixture tickets are JSON")
+}
+
+/// The pseudonymiser every harness uses (a fixed test key).
+pub fn pseudonymiser() -> Pseudonymiser {
+    Pseudonymiser::new(PseudonymKey::new("e2e-test-key", vec![0x5a; 32]).expect("a valid key"))
+}
+
+/// Where the records go.
+pub enum ArchiveChoice {
+    Local,
+    /// An S3 bucket with Object Lock on a moto server (kept alive by the harness).
+    S3(testkit::MotoServer),
+}
+
+pub struct Builder {
+    start: DateTime<Utc>,
+    register: bool,
+    decision: Option<ApprovalDecision>,
+    silent_system: bool,
+    archive: ArchiveChoice,
+    intake: IntakeConfig,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Builder {
+            start: START.parse().expect("START is a timestamp"),
+            register: true,
+            decision: Some(ApprovalDecision::Approve),
+            silent_system: false,
+            archive: ArchiveChoice::Local,
+            intake: IntakeConfig::default(),
+        }
+    }
+}
+
+impl Builder {
+    pub fn start_at(mut self, t: &str) -> Self {
+        self.start = t.parse().expect("a timestamp");
+        self
+    }
+    /// Without the fixture legal-hold register (an explicitly empty one).
+    pub fn no_register(mut self) -> Self {
+        self.register = false;
+        self
+    }
+    /// How the DPO answers the review gate (`None`: nobody answers).
+    pub fn decision(mut self, d: Option<ApprovalDecision>) -> Self {
+        self.decision = d;
+        self
+    }
+    /// Adds a downstream system, `archive-vault`, that never answers.
+    pub fn with_silent_system(mut self) -> Self {
+        self.silent_system = true;
+        self
+    }
+    pub fn archive(mut self, a: ArchiveChoice) -> Self {
+        self.archive = a;
+        self
+    }
+
+    pub async fn start(self) -> Harness {
+        let clock = Arc::new(VirtualClock::starting_at(self.start));
+        let shared: SharedClock = clock.clone();
+        let emulator = Emulator::builder()
+            .clock(shared.clone())
+            .seed(7)
+            .start()
+            .await
+            .expect("the emulator starts");
+        let oauth = emulator.oauth_client();
+        let genesys = GenesysClient::new(
+            ClientConfig::new(
+                Environment::BaseUrl(emulator.base_url().parse().expect("a URL")),
+                Credentials::new(oauth.client_id, oauth.client_secret),
+            )
+            .with_clock(shared.clone()),
+        )
+        .expect("a Genesys client");
+
+        let mut systems = vec![
+            ("crm".to_owned(), key("crm-key"), Behaviour::Acknowledge),
+            (
+                "warehouse".to_owned(),
+                key("warehouse-key"),
+                Behaviour::Acknowledge,
+            ),
+        ];
+        if self.silent_system {
+            systems.push((
+                "archive-vault".to_owned(),
+                key("vault-key"),
+                Behaviour::NeverAnswer,
+            ));
+        }
+        let receiver = DownstreamReceiver::start(systems.clone(), shared.clone())
+            .await
+            .expect("the receiver starts");
+        let downstream = Downstream::new(
+            systems
+                .iter()
+                .map(|(name, k, b)| DownstreamSystem {
+                    name: name.clone(),
+                    endpoint: receiver.endpoint(name),
+                    key: k.clone(),
+                    timeout: match b {
+                        // Real time: each attempt waits this long for an answer.
+                        Behaviour::NeverAnswer => std::time::Duration::from_millis(200),
+                        Behaviour::Acknowledge => std::time::Duration::from_secs(10),
+                    },
+                })
+                .collect(),
+        )
+        .expect("valid systems");
+
+        let archive_dir = tempfile::tempdir().expect("a temp dir");
+        let (archive, moto): (Arc<dyn Archive>, Option<testkit::MotoServer>) = match self.archive {
+            ArchiveChoice::Local => (
+                Arc::new(LocalArchive::new(
+                    archive_dir.path(),
+                    RetentionPolicy::default(),
+                )),
+                None,
+            ),
+            ArchiveChoice::S3(moto) => {
+                let client = moto.s3_client();
+                client
+                    .create_bucket()
+                    .bucket("e2e-records")
+                    .object_lock_enabled_for_bucket(true)
+                    .send()
+                    .await
+                    .expect("a locked bucket");
+                let s3 = archive::S3Archive::new(
+                    client,
+                    archive::S3Settings::new("e2e-records", "prod/"),
+                )
+                .expect("an S3 archive");
+                (Arc::new(s3), Some(moto))
+            }
+        };
+
+        let holds: Arc<dyn HoldRegisterSource> = if self.register {
+            Arc::new(FileHoldRegister {
+                path: fixtures().join("holds").join("register.json"),
+            })
+        } else {
+            Arc::new(NoHoldRegister)
+        };
+        let pseudonymiser = Arc::new(pseudonymiser());
+        let notices = Arc::new(MemoryReviewNotifier::default());
+        let reports = Arc::new(MemoryTicketReporter::default());
+        let deps = PipelineDeps::from_ports(LocalPorts {
+            genesys,
+            clock: shared.clone(),
+            pseudonymiser: pseudonymiser.clone(),
+            intake: self.intake,
+            holds,
+            downstream,
+            archive: archive.clone(),
+            notifier: notices.clone(),
+            reporter: reports.clone(),
+        });
+        let reviewer = Arc::new(Decider::new(
+            self.decision,
+            &DPO.parse().expect("an e-mail"),
+            "DPO",
+            "e2e",
+            &pseudonymiser,
+            shared.clone(),
+        ));
+        let pipeline = LocalPipeline::new(deps.clone(), reviewer.clone(), shared, 11)
+            .expect("the definition loads");
+        Harness {
+            deps,
+            reviewer,
+            clock,
+            emulator,
+            receiver,
+            archive,
+            _archive_dir: archive_dir,
+            _moto: moto,
+            pipeline,
+            notices,
+            reports,
+        }
+    }
+}
+
+fn key(s: &str) -> HmacKey {
+    HmacKey::new(s.as_bytes().to_vec()).expect("a non-empty key")
+}
+
+pub struct Harness {
+    deps: PipelineDeps,
+    reviewer: Arc<Decider>,
+    pub clock: Arc<VirtualClock>,
+    pub emulator: RunningEmulator,
+    pub receiver: DownstreamReceiver,
+    pub archive: Arc<dyn Archive>,
+    _archive_dir: tempfile::TempDir,
+    _moto: Option<testkit::MotoServer>,
+    pub pipeline: LocalPipeline,
+    pub notices: Arc<MemoryReviewNotifier>,
+    pub reports: Arc<MemoryTicketReporter>,
+}
+
+impl Harness {
+    pub fn builder() -> Builder {
+        Builder::default()
+    }
+
+    /// Another runner over the same world (the same ticket can be started again, as
+    /// after a redeployment or by a second webhook).
+    pub fn another_pipeline(&self) -> LocalPipeline {
+        let clock: SharedClock = self.clock.clone();
+        LocalPipeline::new(self.deps.clone(), self.reviewer.clone(), clock, 12)
+            .expect("the definition loads")
+    }
+
+    /// A runner over this world whose Tasks are routed as `route` changes them (to make
+    /// a step fail where nothing in the world would).
+    pub fn runner_with(
+        &self,
+        route: impl FnOnce(local_runner::Resources) -> local_runner::Resources,
+    ) -> local_runner::Runner {
+        let clock: SharedClock = self.clock.clone();
+        let definition = local_runner::Definition::from_json_str(
+            erasure_steps::local::DEFINITION,
+            &erasure_steps::local::substitutions(),
+        )
+        .expect("the definition loads");
+        let resources =
+            erasure_steps::local::resources(Arc::new(self.deps.clone()), self.reviewer.clone());
+        local_runner::Runner::builder(definition)
+            .resources(route(resources))
+            .clock(clock)
+            .seed(13)
+            .state_machine_name(erasure_steps::local::STATE_MACHINE_NAME)
+            .build()
+            .expect("every Task has a handler")
+    }
+
+    /// A client of the emulator, for setting up a scenario (deletion protection).
+    pub fn genesys(&self) -> GenesysClient {
+        self.deps.genesys.client.clone()
+    }
+
+    /// Runs a fixture ticket (execution named after its id).
+    pub async fn run(&self, fixture: &str) -> Run {
+        let t = ticket(fixture);
+        let name = t["ticket"]["id"]
+            .as_str()
+            .expect("fixtures have ids")
+            .to_owned();
+        self.run_input(&name, t).await
+    }
+
+    /// Runs any execution input under `name`.
+    pub async fn run_input(&self, name: &str, input: Value) -> Run {
+        self.run_on(&self.pipeline, name, input).await
+    }
+
+    /// Runs on a given pipeline of this world.
+    pub async fn run_on(&self, pipeline: &LocalPipeline, name: &str, input: Value) -> Run {
+        let outcome = pipeline
+            .run(name, input)
+            .await
+            .expect("the execution starts");
+        let record = match &outcome.record {
+            Some(r) => Some(self.read_record(&r.key).await),
+            None => None,
+        };
+        Run { outcome, record }
+    }
+
+    /// Runs text the caller could not parse: `{rawTicket}`.
+    pub async fn run_raw(&self, name: &str, text: &str) -> Run {
+        self.run_input(name, json!({ "rawTicket": text })).await
+    }
+
+    /// A record's JSON, read back from the archive.
+    pub async fn read_record(&self, key: &str) -> Value {
+        serde_json::from_slice(&self.read_record_bytes(key).await).expect("records are JSON")
+    }
+
+    pub async fn read_record_bytes(&self, key: &str) -> Vec<u8> {
+        let entry = self
+            .archive
+            .list(None)
+            .await
+            .expect("the archive lists")
+            .into_iter()
+            .find(|e| e.key == key)
+            .unwrap_or_else(|| panic!("no record at {key}"));
+        self.archive
+            .read(&entry)
+            .await
+            .expect("the record reads")
+            .bytes
+    }
+
+    /// Every record of a ticket, oldest first.
+    pub async fn records_of(&self, ticket_id: &str) -> Vec<Value> {
+        let mut out = Vec::new();
+        for e in self
+            .archive
+            .list(Some(ticket_id))
+            .await
+            .expect("the archive lists")
+        {
+            let bytes = self.archive.read(&e).await.expect("reads").bytes;
+            out.push(serde_json::from_slice(&bytes).expect("JSON"));
+        }
+        out
+    }
+
+    /// Conversation ids the emulator still has.
+    pub fn conversation_ids(&self) -> std::collections::BTreeSet<String> {
+        self.emulator
+            .conversations()
+            .into_iter()
+            .map(|c| c.id)
+            .collect()
+    }
+
+    /// Ids of recordings the emulator has that are not deleted.
+    pub fn live_recording_ids(&self) -> std::collections::BTreeSet<String> {
+        self.emulator
+            .recordings()
+            .into_iter()
+            .filter(|(_, r)| !matches!(r.file_state, genesys_emulator::dataset::FileState::Deleted))
+            .map(|(_, r)| r.id)
+            .collect()
+    }
+
+    /// The persona's conversations (customer side) from the dataset.
+    pub fn persona_conversations(key: &str) -> Vec<String> {
+        genesys_emulator::Dataset::bundled()
+            .persona(key)
+            .unwrap_or_else(|| panic!("no persona {key}"))
+            .customer_conversation_ids
+            .clone()
+    }
+}
+
+/// One finished execution and its record.
+pub struct Run {
+    pub outcome: RunOutcome,
+    pub record: Option<Value>,
+}
+
+impl Run {
+    /// The record (every execution must end with one).
+    pub fn record(&self) -> &Value {
+        self.record.as_ref().unwrap_or_else(|| {
+            panic!(
+                "the execution ended without a record: {:?}",
+                self.outcome.result.error()
+            )
+        })
+    }
+
+    pub fn outcome(&self) -> &str {
+        self.record()["outcome"].as_str().expect("an outcome")
+    }
+
+    /// Names of the states entered, in order.
+    pub fn states(&self) -> Vec<String> {
+        self.outcome
+            .result
+            .history
+            .iter()
+            .filter(|e| e.kind.ends_with("StateEntered"))
+            .filter_map(|e| e.state_name.clone())
+            .collect()
+    }
+}
