@@ -174,6 +174,66 @@ impl ValidTicket {
             intake_at,
         )
     }
+
+    /// The ticket back in the input format (`docs/ticket-format.md`), normalised:
+    /// identifiers in their canonical form, timestamps in UTC, one phone entry per
+    /// tenure window. Validating it again (same configuration, same `now`) gives this
+    /// same ticket; the fuzz target `ticket_validate` checks that it always does.
+    pub fn to_input(&self) -> Value {
+        let t = &self.ticket;
+        let ts = |d: &DateTime<Utc>| Value::String(crate::time::format_utc(d));
+        let extension = t.extension.as_ref().map_or(Value::Null, |e| {
+            serde_json::json!({
+                "noticeSentAt": ts(&e.notice_sent_at),
+                "reasonCode": e.reason_code,
+            })
+        });
+        let phones: Vec<Value> = self
+            .subject
+            .phones
+            .iter()
+            .flat_map(|p| {
+                p.tenure.iter().map(|w| {
+                    serde_json::json!({
+                        "number": p.number.expose(),
+                        "from": w.from.format("%Y-%m-%d").to_string(),
+                        "until": w.until.map(|u| u.format("%Y-%m-%d").to_string()),
+                    })
+                })
+            })
+            .collect();
+        let s = &self.subject;
+        serde_json::json!({
+            "ticket": {
+                "id": t.id.as_str(),
+                "source": t.source,
+                "receivedAt": ts(&t.received_at),
+                "identityVerifiedAt": ts(&t.identity_verified_at),
+                "verificationMethod": t.verification_method,
+                "signOff": {
+                    "by": t.sign_off.by.expose(),
+                    "role": t.sign_off.role,
+                    "at": ts(&t.sign_off.at),
+                },
+                "extension": extension,
+            },
+            "subject": {
+                "name": s.name.as_ref().map(PersonName::expose),
+                "emails": s.emails.iter().map(Email::expose).collect::<Vec<_>>(),
+                "phones": phones,
+                "genesysUserId": s.genesys_user_id.as_ref().map(GenesysUserId::expose),
+                "externalContactId": s.external_contact_id.as_ref().map(ExternalContactId::expose),
+            },
+            "options": {
+                "eraseRecordings": self.options.erase_recordings,
+                "exportReview": match self.options.export_review {
+                    ExportReview::Always => "always",
+                    ExportReview::WhenNeeded => "when-needed",
+                    ExportReview::Never => "never",
+                },
+            },
+        })
+    }
 }
 
 /// What could still be read from a ticket that failed validation: enough for the

@@ -666,3 +666,35 @@ fn a_valid_ticket_round_trips_through_a_step_payload() {
     let back: erasure_core::ticket::ValidTicket = serde_json::from_str(&payload).unwrap();
     assert_eq!(back, t);
 }
+
+#[test]
+fn a_valid_ticket_in_input_form_validates_to_itself() {
+    let config = IntakeConfig {
+        default_region: Some("IE".parse().unwrap()),
+        ..IntakeConfig::default()
+    };
+    let mut doc = with(
+        base(),
+        "subject.phones",
+        Some(json!([
+            { "number": "086 123 4567", "from": "2019-03-01", "until": "2020-06-30" },
+            { "number": "+353 86 123 4567", "from": "2020-07-01" },
+            { "number": "+44 20 7946 0018", "from": "2015-01-01", "until": "2016-01-01" },
+            { "number": "+44 20 7946 0018", "from": "2018-01-01", "until": "2019-01-01" }
+        ])),
+    );
+    doc = with(
+        doc,
+        "ticket.extension",
+        Some(json!({"noticeSentAt": "2026-11-21T10:00:00+01:00", "reasonCode": "complexity"})),
+    );
+    doc = with(doc, "subject.name", Some(json!("  Zoë   Ó Súilleabháin ")));
+    let t = validate(&doc, &config, now()).unwrap();
+    let again = t.to_input();
+    assert_eq!(again["subject"]["phones"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        again["ticket"]["extension"]["noticeSentAt"],
+        "2026-11-21T09:00:00Z"
+    );
+    assert_eq!(validate(&again, &config, now()).unwrap(), t);
+}
