@@ -19,6 +19,8 @@ pub const MAX_NAME_CHARS: usize = 200;
 pub const MAX_EMAIL_CHARS: usize = 254;
 /// Longest phone input before normalisation (spaces, dashes, brackets included).
 pub const MAX_PHONE_INPUT_CHARS: usize = 40;
+/// ITU-T E.164: at most 15 digits, country code included.
+pub const MAX_E164_DIGITS: usize = 15;
 
 /// Why a piece of text was refused; `code` is the stable error code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -297,6 +299,11 @@ impl PhoneE164 {
             return Err(PhoneProblem::Invalid);
         }
         let e164 = parsed.format().mode(phonenumber::Mode::E164).to_string();
+        // ITU-T E.164 caps a number at 15 digits; libphonenumber's metadata accepts
+        // longer ones for a few countries (German extensions), which are not E.164.
+        if e164.len() > 1 + MAX_E164_DIGITS {
+            return Err(PhoneProblem::Invalid);
+        }
         Ok(PhoneE164(e164))
     }
 }
@@ -464,6 +471,8 @@ mod tests {
             "+1+2",
             "+99 123 456 789",
             "  ",
+            // 16 digits: libphonenumber calls it a valid German number; E.164 does not.
+            "+49 6623 0662252584",
         ] {
             assert!(PhoneE164::parse(raw, ie()).is_err(), "{raw}");
         }
