@@ -345,15 +345,88 @@ fn join(parent: &str, key: &str) -> String {
     }
 }
 
-/// A key is echoed in a path only if it looks like a field name: an unknown key could
-/// itself be personal data (someone keying an object by an e-mail address).
+/// Every field name of the format, at any level.
+const FIELD_NAMES: &[&str] = &[
+    "ticket",
+    "subject",
+    "options",
+    "id",
+    "source",
+    "receivedAt",
+    "identityVerifiedAt",
+    "verificationMethod",
+    "signOff",
+    "extension",
+    "by",
+    "role",
+    "at",
+    "noticeSentAt",
+    "reasonCode",
+    "name",
+    "emails",
+    "phones",
+    "number",
+    "from",
+    "until",
+    "genesysUserId",
+    "externalContactId",
+    "eraseRecordings",
+    "exportReview",
+];
+
+/// An unknown key is echoed in a path only if it is a field name of the format (one
+/// put at the wrong level). Any other key could be personal data ("jane", an e-mail
+/// address), and paths go into the REJECTED record, which can never be erased.
 fn safe_key(key: &str) -> &str {
-    let looks_like_field = key.len() <= 40
-        && key.starts_with(|c: char| c.is_ascii_lowercase())
-        && key
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-    if looks_like_field { key } else { "<unknown>" }
+    if FIELD_NAMES.contains(&key) {
+        key
+    } else {
+        "<unknown>"
+    }
+}
+
+/// The allowed field a misspelt key most likely meant (edit distance at most 2,
+/// ignoring case), so a typo still gets a precise hint without echoing the key.
+fn closest_field<'a>(key: &str, allowed: &[&'a str]) -> Option<&'a str> {
+    if key.chars().count() > 40 {
+        return None;
+    }
+    let key: Vec<char> = key.to_lowercase().chars().collect();
+    allowed
+        .iter()
+        .map(|a| {
+            (
+                edit_distance(&key, &a.to_lowercase().chars().collect::<Vec<_>>()),
+                *a,
+            )
+        })
+        .filter(|(d, _)| *d <= 2)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, a)| a)
+}
+
+/// Optimal string alignment distance (Levenshtein plus adjacent transpositions).
+fn edit_distance(a: &[char], b: &[char]) -> usize {
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = best;
+        }
+    }
+    d[a.len()][b.len()]
 }
 
 struct Walker<'c> {
@@ -378,10 +451,16 @@ impl Walker<'_> {
             return None;
         };
         for key in map.keys().filter(|k| !allowed.contains(&k.as_str())) {
+            let hint = closest_field(key, allowed)
+                .map(|f| format!("; did you mean {f}?"))
+                .unwrap_or_default();
             self.err(
                 join(path, safe_key(key)),
                 "unknown-field",
-                format!("is not a known field (expected: {})", allowed.join(", ")),
+                format!(
+                    "is not a known field (expected: {}){hint}",
+                    allowed.join(", ")
+                ),
             );
         }
         Some(map)

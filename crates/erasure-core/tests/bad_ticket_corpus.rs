@@ -275,9 +275,11 @@ fn personal_strings(v: &Value, path: &str, out: &mut Vec<String>) {
         Value::Array(items) => items.iter().for_each(|i| personal_strings(i, path, out)),
         Value::Object(map) => {
             for (k, v) in map {
-                // A key that is a field name in another spelling (ReceivedAt) is
-                // not personal data, and appears in messages listing the fields.
-                if !FIELDS.iter().any(|f| f.eq_ignore_ascii_case(k)) {
+                // A key that is (part of) a field name in another spelling
+                // (ReceivedAt, received_at, email) is a typo, not personal data, and
+                // messages listing the expected fields contain it.
+                let folded = k.to_lowercase().replace('_', "");
+                if !FIELDS.iter().any(|f| f.to_lowercase().contains(&folded)) {
                     out.push(k.clone());
                 }
                 let p = if path.is_empty() {
