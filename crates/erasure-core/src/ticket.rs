@@ -688,7 +688,9 @@ impl Walker<'_> {
         salvage.ticket_id.clone_from(&id);
 
         let source = self.required(map, "source", "ticket.source").and_then(|v| {
-            let s = self.string(v, "ticket.source", 40)?.trim().to_lowercase();
+            // ASCII lower-casing only: Unicode's maps the Kelvin sign to k, which
+            // would turn a look-alike into a valid source.
+            let s = self.string(v, "ticket.source", 40)?.trim().to_ascii_lowercase();
             let ok = s.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
                 && s.chars()
                     .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || ".-_".contains(c));
@@ -734,7 +736,8 @@ impl Walker<'_> {
             Some(v) => self
                 .string(v, "ticket.verificationMethod", MAX_SHORT_TEXT)
                 .and_then(|s| {
-                    let s = s.trim().to_lowercase();
+                    // ASCII only, as for the source: no look-alike becomes a method.
+                    let s = s.trim().to_ascii_lowercase();
                     let known = self.config.allowed_verification_methods.contains(&s);
                     if !known {
                         self.err(
