@@ -161,12 +161,80 @@ impl FromStr for Email {
     type Err = IdentifierError;
     fn from_str(raw: &str) -> Result<Self, Self::Err> {
         check_text(raw, MAX_EMAIL_CHARS + 64).map_err(invalid)?;
+        // Before lower-casing: the Kelvin sign lower-cases to an ASCII k.
+        if raw.chars().any(is_lookalike_form) {
+            return Err(invalid(problem(
+                "invalid-email",
+                "is not a valid e-mail address",
+            )));
+        }
         // Lower-cased whole: mail systems (and Genesys matching) treat the local part
         // case-insensitively in practice, and one spelling means one pseudonym.
         let value = raw.trim().to_lowercase();
         check_email_syntax(&value).map_err(invalid)?;
         Ok(Email(value))
     }
+}
+
+/// Compatibility forms: characters that are drawn as (or fold to) other letters and
+/// digits, mostly ASCII ones. An address written with them is a look-alike of another
+/// address, never one a person typed on purpose.
+fn is_lookalike_form(c: char) -> bool {
+    matches!(c as u32,
+        0x00AA | 0x00BA | 0x017F // ordinal indicators, long s
+        | 0x02B0..=0x02FF // spacing modifier letters
+        | 0x1D2C..=0x1D6A // superscript modifier letters
+        | 0x2070..=0x209F // superscripts and subscripts
+        | 0x2100..=0x214F // letterlike symbols (Kelvin sign, Angstrom sign)
+        | 0x2160..=0x2188 // Roman numerals
+        | 0x2460..=0x24FF // enclosed alphanumerics
+        | 0xFB00..=0xFB4F // ligatures
+        | 0xFF00..=0xFFEF // half- and full-width forms
+        | 0x1D400..=0x1D7FF // mathematical alphanumerics
+        | 0x1F100..=0x1F1FF // enclosed alphanumeric supplement
+    )
+}
+
+/// A letter of an e-mail address: ASCII, or a letter of another script (EAI) that is
+/// not a compatibility form. Digits other than ASCII ones are refused: they would let
+/// a numeric top-level label or a look-alike through.
+fn is_address_letter(c: char) -> bool {
+    c.is_ascii_alphanumeric() || (!c.is_ascii() && c.is_alphabetic() && !is_lookalike_form(c))
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Script {
+    Latin,
+    Greek,
+    Cyrillic,
+}
+
+fn confusable_script(c: char) -> Option<Script> {
+    match c as u32 {
+        0x41..=0x5A | 0x61..=0x7A => Some(Script::Latin),
+        0xC0..=0x24F | 0x1E00..=0x1EFF | 0x2C60..=0x2C7F | 0xA720..=0xA7FF | 0xAB30..=0xAB6F => {
+            Some(Script::Latin)
+        }
+        0x370..=0x3FF | 0x1F00..=0x1FFF => Some(Script::Greek),
+        0x400..=0x52F | 0x1C80..=0x1C8F | 0x2DE0..=0x2DFF | 0xA640..=0xA69F => {
+            Some(Script::Cyrillic)
+        }
+        _ => None,
+    }
+}
+
+/// Latin, Greek and Cyrillic share look-alike letters (a/а, o/ο/о, p/р): one part of
+/// an address (the local part, one domain label) mixing them is a homoglyph of
+/// another address. One script alone (иван@пример.рф) is a real address of its own.
+fn mixes_confusable_scripts(part: &str) -> bool {
+    let mut seen: Option<Script> = None;
+    for s in part.chars().filter_map(confusable_script) {
+        match seen {
+            Some(first) if first != s => return true,
+            _ => seen = Some(s),
+        }
+    }
+    false
 }
 
 fn check_email_syntax(value: &str) -> Result<(), TextProblem> {
@@ -186,7 +254,8 @@ fn check_email_syntax(value: &str) -> Result<(), TextProblem> {
     }
     let local_ok = local
         .chars()
-        .all(|c| c.is_alphanumeric() || LOCAL_SPECIALS.contains(c))
+        .all(|c| is_address_letter(c) || LOCAL_SPECIALS.contains(c))
+        && !mixes_confusable_scripts(local)
         && !local.starts_with('.')
         && !local.ends_with('.')
         && !local.contains("..");
@@ -203,7 +272,8 @@ fn check_email_syntax(value: &str) -> Result<(), TextProblem> {
     for label in &labels {
         let ok = !label.is_empty()
             && label.len() <= 63
-            && label.chars().all(|c| c.is_alphanumeric() || c == '-')
+            && label.chars().all(|c| is_address_letter(c) || c == '-')
+            && !mixes_confusable_scripts(label)
             && !label.starts_with('-')
             && !label.ends_with('-');
         if !ok {
@@ -496,9 +566,18 @@ mod tests {
             "jane@-example.com",
             "jane@example.123",
             "jane@[127.0.0.1]",
+            // Look-alikes: Cyrillic а, Greek ο, full-width, Kelvin sign, Arabic-Indic
+            // digits as a top-level label.
+            "j\u{430}ne@example.com",
+            "jane@exampl\u{3bf}.com",
+            "\u{ff4a}ane@example.com",
+            "\u{212a}ate@example.com",
+            "jane@example.\u{661}\u{662}",
         ] {
             assert!(bad.parse::<Email>().is_err(), "{bad}");
         }
+        let one_script: Email = "иван@пример.рф".parse().unwrap();
+        assert_eq!(one_script.expose(), "иван@пример.рф");
     }
 
     #[test]
