@@ -15,7 +15,7 @@ use crate::error::IdentifierError;
 
 /// Longest name accepted, in characters (a name is never used to delete).
 pub const MAX_NAME_CHARS: usize = 200;
-/// RFC 5321 path limit.
+/// RFC 5321 path limit, in octets (UTF-8 bytes).
 pub const MAX_EMAIL_CHARS: usize = 254;
 /// Longest phone input before normalisation (spaces, dashes, brackets included).
 pub const MAX_PHONE_INPUT_CHARS: usize = 40;
@@ -239,7 +239,8 @@ fn mixes_confusable_scripts(part: &str) -> bool {
 
 fn check_email_syntax(value: &str) -> Result<(), TextProblem> {
     let bad = problem("invalid-email", "is not a valid e-mail address");
-    if value.chars().count() > MAX_EMAIL_CHARS {
+    // Octets, as RFC 5321 (and RFC 6531 for UTF-8 addresses) counts every limit.
+    if value.len() > MAX_EMAIL_CHARS {
         return Err(problem(
             "too-long",
             "is longer than an e-mail address can be",
