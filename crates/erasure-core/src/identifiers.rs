@@ -353,6 +353,14 @@ impl PhoneE164 {
         if trimmed.chars().skip(1).any(|c| c == '+') {
             return Err(PhoneProblem::Invalid);
         }
+        // Separators belong between digits: a number that is only separators, or
+        // starts or ends with one ("+353 86 123 4567 /"), is not what a person wrote
+        // as a number, and without a digit there is no country code to ask for.
+        let starts_ok = trimmed.starts_with(|c: char| c == '+' || c == '(' || c.is_ascii_digit());
+        let ends_ok = trimmed.ends_with(|c: char| c == ')' || c.is_ascii_digit());
+        if !trimmed.chars().any(|c| c.is_ascii_digit()) || !starts_ok || !ends_ok {
+            return Err(PhoneProblem::Invalid);
+        }
         let international = if let Some(rest) = trimmed.strip_prefix("00") {
             Some(format!("+{rest}"))
         } else if trimmed.starts_with('+') {
@@ -544,6 +552,9 @@ mod tests {
             "  ",
             // 16 digits: libphonenumber calls it a valid German number; E.164 does not.
             "+49 6623 0662252584",
+            "()-./",
+            "+353 86 123 4567 /",
+            "-353 86 123 4567",
         ] {
             assert!(PhoneE164::parse(raw, ie()).is_err(), "{raw}");
         }
