@@ -629,10 +629,19 @@ impl Walker<'_> {
     }
 
     fn date(&mut self, value: &Value, path: &str) -> Option<NaiveDate> {
-        let s = self.string(value, path, 16)?;
-        let parsed = NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
-            .ok()
-            .filter(|_| s.trim().len() == 10);
+        // Room for a timestamp given by mistake, so that it is called an invalid date
+        // rather than too long.
+        let s = self.string(value, path, 32)?.trim();
+        // The shape first: chrono's %Y also takes signs and other widths ("+019-03-01"
+        // would be the year 19).
+        let shape = s.len() == 10
+            && s.bytes().enumerate().all(|(i, b)| match i {
+                4 | 7 => b == b'-',
+                _ => b.is_ascii_digit(),
+            });
+        let parsed = shape
+            .then(|| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
+            .flatten();
         let Some(d) = parsed else {
             self.err(
                 path,
@@ -690,7 +699,10 @@ impl Walker<'_> {
         let source = self.required(map, "source", "ticket.source").and_then(|v| {
             // ASCII lower-casing only: Unicode's maps the Kelvin sign to k, which
             // would turn a look-alike into a valid source.
-            let s = self.string(v, "ticket.source", 40)?.trim().to_ascii_lowercase();
+            let s = self
+                .string(v, "ticket.source", 40)?
+                .trim()
+                .to_ascii_lowercase();
             let ok = s.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
                 && s.chars()
                     .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || ".-_".contains(c));
