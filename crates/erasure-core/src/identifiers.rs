@@ -361,16 +361,23 @@ impl PhoneE164 {
         if !trimmed.chars().any(|c| c.is_ascii_digit()) || !starts_ok || !ends_ok {
             return Err(PhoneProblem::Invalid);
         }
-        let international = if let Some(rest) = trimmed.strip_prefix("00") {
+        // Separators carry no meaning, and the phonenumber crate misreads some: it
+        // refuses "+3538.6123-45-67" while taking "+353 8.6123-45-67". Only the
+        // digits (and the plus) go to it.
+        let compact: String = trimmed
+            .chars()
+            .filter(|c| c.is_ascii_digit() || *c == '+')
+            .collect();
+        let international = if let Some(rest) = compact.strip_prefix("00") {
             Some(format!("+{rest}"))
-        } else if trimmed.starts_with('+') {
-            Some(trimmed.to_owned())
+        } else if compact.starts_with('+') {
+            Some(compact.clone())
         } else {
             None
         };
         let parsed = match (&international, default_region) {
             (Some(intl), _) => phonenumber::parse(None, intl),
-            (None, Some(PhoneRegion(region))) => phonenumber::parse(Some(region), trimmed),
+            (None, Some(PhoneRegion(region))) => phonenumber::parse(Some(region), &compact),
             (None, None) => return Err(PhoneProblem::NeedsCountryCode),
         }
         .map_err(|_| PhoneProblem::Invalid)?;
@@ -527,6 +534,9 @@ mod tests {
             ("+353-(86)-123.4567", None, "+353861234567"),
             ("086 123 4567", ie(), "+353861234567"),
             ("+44 20 7946 0018", ie(), "+442079460018"),
+            // The phonenumber crate alone refuses these two spellings.
+            ("+3538.6123-45-67", None, "+353861234567"),
+            ("+353861.234567", None, "+353861234567"),
         ];
         for (raw, region, want) in cases {
             let got = PhoneE164::parse(raw, region).unwrap_or_else(|e| panic!("{raw}: {e:?}"));
