@@ -390,6 +390,17 @@ impl PhoneE164 {
         if e164.len() > 1 + MAX_E164_DIGITS {
             return Err(PhoneProblem::Invalid);
         }
+        // The normal form must read back as itself. libphonenumber strips a trunk
+        // prefix after the country code: "+7 888 770 788 877" loses an 8 and becomes
+        // +78770788877, which read again loses another and is invalid. Such a number
+        // is not what was written; deleting by it could erase someone else's data.
+        let stable = phonenumber::parse(None, &e164).is_ok_and(|again| {
+            phonenumber::is_valid(&again)
+                && again.format().mode(phonenumber::Mode::E164).to_string() == e164
+        });
+        if !stable {
+            return Err(PhoneProblem::Invalid);
+        }
         Ok(PhoneE164(e164))
     }
 }
@@ -562,6 +573,8 @@ mod tests {
             "  ",
             // 16 digits: libphonenumber calls it a valid German number; E.164 does not.
             "+49 6623 0662252584",
+            // Its normal form would not read back as itself (a trunk 8 stripped twice).
+            "+7 888 770 788 877",
             "()-./",
             "+353 86 123 4567 /",
             "-353 86 123 4567",
