@@ -1,8 +1,7 @@
 //! Arbitrary strings as identifiers. The first byte picks the default phone region
 //! (0: none, 1: IE, then a few others); the rest is the text. Checks: phone, e-mail, name and
 //! Genesys id parsing never panic; each is idempotent (the normalised value parses
-//! to itself); an accepted phone is E.164 (`+`, no leading zero, 8 to 15 digits in
-//! all) and passes the strict E.164 parser of step payloads; an accepted e-mail is
+//! to itself); an accepted phone is E.164 (`+`, no leading zero, at most 15 digits) and passes the strict E.164 parser of step payloads; an accepted e-mail is
 //! trimmed and lower-cased.
 #![no_main]
 
@@ -34,7 +33,8 @@ fuzz_target!(|data: &[u8]| {
             "not only digits"
         );
         assert!(!digits.starts_with('0'), "country code starts with 0");
-        assert!((7..=15).contains(&digits.len()), "{} digits", digits.len());
+        // E.164 sets only a maximum: Austria has valid six-digit numbers (+43 1112).
+        assert!(digits.len() <= 15, "{} digits", digits.len());
         assert_eq!(
             PhoneE164::parse(e164, region).as_ref(),
             Ok(&phone),
