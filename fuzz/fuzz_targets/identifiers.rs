@@ -1,7 +1,8 @@
 //! Arbitrary strings as identifiers. The first byte picks the default phone region
-//! (0: none, 1: IE, then a few others); the rest is the text. Checks: phone, e-mail, name and
-//! Genesys id parsing never panic; each is idempotent (the normalised value parses
-//! to itself); an accepted phone is E.164 (`+`, no leading zero, at most 15 digits) and passes the strict E.164 parser of step payloads; an accepted e-mail is
+//! (0: none, 1: IE, then a few others); the rest is the text. Checks: phone, e-mail,
+//! name and Genesys id parsing never panic; each is idempotent (the normalised value
+//! parses to itself); an accepted phone is E.164 (`+`, no leading zero, at most 15
+//! digits) and passes the strict E.164 parser of step payloads; an accepted e-mail is
 //! trimmed and lower-cased.
 #![no_main]
 
