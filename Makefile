@@ -13,7 +13,7 @@ TEMPLATE := infra/template.yaml
 export MOTO_SERVER := $(abspath $(VENV)/bin/moto_server)
 export ASL_VALIDATOR := $(abspath $(NODE_TOOLS)/.bin/asl-validator)
 
-.PHONY: all build demo test lint fmt tools venv node-tools clean infra-test package deploy bench
+.PHONY: all build demo test lint fmt tools venv node-tools clean infra-test package deploy bench fuzz
 
 all: build
 
@@ -83,6 +83,29 @@ bench: venv
 	  set -x; $(TARGET_DIR)/release/bench --out docs/performance.md \
 	    --cold-starts $(BENCH_COLD_STARTS) --warm $(BENCH_WARM) $$rust \
 	    --python bench/guide-step:poll.handler --python-interpreter $(PY) $$sizes
+## fuzz: every fuzz target of fuzz/ for FUZZ_SECONDS seconds each (default 60), seeded
+## from tests/fixtures/bad-tickets. Not part of `test`. cargo-fuzz is installed into
+## .tools on first use; it runs on stable Rust without a sanitizer (the code under test
+## is safe Rust: the fuzzers look for panics and broken properties, not memory errors).
+## A failing input is kept in fuzz/artifacts/<target>/ and the target stops there.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := ticket_validate identifiers
+CARGO_FUZZ := .tools/bin/cargo-fuzz
+CARGO_FUZZ_VERSION := 0.13.2
+FUZZ_MAX_LEN_ticket_validate := 8192
+FUZZ_MAX_LEN_identifiers := 256
+
+fuzz: $(CARGO_FUZZ)
+	python3 fuzz/seed_corpus.py
+	@for t in $(FUZZ_TARGETS); do $(MAKE) --no-print-directory fuzz-$$t || exit 1; done
+
+fuzz-%: $(CARGO_FUZZ)
+	@echo "fuzz: $* for $(FUZZ_SECONDS) s"
+	PATH="$(abspath .tools/bin):$$PATH" $(CARGO) fuzz run --sanitizer none --debug-assertions $* -- \
+	  -max_total_time=$(FUZZ_SECONDS) -max_len=$(FUZZ_MAX_LEN_$*) -print_final_stats=1
+
+$(CARGO_FUZZ):
+	$(CARGO) install --locked --root .tools cargo-fuzz --version $(CARGO_FUZZ_VERSION)
 
 fmt:
 	$(CARGO) fmt --all

@@ -15,10 +15,12 @@ use crate::error::IdentifierError;
 
 /// Longest name accepted, in characters (a name is never used to delete).
 pub const MAX_NAME_CHARS: usize = 200;
-/// RFC 5321 path limit.
+/// RFC 5321 path limit, in octets (UTF-8 bytes).
 pub const MAX_EMAIL_CHARS: usize = 254;
 /// Longest phone input before normalisation (spaces, dashes, brackets included).
 pub const MAX_PHONE_INPUT_CHARS: usize = 40;
+/// ITU-T E.164: at most 15 digits, country code included.
+pub const MAX_E164_DIGITS: usize = 15;
 
 /// Why a piece of text was refused; `code` is the stable error code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -159,6 +161,13 @@ impl FromStr for Email {
     type Err = IdentifierError;
     fn from_str(raw: &str) -> Result<Self, Self::Err> {
         check_text(raw, MAX_EMAIL_CHARS + 64).map_err(invalid)?;
+        // Before lower-casing: the Kelvin sign lower-cases to an ASCII k.
+        if raw.chars().any(is_lookalike_form) {
+            return Err(invalid(problem(
+                "invalid-email",
+                "is not a valid e-mail address",
+            )));
+        }
         // Lower-cased whole: mail systems (and Genesys matching) treat the local part
         // case-insensitively in practice, and one spelling means one pseudonym.
         let value = raw.trim().to_lowercase();
@@ -167,9 +176,71 @@ impl FromStr for Email {
     }
 }
 
+/// Compatibility forms: characters that are drawn as (or fold to) other letters and
+/// digits, mostly ASCII ones. An address written with them is a look-alike of another
+/// address, never one a person typed on purpose.
+fn is_lookalike_form(c: char) -> bool {
+    matches!(c as u32,
+        0x00AA | 0x00BA | 0x017F // ordinal indicators, long s
+        | 0x02B0..=0x02FF // spacing modifier letters
+        | 0x1D2C..=0x1D6A // superscript modifier letters
+        | 0x2070..=0x209F // superscripts and subscripts
+        | 0x2100..=0x214F // letterlike symbols (Kelvin sign, Angstrom sign)
+        | 0x2160..=0x2188 // Roman numerals
+        | 0x2460..=0x24FF // enclosed alphanumerics
+        | 0xFB00..=0xFB4F // ligatures
+        | 0xFF00..=0xFFEF // half- and full-width forms
+        | 0x1D400..=0x1D7FF // mathematical alphanumerics
+        | 0x1F100..=0x1F1FF // enclosed alphanumeric supplement
+    )
+}
+
+/// A letter of an e-mail address: ASCII, or a letter of another script (EAI) that is
+/// not a compatibility form. Digits other than ASCII ones are refused: they would let
+/// a numeric top-level label or a look-alike through.
+fn is_address_letter(c: char) -> bool {
+    c.is_ascii_alphanumeric() || (!c.is_ascii() && c.is_alphabetic() && !is_lookalike_form(c))
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Script {
+    Latin,
+    Greek,
+    Cyrillic,
+}
+
+fn confusable_script(c: char) -> Option<Script> {
+    match c as u32 {
+        0x41..=0x5A | 0x61..=0x7A => Some(Script::Latin),
+        0xC0..=0x24F | 0x1E00..=0x1EFF | 0x2C60..=0x2C7F | 0xA720..=0xA7FF | 0xAB30..=0xAB6F => {
+            Some(Script::Latin)
+        }
+        0x370..=0x3FF | 0x1F00..=0x1FFF => Some(Script::Greek),
+        0x400..=0x52F | 0x1C80..=0x1C8F | 0x2DE0..=0x2DFF | 0xA640..=0xA69F => {
+            Some(Script::Cyrillic)
+        }
+        _ => None,
+    }
+}
+
+/// Latin, Greek and Cyrillic share look-alike letters (a/а, o/ο/о, p/р): one part of
+/// an address (the local part, one domain label) mixing them is a homoglyph of
+/// another address. One script alone (иван@пример.рф) is a real address of its own.
+fn mixes_confusable_scripts(part: &str) -> bool {
+    let mut seen: Option<Script> = None;
+    for s in part.chars().filter_map(confusable_script) {
+        match seen {
+            Some(first) if first != s => return true,
+            _ => seen = Some(s),
+        }
+    }
+    false
+}
+
 fn check_email_syntax(value: &str) -> Result<(), TextProblem> {
     let bad = problem("invalid-email", "is not a valid e-mail address");
-    if value.chars().count() > MAX_EMAIL_CHARS {
+    // Octets, as RFC 5321 (and RFC 6531 for UTF-8 addresses) counts every limit.
+    if value.len() > MAX_EMAIL_CHARS {
         return Err(problem(
             "too-long",
             "is longer than an e-mail address can be",
@@ -184,7 +255,8 @@ fn check_email_syntax(value: &str) -> Result<(), TextProblem> {
     }
     let local_ok = local
         .chars()
-        .all(|c| c.is_alphanumeric() || LOCAL_SPECIALS.contains(c))
+        .all(|c| is_address_letter(c) || LOCAL_SPECIALS.contains(c))
+        && !mixes_confusable_scripts(local)
         && !local.starts_with('.')
         && !local.ends_with('.')
         && !local.contains("..");
@@ -201,7 +273,8 @@ fn check_email_syntax(value: &str) -> Result<(), TextProblem> {
     for label in &labels {
         let ok = !label.is_empty()
             && label.len() <= 63
-            && label.chars().all(|c| c.is_alphanumeric() || c == '-')
+            && label.chars().all(|c| is_address_letter(c) || c == '-')
+            && !mixes_confusable_scripts(label)
             && !label.starts_with('-')
             && !label.ends_with('-');
         if !ok {
@@ -280,16 +353,31 @@ impl PhoneE164 {
         if trimmed.chars().skip(1).any(|c| c == '+') {
             return Err(PhoneProblem::Invalid);
         }
-        let international = if let Some(rest) = trimmed.strip_prefix("00") {
+        // Separators belong between digits: a number that is only separators, or
+        // starts or ends with one ("+353 86 123 4567 /"), is not what a person wrote
+        // as a number, and without a digit there is no country code to ask for.
+        let starts_ok = trimmed.starts_with(|c: char| c == '+' || c == '(' || c.is_ascii_digit());
+        let ends_ok = trimmed.ends_with(|c: char| c == ')' || c.is_ascii_digit());
+        if !trimmed.chars().any(|c| c.is_ascii_digit()) || !starts_ok || !ends_ok {
+            return Err(PhoneProblem::Invalid);
+        }
+        // Separators carry no meaning, and the phonenumber crate misreads some: it
+        // refuses "+3538.6123-45-67" while taking "+353 8.6123-45-67". Only the
+        // digits (and the plus) go to it.
+        let compact: String = trimmed
+            .chars()
+            .filter(|c| c.is_ascii_digit() || *c == '+')
+            .collect();
+        let international = if let Some(rest) = compact.strip_prefix("00") {
             Some(format!("+{rest}"))
-        } else if trimmed.starts_with('+') {
-            Some(trimmed.to_owned())
+        } else if compact.starts_with('+') {
+            Some(compact.clone())
         } else {
             None
         };
         let parsed = match (&international, default_region) {
             (Some(intl), _) => phonenumber::parse(None, intl),
-            (None, Some(PhoneRegion(region))) => phonenumber::parse(Some(region), trimmed),
+            (None, Some(PhoneRegion(region))) => phonenumber::parse(Some(region), &compact),
             (None, None) => return Err(PhoneProblem::NeedsCountryCode),
         }
         .map_err(|_| PhoneProblem::Invalid)?;
@@ -297,6 +385,22 @@ impl PhoneE164 {
             return Err(PhoneProblem::Invalid);
         }
         let e164 = parsed.format().mode(phonenumber::Mode::E164).to_string();
+        // ITU-T E.164 caps a number at 15 digits; libphonenumber's metadata accepts
+        // longer ones for a few countries (German extensions), which are not E.164.
+        if e164.len() > 1 + MAX_E164_DIGITS {
+            return Err(PhoneProblem::Invalid);
+        }
+        // The normal form must read back as itself. libphonenumber strips a trunk
+        // prefix after the country code: "+7 888 770 788 877" loses an 8 and becomes
+        // +78770788877, which read again loses another and is invalid. Such a number
+        // is not what was written; deleting by it could erase someone else's data.
+        let stable = phonenumber::parse(None, &e164).is_ok_and(|again| {
+            phonenumber::is_valid(&again)
+                && again.format().mode(phonenumber::Mode::E164).to_string() == e164
+        });
+        if !stable {
+            return Err(PhoneProblem::Invalid);
+        }
         Ok(PhoneE164(e164))
     }
 }
@@ -441,6 +545,9 @@ mod tests {
             ("+353-(86)-123.4567", None, "+353861234567"),
             ("086 123 4567", ie(), "+353861234567"),
             ("+44 20 7946 0018", ie(), "+442079460018"),
+            // The phonenumber crate alone refuses these two spellings.
+            ("+3538.6123-45-67", None, "+353861234567"),
+            ("+353861.234567", None, "+353861234567"),
         ];
         for (raw, region, want) in cases {
             let got = PhoneE164::parse(raw, region).unwrap_or_else(|e| panic!("{raw}: {e:?}"));
@@ -464,6 +571,13 @@ mod tests {
             "+1+2",
             "+99 123 456 789",
             "  ",
+            // 16 digits: libphonenumber calls it a valid German number; E.164 does not.
+            "+49 6623 0662252584",
+            // Its normal form would not read back as itself (a trunk 8 stripped twice).
+            "+7 888 770 788 877",
+            "()-./",
+            "+353 86 123 4567 /",
+            "-353 86 123 4567",
         ] {
             assert!(PhoneE164::parse(raw, ie()).is_err(), "{raw}");
         }
@@ -487,9 +601,18 @@ mod tests {
             "jane@-example.com",
             "jane@example.123",
             "jane@[127.0.0.1]",
+            // Look-alikes: Cyrillic а, Greek ο, full-width, Kelvin sign, Arabic-Indic
+            // digits as a top-level label.
+            "j\u{430}ne@example.com",
+            "jane@exampl\u{3bf}.com",
+            "\u{ff4a}ane@example.com",
+            "\u{212a}ate@example.com",
+            "jane@example.\u{661}\u{662}",
         ] {
             assert!(bad.parse::<Email>().is_err(), "{bad}");
         }
+        let one_script: Email = "иван@пример.рф".parse().unwrap();
+        assert_eq!(one_script.expose(), "иван@пример.рф");
     }
 
     #[test]

@@ -5,9 +5,11 @@
 //! quotes a value (it could be personal data). `docs/ticket-format.md` is the
 //! integrator's view of the same rules.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
+use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -206,6 +208,66 @@ impl ValidTicket {
             intake_at,
         )
     }
+
+    /// The ticket back in the input format (`docs/ticket-format.md`), normalised:
+    /// identifiers in their canonical form, timestamps in UTC, one phone entry per
+    /// tenure window. Validating it again (same configuration, same `now`) gives this
+    /// same ticket; the fuzz target `ticket_validate` checks that it always does.
+    pub fn to_input(&self) -> Value {
+        let t = &self.ticket;
+        let ts = |d: &DateTime<Utc>| Value::String(crate::time::format_utc(d));
+        let extension = t.extension.as_ref().map_or(Value::Null, |e| {
+            serde_json::json!({
+                "noticeSentAt": ts(&e.notice_sent_at),
+                "reasonCode": e.reason_code,
+            })
+        });
+        let phones: Vec<Value> = self
+            .subject
+            .phones
+            .iter()
+            .flat_map(|p| {
+                p.tenure.iter().map(|w| {
+                    serde_json::json!({
+                        "number": p.number.expose(),
+                        "from": w.from.format("%Y-%m-%d").to_string(),
+                        "until": w.until.map(|u| u.format("%Y-%m-%d").to_string()),
+                    })
+                })
+            })
+            .collect();
+        let s = &self.subject;
+        serde_json::json!({
+            "ticket": {
+                "id": t.id.as_str(),
+                "source": t.source,
+                "receivedAt": ts(&t.received_at),
+                "identityVerifiedAt": ts(&t.identity_verified_at),
+                "verificationMethod": t.verification_method,
+                "signOff": {
+                    "by": t.sign_off.by.expose(),
+                    "role": t.sign_off.role,
+                    "at": ts(&t.sign_off.at),
+                },
+                "extension": extension,
+            },
+            "subject": {
+                "name": s.name.as_ref().map(PersonName::expose),
+                "emails": s.emails.iter().map(Email::expose).collect::<Vec<_>>(),
+                "phones": phones,
+                "genesysUserId": s.genesys_user_id.as_ref().map(GenesysUserId::expose),
+                "externalContactId": s.external_contact_id.as_ref().map(ExternalContactId::expose),
+            },
+            "options": {
+                "eraseRecordings": self.options.erase_recordings,
+                "exportReview": match self.options.export_review {
+                    ExportReview::Always => "always",
+                    ExportReview::WhenNeeded => "when-needed",
+                    ExportReview::Never => "never",
+                },
+            },
+        })
+    }
 }
 
 /// What could still be read from a ticket that failed validation: enough for the
@@ -241,7 +303,15 @@ pub fn parse_ticket(
             format!("the ticket is larger than {} bytes", config.max_input_bytes),
         )));
     }
-    let value: Value = serde_json::from_slice(bytes).map_err(|e| {
+    let duplicates = RefCell::new(Vec::new());
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = DuplicateCheck {
+        path: "$".to_owned(),
+        duplicates: &duplicates,
+    }
+    .deserialize(&mut de)
+    .and_then(|v| de.end().map(|()| v))
+    .map_err(|e| {
         // Position only: serde_json's message can quote the input.
         reject(FieldError::new(
             "$",
@@ -249,7 +319,100 @@ pub fn parse_ticket(
             format!("not valid JSON (line {}, column {})", e.line(), e.column()),
         ))
     })?;
+    let mut duplicates = duplicates.into_inner();
+    if !duplicates.is_empty() {
+        // An ambiguous document is treated like one that is not JSON: nothing of it
+        // is read, not even the ticket id (which of two?).
+        duplicates.truncate(MAX_ERRORS);
+        return Err(TicketError::InvalidTicket {
+            errors: duplicates
+                .into_iter()
+                .map(|path| {
+                    FieldError::new(
+                        path,
+                        "duplicate-key",
+                        "is given more than once in the same object: which one was meant is unclear",
+                    )
+                })
+                .collect(),
+            salvage: Box::default(),
+        });
+    }
     validate(&value, config, now)
+}
+
+/// Reads a JSON value as `serde_json::Value` does, and records the path of every key
+/// given twice in one object. serde_json keeps the last silently; other parsers (the
+/// DSAR tool's, say) keep the first, so such a ticket means different things to
+/// different readers: two ids, two sign-offs, two subjects.
+struct DuplicateCheck<'a> {
+    path: String,
+    duplicates: &'a RefCell<Vec<String>>,
+}
+
+impl<'de> DeserializeSeed<'de> for DuplicateCheck<'_> {
+    type Value = Value;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        // serde_json's depth limit (128) still applies: it is enforced by the
+        // deserializer, whatever the visitor.
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for DuplicateCheck<'_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        loop {
+            let item = DuplicateCheck {
+                path: format!("{}[{}]", self.path, items.len()),
+                duplicates: self.duplicates,
+            };
+            match seq.next_element_seed(item)? {
+                Some(v) => items.push(v),
+                None => return Ok(Value::Array(items)),
+            }
+        }
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Value, A::Error> {
+        let mut map = Map::new();
+        while let Some(key) = access.next_key::<String>()? {
+            let path = join(&self.path, safe_key(&key));
+            let value = access.next_value_seed(DuplicateCheck {
+                path: path.clone(),
+                duplicates: self.duplicates,
+            })?;
+            if map.insert(key, value).is_some() {
+                self.duplicates.borrow_mut().push(path);
+            }
+        }
+        Ok(Value::Object(map))
+    }
 }
 
 /// Validates the execution input. Every problem is reported, not just the first.
@@ -317,15 +480,88 @@ fn join(parent: &str, key: &str) -> String {
     }
 }
 
-/// A key is echoed in a path only if it looks like a field name: an unknown key could
-/// itself be personal data (someone keying an object by an e-mail address).
+/// Every field name of the format, at any level.
+const FIELD_NAMES: &[&str] = &[
+    "ticket",
+    "subject",
+    "options",
+    "id",
+    "source",
+    "receivedAt",
+    "identityVerifiedAt",
+    "verificationMethod",
+    "signOff",
+    "extension",
+    "by",
+    "role",
+    "at",
+    "noticeSentAt",
+    "reasonCode",
+    "name",
+    "emails",
+    "phones",
+    "number",
+    "from",
+    "until",
+    "genesysUserId",
+    "externalContactId",
+    "eraseRecordings",
+    "exportReview",
+];
+
+/// An unknown key is echoed in a path only if it is a field name of the format (one
+/// put at the wrong level). Any other key could be personal data ("jane", an e-mail
+/// address), and paths go into the REJECTED record, which can never be erased.
 fn safe_key(key: &str) -> &str {
-    let looks_like_field = key.len() <= 40
-        && key.starts_with(|c: char| c.is_ascii_lowercase())
-        && key
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-    if looks_like_field { key } else { "<unknown>" }
+    if FIELD_NAMES.contains(&key) {
+        key
+    } else {
+        "<unknown>"
+    }
+}
+
+/// The allowed field a misspelt key most likely meant (edit distance at most 2,
+/// ignoring case), so a typo still gets a precise hint without echoing the key.
+fn closest_field<'a>(key: &str, allowed: &[&'a str]) -> Option<&'a str> {
+    if key.chars().count() > 40 {
+        return None;
+    }
+    let key: Vec<char> = key.to_lowercase().chars().collect();
+    allowed
+        .iter()
+        .map(|a| {
+            (
+                edit_distance(&key, &a.to_lowercase().chars().collect::<Vec<_>>()),
+                *a,
+            )
+        })
+        .filter(|(d, _)| *d <= 2)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, a)| a)
+}
+
+/// Optimal string alignment distance (Levenshtein plus adjacent transpositions).
+fn edit_distance(a: &[char], b: &[char]) -> usize {
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = best;
+        }
+    }
+    d[a.len()][b.len()]
 }
 
 struct Walker<'c> {
@@ -350,10 +586,16 @@ impl Walker<'_> {
             return None;
         };
         for key in map.keys().filter(|k| !allowed.contains(&k.as_str())) {
+            let hint = closest_field(key, allowed)
+                .map(|f| format!("; did you mean {f}?"))
+                .unwrap_or_default();
             self.err(
                 join(path, safe_key(key)),
                 "unknown-field",
-                format!("is not a known field (expected: {})", allowed.join(", ")),
+                format!(
+                    "is not a known field (expected: {}){hint}",
+                    allowed.join(", ")
+                ),
             );
         }
         Some(map)
@@ -419,10 +661,19 @@ impl Walker<'_> {
     }
 
     fn date(&mut self, value: &Value, path: &str) -> Option<NaiveDate> {
-        let s = self.string(value, path, 16)?;
-        let parsed = NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
-            .ok()
-            .filter(|_| s.trim().len() == 10);
+        // Room for a timestamp given by mistake, so that it is called an invalid date
+        // rather than too long.
+        let s = self.string(value, path, 32)?.trim();
+        // The shape first: chrono's %Y also takes signs and other widths ("+019-03-01"
+        // would be the year 19).
+        let shape = s.len() == 10
+            && s.bytes().enumerate().all(|(i, b)| match i {
+                4 | 7 => b == b'-',
+                _ => b.is_ascii_digit(),
+            });
+        let parsed = shape
+            .then(|| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
+            .flatten();
         let Some(d) = parsed else {
             self.err(
                 path,
@@ -479,7 +730,12 @@ impl Walker<'_> {
         salvage.ticket_id.clone_from(&id);
 
         let source = self.required(map, "source", "ticket.source").and_then(|v| {
-            let s = self.string(v, "ticket.source", 40)?.trim().to_lowercase();
+            // ASCII lower-casing only: Unicode's maps the Kelvin sign to k, which
+            // would turn a look-alike into a valid source.
+            let s = self
+                .string(v, "ticket.source", 40)?
+                .trim()
+                .to_ascii_lowercase();
             let ok = s.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
                 && s.chars()
                     .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || ".-_".contains(c));
@@ -525,7 +781,8 @@ impl Walker<'_> {
             Some(v) => self
                 .string(v, "ticket.verificationMethod", MAX_SHORT_TEXT)
                 .and_then(|s| {
-                    let s = s.trim().to_lowercase();
+                    // ASCII only, as for the source: no look-alike becomes a method.
+                    let s = s.trim().to_ascii_lowercase();
                     let known = self.config.allowed_verification_methods.contains(&s);
                     if !known {
                         self.err(

@@ -219,7 +219,7 @@ fn each_bad_field_gets_its_path_and_code() {
         (
             "ticket.signOff.signedBy",
             Some(json!("x")),
-            "ticket.signOff.signedBy",
+            "ticket.signOff.<unknown>",
             "unknown-field",
         ),
         (
@@ -259,7 +259,7 @@ fn each_bad_field_gets_its_path_and_code() {
         (
             "ticket.priority",
             Some(json!("high")),
-            "ticket.priority",
+            "ticket.<unknown>",
             "unknown-field",
         ),
         // subject
@@ -352,7 +352,7 @@ fn each_bad_field_gets_its_path_and_code() {
         (
             "subject.phones[0].owner",
             Some(json!("me")),
-            "subject.phones[0].owner",
+            "subject.phones[0].<unknown>",
             "unknown-field",
         ),
         (
@@ -376,7 +376,7 @@ fn each_bad_field_gets_its_path_and_code() {
         (
             "subject.email",
             Some(json!(["x@example.com"])),
-            "subject.email",
+            "subject.<unknown>",
             "unknown-field",
         ),
         // options
@@ -395,10 +395,10 @@ fn each_bad_field_gets_its_path_and_code() {
         (
             "options.deleteRecordings",
             Some(json!(true)),
-            "options.deleteRecordings",
+            "options.<unknown>",
             "unknown-field",
         ),
-        ("extra", Some(json!(1)), "extra", "unknown-field"),
+        ("extra", Some(json!(1)), "<unknown>", "unknown-field"),
         // resumption attempt
         (
             "ticket.attempt",
@@ -747,4 +747,59 @@ fn payloads_written_before_the_attempt_field_still_read_as_first_attempt() {
     payload["ticket"].as_object_mut().unwrap().remove("attempt");
     let back: erasure_core::ticket::ValidTicket = serde_json::from_value(payload).unwrap();
     assert_eq!(back.ticket.attempt, 1);
+fn a_valid_ticket_in_input_form_validates_to_itself() {
+    let config = IntakeConfig {
+        default_region: Some("IE".parse().unwrap()),
+        ..IntakeConfig::default()
+    };
+    let mut doc = with(
+        base(),
+        "subject.phones",
+        Some(json!([
+            { "number": "086 123 4567", "from": "2019-03-01", "until": "2020-06-30" },
+            { "number": "+353 86 123 4567", "from": "2020-07-01" },
+            { "number": "+44 20 7946 0018", "from": "2015-01-01", "until": "2016-01-01" },
+            { "number": "+44 20 7946 0018", "from": "2018-01-01", "until": "2019-01-01" }
+        ])),
+    );
+    doc = with(
+        doc,
+        "ticket.extension",
+        Some(json!({"noticeSentAt": "2026-11-21T10:00:00+01:00", "reasonCode": "complexity"})),
+    );
+    doc = with(doc, "subject.name", Some(json!("  Zoë   Ó Súilleabháin ")));
+    let t = validate(&doc, &config, now()).unwrap();
+    let again = t.to_input();
+    assert_eq!(again["subject"]["phones"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        again["ticket"]["extension"]["noticeSentAt"],
+        "2026-11-21T09:00:00Z"
+    );
+    assert_eq!(validate(&again, &config, now()).unwrap(), t);
+}
+
+#[test]
+fn an_unknown_key_is_named_only_when_it_is_a_field_name_of_the_format() {
+    let mut doc = base();
+    doc["subject"]["jane"] = json!("Doe");
+    doc["subject"]["emial"] = json!(["jane@example.com"]);
+    doc["ticket"]["emails"] = json!([]);
+    let err = validate(&doc, &IntakeConfig::default(), now()).unwrap_err();
+    let got: Vec<(&str, &str)> = err
+        .errors()
+        .iter()
+        .map(|e| (e.field.as_str(), e.message.as_str()))
+        .collect();
+    assert!(got.contains(&(
+        "ticket.emails",
+        "is not a known field (expected: id, source, receivedAt, identityVerifiedAt, verificationMethod, signOff, extension)"
+    )));
+    let hints: Vec<&str> = got
+        .iter()
+        .filter(|(f, _)| *f == "subject.<unknown>")
+        .map(|(_, m)| m.rsplit("; ").next().unwrap())
+        .collect();
+    // "jane" is one letter from "name", "emial" a transposition of "emails" minus "s".
+    assert_eq!(hints, ["did you mean emails?", "did you mean name?"]);
+    assert!(!format!("{err:?}").contains("jane\""));
 }
