@@ -747,6 +747,9 @@ fn payloads_written_before_the_attempt_field_still_read_as_first_attempt() {
     payload["ticket"].as_object_mut().unwrap().remove("attempt");
     let back: erasure_core::ticket::ValidTicket = serde_json::from_value(payload).unwrap();
     assert_eq!(back.ticket.attempt, 1);
+}
+
+#[test]
 fn a_valid_ticket_in_input_form_validates_to_itself() {
     let config = IntakeConfig {
         default_region: Some("IE".parse().unwrap()),
