@@ -219,8 +219,9 @@ fn list_table(records: &[LoadedRecord], unusable: &[Unusable]) -> String {
         "OUTCOME",
         "WITHIN DEADLINE",
         "DIGEST",
+        "RESUMES",
     ];
-    let rows: Vec<[String; 6]> = records
+    let rows: Vec<[String; 7]> = records
         .iter()
         .map(|r| {
             let v = r.record.view();
@@ -231,6 +232,7 @@ fn list_table(records: &[LoadedRecord], unusable: &[Unusable]) -> String {
                 v.outcome.to_string(),
                 yes_no(v.clock.within_deadline).to_owned(),
                 short_digest(r.record.digest()).to_owned(),
+                v.resumes.clone().unwrap_or_else(|| "-".into()),
             ]
         })
         .collect();

@@ -214,6 +214,7 @@ async fn show_follows_a_deferral_to_the_follow_up_ticket_that_resumed_it() {
 
     let deferred = local(dir.path(), &["show", "DSAR-D"]);
     let open = local(dir.path(), &["show", "DSAR-E"]);
+    let list = local(dir.path(), &["list"]);
     let follow_up = local(dir.path(), &["show", "DSAR-D-2"]);
     let report = local(dir.path(), &["report"]);
 
@@ -238,6 +239,24 @@ async fn show_follows_a_deferral_to_the_follow_up_ticket_that_resumed_it() {
         "{}",
         follow_up.stdout
     );
+    let row = |ticket: &str| {
+        list.stdout
+            .lines()
+            .find(|l| l.starts_with(&format!("{ticket} ")))
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert!(
+        list.stdout
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .ends_with("DIGEST               RESUMES"),
+        "{}",
+        list.stdout
+    );
+    assert!(row("DSAR-D-2").ends_with("  DSAR-D"), "{}", list.stdout);
+    assert!(row("DSAR-D").ends_with("  -"), "{}", list.stdout);
     assert_eq!(report.code, 0, "{}", report.stderr);
     assert!(
         report.stdout.contains("Open deferrals as of"),
