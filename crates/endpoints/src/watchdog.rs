@@ -199,16 +199,16 @@ pub async fn resumptions_due<A: Archive + ?Sized>(
         first: DateTime<Utc>,
         latest: (DateTime<Utc>, Outcome, archive::ObjectEntry),
     }
-    let entries: Vec<(DateTime<Utc>, archive::ObjectEntry)> = archive
+    // Objects outside the layout are `audit verify`'s business, not the watchdog's.
+    let entries: Vec<(DateTime<Utc>, Outcome, archive::ObjectEntry)> = archive
         .list(None)
         .await?
         .into_iter()
-        .filter_map(|e| parse_record_file_name(&e.file_name).map(|p| (p.written_at, e)))
+        .filter_map(|e| parse_record_file_name(&e.file_name).map(|p| (p.written_at, p.outcome, e)))
         .collect();
     let mut tickets: BTreeMap<String, Ticket> = BTreeMap::new();
-    for (at, entry) in &entries {
-        let outcome = parse_record_file_name(&entry.file_name).map(|p| p.outcome);
-        let Some(outcome) = outcome else { continue };
+    for (at, outcome, entry) in &entries {
+        let outcome = *outcome;
         match tickets.get_mut(&entry.ticket_folder) {
             None => {
                 tickets.insert(
@@ -263,7 +263,7 @@ pub async fn resumptions_due<A: Archive + ?Sized>(
         ));
     }
     if let Some(since) = candidates.iter().map(|(first, _)| *first).min() {
-        for (at, entry) in &entries {
+        for (at, _, entry) in &entries {
             if *at < since || read_keys.contains(&entry.key) {
                 continue;
             }
