@@ -32,6 +32,26 @@ from cfnlint.template.transforms._sam_globals import merge_globals
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "infra" / "template.yaml"
 DEFINITION = ROOT / "statemachine" / "erasure.asl.json"
+ARCHIVE_S3 = ROOT / "crates" / "archive" / "src" / "s3.rs"
+
+# --------------------------------------------------------------------------------------
+# What write-record's role must allow: the S3 calls of the archive's S3 backend
+# (crates/archive/src/s3.rs), each mapped to the IAM actions S3 authorises it by, on the
+# bucket or on the records under the prefix. An operation missing here fails the check,
+# so a new call cannot reach production without its permission being decided.
+# --------------------------------------------------------------------------------------
+S3_OPERATION_ACTIONS: dict[str, tuple[str, set[str]]] = {
+    "get_object_lock_configuration": ("bucket", {"s3:GetBucketObjectLockConfiguration"}),
+    # A PUT carrying a retain-until date also needs PutObjectRetention.
+    "put_object": ("objects", {"s3:PutObject", "s3:PutObjectRetention"}),
+    # ListBucket too: without it a missing key is answered 403, not 404, and the
+    # archive tells "not found" from "access denied" by that.
+    "list_object_versions": ("bucket", {"s3:ListBucketVersions", "s3:ListBucket"}),
+    # Read with a versionId (the first version at a key); HeadObject returns the lock
+    # mode and retain-until date only to a principal with GetObjectRetention.
+    "head_object": ("objects", {"s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectRetention"}),
+    "get_object": ("objects", {"s3:GetObject", "s3:GetObjectVersion"}),
+}
 
 # --------------------------------------------------------------------------------------
 # The contract with the Rust side: every function (by binary name), the substitution that
@@ -39,11 +59,24 @@ DEFINITION = ROOT / "statemachine" / "erasure.asl.json"
 # docs/deploy.md describes the same names.
 # --------------------------------------------------------------------------------------
 GENESYS = {"GENESYS_REGION", "GENESYS_SECRET_ARN"}
+# Intake's optional deadline and ticket settings (erasure_steps::env::Env::intake_config).
+INTAKE_SETTINGS = {
+    "CONTROLLER_TIME_ZONE",
+    "CLOCK_BASIS",
+    "DEFAULT_PHONE_REGION",
+    "PUBLIC_HOLIDAYS",
+    "SIGN_OFF_ROLES",
+    "SERVICE_LEVEL_BUSINESS_DAYS",
+    "ROLL_FORWARD_TO_WORKING_DAY",
+}
 FUNCTIONS: dict[str, tuple[str | None, set[str]]] = {
-    "intake": ("IntakeFunctionArn", {"PSEUDONYM_KEY_SECRET_ARN", "DOWNSTREAM_SYSTEMS"}),
+    "intake": ("IntakeFunctionArn", {"PSEUDONYM_KEY_SECRET_ARN", "DOWNSTREAM_SYSTEMS"} | INTAKE_SETTINGS),
     "locate": ("LocateFunctionArn", GENESYS),
     "poll": ("PollFunctionArn", GENESYS),
-    "review": ("ReviewFunctionArn", GENESYS | {"HOLD_REGISTER_BUCKET", "HOLD_REGISTER_KEY"}),
+    "review": (
+        "ReviewFunctionArn",
+        GENESYS | {"HOLD_REGISTER_BUCKET", "HOLD_REGISTER_KEY", "ANALYTICS_LOOKBACK_DAYS"},
+    ),
     "notify-review": (
         "NotifyReviewFunctionArn",
         {"REVIEW_ENDPOINT_URL", "REVIEW_SECRET_ARN", "APPROVAL_URL"},
@@ -783,6 +816,55 @@ def cycle_findings(template: dict[str, Any]) -> list[str]:
     return findings
 
 
+def archive_s3_operations(source: str) -> set[str]:
+    """The S3 client operations the archive's S3 backend calls (`.client.<op>()`)."""
+    return set(re.findall(r"\.client\s*\.\s*([a-z_]+)\(\)", source))
+
+
+def record_writer_findings(template: dict[str, Any], source: str) -> list[str]:
+    """write-record's role allows exactly the S3 actions the archive's calls need: each on
+    the archive bucket or on the records under its prefix, and nothing else of S3."""
+    findings: list[str] = []
+    merged = with_globals(template)
+    writer = merged["Resources"].get(function_binaries(merged).get("write-record", ""), {})
+    props = writer.get("Properties", {})
+    role = ref_target(props.get("Role"))
+    bucket = ref_target(props.get("Environment", {}).get("Variables", {}).get("ARCHIVE_BUCKET"))
+    if type_of(template, role) != "AWS::IAM::Role" or type_of(template, bucket) != "AWS::S3::Bucket":
+        return ["write-record has no role or ARCHIVE_BUCKET of this template"]
+    where = {
+        "bucket": f"<{bucket}.Arn>",
+        "objects": f"<{bucket}.Arn>/<ArchivePrefix>records/*",
+    }
+    needed: dict[str, set[str]] = {w: set() for w in where}
+    for operation in sorted(archive_s3_operations(source)):
+        if operation not in S3_OPERATION_ACTIONS:
+            findings.append(
+                f"the archive calls S3 {operation}, which S3_OPERATION_ACTIONS does not map to IAM actions"
+            )
+            continue
+        scope, actions = S3_OPERATION_ACTIONS[operation]
+        needed[scope] |= actions
+    granted: dict[str, set[str]] = {w: set() for w in where}
+    for stmt in role_statements(template, role):
+        if stmt.get("Effect") != "Allow":
+            continue
+        actions = {a for v in as_list(stmt.get("Action", [])) for a in render(v) if a.startswith("s3:")}
+        for resource in [r for v in as_list(stmt.get("Resource", [])) for r in render(v)]:
+            scope = next((w for w, r in where.items() if r == resource), None)
+            if scope is None:
+                if actions:
+                    findings.append(f"{role}: S3 actions on {resource}, neither the archive nor its records")
+                continue
+            granted[scope] |= actions
+    for scope in where:
+        for action in sorted(needed[scope] - granted[scope]):
+            findings.append(f"{role}: {action} on {where[scope]} is missing (the archive needs it)")
+        for action in sorted(granted[scope] - needed[scope]):
+            findings.append(f"{role}: {action} on {where[scope]} is more than the archive uses")
+    return findings
+
+
 def crate_findings(template: dict[str, Any], functions_dir: Path = ROOT / "functions") -> list[str]:
     """Every Lambda binary under functions/ is deployed by the template (the crates land
     one by one; a crate whose binary the template does not know would never be deployed)."""
@@ -914,6 +996,12 @@ class Wiring(TemplateTest):
 
 
 class Archive(TemplateTest):
+    def test_record_writer_may_do_what_the_archive_calls_and_no_more(self) -> None:
+        source = ARCHIVE_S3.read_text(encoding="utf-8")
+        # The scan sees the calls (guards the regular expression itself).
+        self.assertIn("list_object_versions", archive_s3_operations(source))
+        self.assertNoFindings(record_writer_findings(self.template, source))
+
     def test_archive_is_worm_private_and_tls_only(self) -> None:
         self.assertNoFindings(archive_findings(self.template))
 
@@ -1214,6 +1302,24 @@ class MutationsAreCaught(TemplateTest):
         guard = next(s for s in policy["Statement"] if s.get("Sid") == "DenyRetentionChangesExceptRecordWriter")
         guard["Condition"]["ArnNotEquals"]["aws:PrincipalArn"] = {"Fn::GetAtt": ["WatchdogRole", "Arn"]}
         self.assertCaught(archive_findings(t), "does not refuse s3:PutObjectRetention")
+
+    def test_record_writer_missing_a_permission_the_archive_needs_is_caught(self) -> None:
+        t = self.mutated()
+        stmt = next(s for s in _role_policy(t, "WriteRecordRole") if s.get("Sid") == "ListRecords")
+        stmt["Action"] = ["s3:ListBucket"]
+        source = ARCHIVE_S3.read_text(encoding="utf-8")
+        self.assertCaught(record_writer_findings(t, source), "s3:ListBucketVersions on <ArchiveBucket.Arn> is missing")
+
+    def test_record_writer_with_more_than_the_archive_uses_is_caught(self) -> None:
+        t = self.mutated()
+        stmt = next(s for s in _role_policy(t, "WriteRecordRole") if s.get("Sid") == "WriteAndReadRecords")
+        stmt["Action"].append("s3:PutObjectLegalHold")
+        source = ARCHIVE_S3.read_text(encoding="utf-8")
+        self.assertCaught(record_writer_findings(t, source), "s3:PutObjectLegalHold on")
+
+    def test_a_new_archive_call_needs_its_permission_decided(self) -> None:
+        source = ARCHIVE_S3.read_text(encoding="utf-8") + "\nself.client.copy_object()\n"
+        self.assertCaught(record_writer_findings(self.template, source), "calls S3 copy_object")
 
     def test_unprotected_hold_register_is_caught(self) -> None:
         t = self.mutated()

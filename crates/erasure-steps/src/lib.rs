@@ -17,18 +17,20 @@
 //! | WriteRecord | [`write_record`] | archive |
 //! | ReportToTicket | [`report_ticket`] | ticket reporter |
 //!
-//! A Lambda function is glue around one of them:
+//! A Lambda function (`functions/<step>`) is glue around one of them, with
+//! [`lambda`] reading the payload and naming errors:
 //!
 //! ```no_run
 //! # async fn main_() -> Result<(), lambda_runtime::Error> {
-//! use erasure_steps::{env::Env, locate};
+//! use erasure_steps::{env::Env, lambda, locate};
 //! use lambda_runtime::{LambdaEvent, service_fn};
+//! use serde_json::Value;
 //!
 //! let env = Env::load().await;
-//! let deps = locate::Deps::from_env(&env).await?;
-//! lambda_runtime::run(service_fn(|e: LambdaEvent<locate::Input>| {
-//!     let deps = &deps;
-//!     async move { locate::handle(deps, e.payload).await }
+//! let deps = lambda::init(locate::Deps::from_env(&env)).await?;
+//! let deps = &deps;
+//! lambda_runtime::run(service_fn(move |e: LambdaEvent<Value>| async move {
+//!     lambda::invoke("locate", e.payload, |input| locate::handle(deps, input)).await
 //! }))
 //! .await
 //! # }
@@ -42,6 +44,7 @@ pub mod erase;
 pub mod error;
 pub mod gdpr;
 pub mod intake;
+pub mod lambda;
 pub mod local;
 pub mod locate;
 pub mod notify_downstream;

@@ -6,7 +6,10 @@
 //!   state machines.
 //! - [`records::RecordBuilder`]: valid compliance records built from the schema's
 //!   examples.
+//! - [`lambda`]: a step's real Lambda binary behind the Runtime API, configured as the
+//!   template configures it, its secrets in moto.
 
+pub mod lambda;
 pub mod moto;
 pub mod records;
 

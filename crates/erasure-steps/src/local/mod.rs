@@ -139,21 +139,10 @@ impl PipelineDeps {
     }
 }
 
-/// Deserialises a step input without letting serde quote a value (it could be
-/// personal data): only a missing or unknown field is named.
+/// Deserialises a step input as the Lambda functions do ([`crate::lambda::input`]:
+/// serde never quotes a value, which could be personal data).
 fn input<T: DeserializeOwned>(task: &str, v: Value) -> Result<T, TaskError> {
-    serde_json::from_value(v).map_err(|e| {
-        let msg = e.to_string();
-        let detail = if msg.starts_with("missing field") || msg.starts_with("unknown field") {
-            msg.split(", expected")
-                .next()
-                .unwrap_or_default()
-                .to_owned()
-        } else {
-            "a field has the wrong type or value".to_owned()
-        };
-        StepError::input(format!("{task}: {detail}")).into()
-    })
+    Ok(crate::lambda::input(task, v)?)
 }
 
 fn output<T: Serialize>(v: T) -> Result<Value, TaskError> {

@@ -1,0 +1,236 @@
+//! A step's real Lambda binary started as Lambda starts it: a new process behind the
+//! Runtime API ([`local_runner::LambdaProcess`]), configured with the variables
+//! `infra/template.yaml` gives it and its secrets in moto's Secrets Manager (the
+//! process finds moto through `AWS_ENDPOINT_URL`, as the AWS SDK does), never as plain
+//! values.
+//!
+//! [`check_step_binary`] is the test every `functions/<step>` crate runs on its own
+//! binary (`env!("CARGO_BIN_EXE_<step>")`).
+
+use std::time::Duration;
+
+use local_runner::lambda_process::{LogFormat, Output};
+use local_runner::{LambdaProcess, LambdaProcessBuilder};
+use serde_json::{Value, json};
+
+use crate::MotoServer;
+
+/// A value that must never reach a log or an error: a subject's e-mail address.
+pub const PERSONAL_VALUE: &str = "jane.doe@example.com";
+
+/// Creates the secrets a step's function reads in `moto` and returns its environment
+/// as the template sets it (secret ARNs, URLs, names; the optional settings left out).
+/// `genesys` is the `GENESYS_REGION` value: a region key, or a base URL such as the
+/// emulator's.
+///
+/// # Panics
+/// For a binary the template does not deploy as a step, or when moto refuses a secret.
+pub async fn step_environment(
+    moto: &MotoServer,
+    binary: &str,
+    genesys: &str,
+) -> Vec<(String, String)> {
+    let sm = moto.secrets_client();
+    let secret = |name: &'static str, value: String| {
+        let sm = sm.clone();
+        async move {
+            sm.create_secret()
+                .name(name)
+                .secret_string(value)
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("moto refused secret {name}: {e:?}"))
+                .arn()
+                .expect("a secret ARN")
+                .to_owned()
+        }
+    };
+    let key = |k: &str| json!({ "key": k }).to_string();
+    let mut env: Vec<(&str, String)> = match binary {
+        "intake" => vec![
+            (
+                "PSEUDONYM_KEY_SECRET_ARN",
+                secret("pseudonym-key", key(&"p".repeat(64))).await,
+            ),
+            ("DOWNSTREAM_SYSTEMS", "[]".into()),
+        ],
+        "locate" | "poll" | "erase" | "purge-recordings" | "offboard-agent" | "verify-erasure"
+        | "review" => {
+            let creds = json!({"clientId": "bench-client", "clientSecret": "bench-secret"});
+            let mut env = vec![
+                ("GENESYS_REGION", genesys.to_owned()),
+                (
+                    "GENESYS_SECRET_ARN",
+                    secret("genesys-client", creds.to_string()).await,
+                ),
+            ];
+            if binary == "review" {
+                env.push(("HOLD_REGISTER_BUCKET", "hold-register".into()));
+                env.push(("HOLD_REGISTER_KEY", "legal-holds.json".into()));
+            }
+            env
+        }
+        "notify-review" => vec![
+            (
+                "REVIEW_ENDPOINT_URL",
+                "https://review.example.invalid/reviews".into(),
+            ),
+            ("REVIEW_SECRET_ARN", secret("review-key", key("r")).await),
+            ("APPROVAL_URL", "https://approval.example.invalid/".into()),
+        ],
+        "notify-downstream" => vec![
+            (
+                "DOWNSTREAM_SYSTEMS",
+                r#"[{"name": "crm", "endpoint": "https://crm.example.invalid/erase"}]"#.into(),
+            ),
+            (
+                "DOWNSTREAM_SECRET_ARN",
+                secret("downstream-keys", json!({"crm": "crm-key"}).to_string()).await,
+            ),
+        ],
+        "write-record" => vec![
+            ("ARCHIVE_BUCKET", "compliance-archive".into()),
+            ("ARCHIVE_PREFIX", String::new()),
+            ("RETENTION_YEARS", "7".into()),
+            (
+                "ARCHIVE_KMS_KEY_ARN",
+                format!(
+                    "arn:aws:kms:{}:{}:key/00000000-0000-0000-0000-000000000000",
+                    crate::REGION,
+                    crate::ACCOUNT
+                ),
+            ),
+        ],
+        "report-ticket" => vec![
+            (
+                "TICKET_CALLBACK_URL",
+                "https://dsar.example.invalid/outcomes".into(),
+            ),
+            ("TICKET_SECRET_ARN", secret("ticket-key", key("t")).await),
+        ],
+        other => panic!("{other} is not a step function of infra/template.yaml"),
+    };
+    env.sort();
+    env.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+}
+
+/// A Lambda process of `program` with `env`, reaching AWS at `moto` (test
+/// credentials), JSON logs captured.
+pub fn step_process(
+    program: &str,
+    moto: &MotoServer,
+    env: &[(String, String)],
+) -> LambdaProcessBuilder {
+    let mut b = LambdaProcess::builder(program)
+        .account(crate::REGION, crate::ACCOUNT)
+        .log_format(LogFormat::Json)
+        .output(Output::Capture)
+        // Debug builds under a loaded test machine: generous, never what is measured.
+        .init_timeout(Duration::from_secs(60))
+        .timeout(Duration::from_secs(60))
+        .env("AWS_ENDPOINT_URL", moto.endpoint())
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing");
+    for (k, v) in env {
+        b = b.env(k, v);
+    }
+    b
+}
+
+/// The test of a step's binary: started through the Runtime API with the template's
+/// variables and its secrets in moto, it
+///
+/// 1. answers a payload its step does not take with `InvalidStepInput`, naming the
+///    step and `fields` of its input type (so `main.rs` wires that step) without
+///    quoting the payload's values, and logs JSON lines with no personal data;
+/// 2. fails its cold start as `StepMisconfigured` (reported through
+///    `/runtime/init/error`) when its secret does not exist: the secret is read from
+///    Secrets Manager at start-up, not from the environment.
+///
+/// # Panics
+/// When any of that does not hold.
+pub async fn check_step_binary(program: &str, binary: &str, step: &str, fields: &[&str]) {
+    let moto = MotoServer::start();
+    // Nothing is called in Genesys here: an unreachable base URL proves it.
+    let env = step_environment(&moto, binary, "http://127.0.0.1:9").await;
+
+    let process = step_process(program, &moto, &env)
+        .build()
+        .expect("settings");
+    let invocation = process
+        .invoke_measured(&json!({"nope": PERSONAL_VALUE}), None)
+        .await;
+    let error = invocation
+        .result
+        .expect_err("a payload the step does not take must fail");
+    assert_eq!(error.error, "InvalidStepInput", "{}", error.cause);
+    let cause: Value = serde_json::from_str(&error.cause).expect("an error document");
+    let message = cause["errorMessage"].as_str().unwrap_or_default();
+    assert!(
+        message.contains(&format!("{step}: unknown field `nope`")),
+        "{message}"
+    );
+    for field in fields {
+        assert!(
+            message.contains(&format!("`{field}`")),
+            "{field}: {message}"
+        );
+    }
+    assert!(
+        invocation.record.cold,
+        "the first invocation starts the process"
+    );
+    let logs = process.captured_output();
+    process.shutdown().await;
+    assert!(
+        logs.iter()
+            .any(|l| l.contains("\"InvalidStepInput\"") && l.contains(&format!("\"{step}\""))),
+        "the failure is logged under its name and step: {logs:?}"
+    );
+    for line in &logs {
+        assert!(
+            serde_json::from_str::<Value>(line).is_ok(),
+            "AWS_LAMBDA_LOG_FORMAT=JSON, yet a line is not JSON: {line}"
+        );
+        assert!(
+            !line.contains(PERSONAL_VALUE),
+            "personal data logged: {line}"
+        );
+    }
+    assert!(!error.cause.contains(PERSONAL_VALUE), "{}", error.cause);
+
+    let secret_var = env
+        .iter()
+        .find(|(k, _)| k.ends_with("_SECRET_ARN"))
+        .map(|(k, _)| k.clone())
+        .expect("every step reads a secret");
+    let missing: Vec<(String, String)> = env
+        .iter()
+        .map(|(k, v)| {
+            let v = if *k == secret_var {
+                format!(
+                    "arn:aws:secretsmanager:{}:{}:secret:no-such-secret-AbCdEf",
+                    crate::REGION,
+                    crate::ACCOUNT
+                )
+            } else {
+                v.clone()
+            };
+            (k.clone(), v)
+        })
+        .collect();
+    let process = step_process(program, &moto, &missing)
+        .build()
+        .expect("settings");
+    let error = process
+        .invoke_measured(&json!({}), None)
+        .await
+        .result
+        .expect_err("a cold start without its secret must fail");
+    assert_eq!(error.error, "StepMisconfigured", "{}", error.cause);
+    assert!(
+        error.cause.contains(&secret_var) && error.cause.contains("ResourceNotFoundException"),
+        "{}",
+        error.cause
+    );
+}

@@ -1,0 +1,22 @@
+//! The Review Task of statemachine/erasure.asl.json: reads the export, tenure, legal
+//! holds and deletion protection; decides proceed, review or defer. Glue only: the
+//! logic is `erasure_steps::review`; the variables and secrets it reads are in
+//! `erasure_steps::env` (docs/workflow.md).
+
+use erasure_steps::{env::Env, lambda, review};
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use serde_json::Value;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    // JSON lines when AWS_LAMBDA_LOG_FORMAT=JSON; the level from AWS_LAMBDA_LOG_LEVEL.
+    lambda_runtime::tracing::init_default_subscriber();
+    let env = Env::load().await;
+    // Secrets and clients once per cold start; a failure reaches Step Functions by name.
+    let deps = lambda::init(review::Deps::from_env(&env)).await?;
+    let deps = &deps;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        lambda::invoke("review", event.payload, |input| review::handle(deps, input)).await
+    }))
+    .await
+}
