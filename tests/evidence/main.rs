@@ -3,5 +3,7 @@
 //! approval), the hostile-input corpus through the whole pipeline, and the load run.
 //! Every world here is an `e2e::Harness`, so the privacy check covers all of it.
 
+mod corpus;
 mod matrix;
+mod special;
 mod world;

@@ -98,13 +98,16 @@ impl Case {
     }
 
     /// The execution input as `gdpr-erasure run` makes it: the ticket when it parses
-    /// as JSON, else `{rawTicket}` (bytes that are not UTF-8 reach it as the text a
-    /// lossy reader makes of them).
-    pub fn execution_input(&self) -> Value {
-        match self.parsed() {
-            Some(v) => v,
-            None => json!({ "rawTicket": String::from_utf8_lossy(&self.bytes()) }),
-        }
+    /// as JSON, else `{rawTicket}`. `None` for bytes that are not UTF-8: the command
+    /// reads the file as text and refuses to start at all (a lossy reading would turn
+    /// invalid bytes into U+FFFD and could make a refused ticket valid).
+    pub fn execution_input(&self) -> Option<Value> {
+        let bytes = self.bytes();
+        let text = std::str::from_utf8(&bytes).ok()?;
+        Some(match serde_json::from_str::<Value>(text) {
+            Ok(v) => v,
+            Err(_) => json!({ "rawTicket": text }),
+        })
     }
 
     /// What the pipeline must answer: Intake receives a parsed document (or raw text).
