@@ -21,6 +21,12 @@ pub trait Clock: Send + Sync + std::fmt::Debug {
     fn now(&self) -> DateTime<Utc>;
     /// Completes once at least `duration` has passed on this clock.
     fn sleep(&self, duration: Duration) -> Sleep<'_>;
+    /// Whether a sleeper wakes when its time comes while others run, so a watcher can
+    /// sleep until a deadline. False for a clock that jumps ahead at every sleep
+    /// ([`VirtualClock`]): sleeping there would move time for everyone.
+    fn wakes_sleepers(&self) -> bool {
+        false
+    }
 }
 
 /// Shared handle to a clock.
@@ -37,6 +43,10 @@ impl Clock for SystemClock {
 
     fn sleep(&self, duration: Duration) -> Sleep<'_> {
         Box::pin(tokio::time::sleep(duration))
+    }
+
+    fn wakes_sleepers(&self) -> bool {
+        true
     }
 }
 
@@ -121,6 +131,10 @@ impl Clock for TokioClock {
     fn sleep(&self, duration: Duration) -> Sleep<'_> {
         Box::pin(tokio::time::sleep(duration))
     }
+
+    fn wakes_sleepers(&self) -> bool {
+        true
+    }
 }
 
 /// Real time running `factor` times faster, from the moment it is created. Lets a
@@ -157,6 +171,10 @@ impl Clock for ScaledClock {
 
     fn sleep(&self, duration: Duration) -> Sleep<'_> {
         Box::pin(tokio::time::sleep(duration.div_f64(self.factor)))
+    }
+
+    fn wakes_sleepers(&self) -> bool {
+        true
     }
 }
 
