@@ -4,6 +4,7 @@
 //! Every world here is an `e2e::Harness`, so the privacy check covers all of it.
 
 mod corpus;
+mod load;
 mod matrix;
 mod special;
 mod world;

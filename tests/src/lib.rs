@@ -85,6 +85,7 @@ pub struct Builder {
     dataset: Option<Dataset>,
     rate_limit: Option<u32>,
     request_timeout: Option<std::time::Duration>,
+    simulated: bool,
 }
 
 impl Default for Builder {
@@ -99,6 +100,7 @@ impl Default for Builder {
             dataset: None,
             rate_limit: None,
             request_timeout: None,
+            simulated: false,
         }
     }
 }
@@ -132,6 +134,14 @@ impl Builder {
         self.intake = c;
         self
     }
+    /// A discrete-event clock (`clock::TokioClock`) instead of the `VirtualClock`:
+    /// for many executions at once, each seeing time pass as it would for it. The
+    /// test must run on a paused current-thread runtime
+    /// (`#[tokio::test(start_paused = true)]`).
+    pub fn simulated_clock(mut self) -> Self {
+        self.simulated = true;
+        self
+    }
     /// The emulator's dataset (default: the bundled one).
     pub fn dataset(mut self, d: Dataset) -> Self {
         self.dataset = Some(d);
@@ -151,8 +161,12 @@ impl Builder {
 
     pub async fn start(self) -> Harness {
         evidence::init();
-        let clock = Arc::new(VirtualClock::starting_at(self.start));
-        let shared: SharedClock = clock.clone();
+        let shared: SharedClock = if self.simulated {
+            Arc::new(clock::TokioClock::starting_at(self.start))
+        } else {
+            Arc::new(VirtualClock::starting_at(self.start))
+        };
+        let clock = shared.clone();
         let mut emulator = Emulator::builder().clock(shared.clone()).seed(7);
         if let Some(d) = self.dataset {
             emulator = emulator.dataset(d);
@@ -332,7 +346,7 @@ fn key(s: &str) -> HmacKey {
 pub struct Harness {
     deps: PipelineDeps,
     reviewer: Arc<Decider>,
-    pub clock: Arc<VirtualClock>,
+    pub clock: SharedClock,
     pub emulator: RunningEmulator,
     pub receiver: DownstreamReceiver,
     pub archive: Arc<dyn Archive>,
@@ -353,9 +367,13 @@ impl Harness {
     /// Another runner over the same world (the same ticket can be started again, as
     /// after a redeployment or by a second webhook).
     pub fn another_pipeline(&self) -> LocalPipeline {
-        let clock: SharedClock = self.clock.clone();
-        LocalPipeline::new(self.deps.clone(), self.reviewer.clone(), clock, 12)
-            .expect("the definition loads")
+        LocalPipeline::new(
+            self.deps.clone(),
+            self.reviewer.clone(),
+            self.clock.clone(),
+            12,
+        )
+        .expect("the definition loads")
     }
 
     /// A runner over this world whose Tasks are routed as `route` changes them (to make
@@ -364,7 +382,7 @@ impl Harness {
         &self,
         route: impl FnOnce(local_runner::Resources) -> local_runner::Resources,
     ) -> local_runner::Runner {
-        let clock: SharedClock = self.clock.clone();
+        let clock = self.clock.clone();
         let definition = local_runner::Definition::from_json_str(
             erasure_steps::local::DEFINITION,
             &erasure_steps::local::substitutions(),
@@ -405,8 +423,8 @@ impl Harness {
     pub fn pipeline_with(&self, change: impl FnOnce(&mut PipelineDeps)) -> LocalPipeline {
         let mut deps = self.deps.clone();
         change(&mut deps);
-        let clock: SharedClock = self.clock.clone();
-        LocalPipeline::new(deps, self.reviewer.clone(), clock, 14).expect("the definition loads")
+        LocalPipeline::new(deps, self.reviewer.clone(), self.clock.clone(), 14)
+            .expect("the definition loads")
     }
 
     /// What the privacy check finds in the logs captured since the last check and in
