@@ -269,6 +269,7 @@ fn personal_strings(v: &Value, path: &str, out: &mut Vec<String>) {
         "externalContactId",
         "eraseRecordings",
         "exportReview",
+        "attempt",
     ];
     match v {
         Value::String(s) if PERSONAL.iter().any(|p| path.starts_with(p)) => out.push(s.clone()),
