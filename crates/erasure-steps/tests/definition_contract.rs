@@ -79,6 +79,15 @@ fn error_equals_names_only_errors_the_code_or_aws_raises() {
     assert!(seen > 100, "the walk found the rules ({seen})");
 }
 
+fn names(r: &Value) -> BTreeSet<&str> {
+    r["ErrorEquals"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect()
+}
+
 #[test]
 fn every_task_retries_every_retryable_error_first() {
     let mut tasks = 0;
@@ -93,14 +102,6 @@ fn every_task_retries_every_retryable_error_first() {
         let retriers = st["Retry"]
             .as_array()
             .unwrap_or_else(|| panic!("{name} has no Retry"));
-        let names = |r: &Value| -> BTreeSet<&str> {
-            r["ErrorEquals"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
-                .collect()
-        };
         let general = if names(&retriers[0]) == BTreeSet::from(["GenesysRateLimited"]) {
             assert_eq!(retriers[0]["JitterStrategy"], "FULL", "{name}");
             &retriers[1]
