@@ -191,7 +191,9 @@ async fn a_follow_up_ticket_erases_what_an_expired_hold_kept_with_its_own_gdpr_d
     // a new id, `resumes`, the subject's identifiers, its own receipt and sign-off.
     let resumed_at: chrono::DateTime<chrono::Utc> =
         "2027-07-01T09:00:00Z".parse().expect("a timestamp");
-    let wait = (resumed_at - h.clock.now()).to_std().expect("the hold ends later");
+    let wait = (resumed_at - h.clock.now())
+        .to_std()
+        .expect("the hold ends later");
     h.clock.sleep(wait).await;
     let mut follow_up = e2e::ticket("legal-hold");
     let t = &mut follow_up["ticket"];
