@@ -53,36 +53,6 @@ const CODES: &[&str] = &[
     "invalid-option",
 ];
 
-/// Every field name of the format: the only words a path may contain.
-const FIELDS: &[&str] = &[
-    "ticket",
-    "subject",
-    "options",
-    "id",
-    "source",
-    "receivedAt",
-    "identityVerifiedAt",
-    "verificationMethod",
-    "signOff",
-    "extension",
-    "by",
-    "role",
-    "at",
-    "noticeSentAt",
-    "reasonCode",
-    "name",
-    "emails",
-    "phones",
-    "number",
-    "from",
-    "until",
-    "genesysUserId",
-    "externalContactId",
-    "eraseRecordings",
-    "exportReview",
-    "<unknown>",
-];
-
 static NOW: LazyLock<DateTime<Utc>> =
     LazyLock::new(|| "2026-11-22T12:00:00Z".parse().expect("fixed instant"));
 
@@ -108,7 +78,7 @@ fn path_is_made_of_field_names(path: &str) -> bool {
                 i.strip_prefix('[')
                     .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
             });
-            FIELDS.contains(&name) && indexes_ok
+            (name == "<unknown>" || erasure_core::ticket::FIELD_NAMES.contains(&name)) && indexes_ok
         })
 }
 
