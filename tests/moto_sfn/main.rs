@@ -146,7 +146,16 @@ async fn the_definition_ends_alike_on_moto_and_on_the_local_runner() {
         let before = conversations(&world.emulator);
         let (name, input) = scenario.ticket(Utc::now());
         let on_moto = world.run(&name, &input).await;
-        eprintln!("{scenario:?} on moto: {:?}", on_moto.took);
+        let invocations = on_moto
+            .history
+            .iter()
+            .filter(|e| e.lambda_function_scheduled_event_details.is_some())
+            .count();
+        eprintln!(
+            "{scenario:?} on moto: {:?}, {} states entered, {invocations} function invocations",
+            on_moto.took,
+            compare::states_entered_on_moto(&on_moto.history).len()
+        );
         let on_ours = local::run(&scenario, &name, input, on_moto.started).await;
 
         // Both ended, and ended alike.
