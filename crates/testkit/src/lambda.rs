@@ -145,7 +145,8 @@ pub fn step_process(
 ///    quoting the payload's values, and logs JSON lines with no personal data;
 /// 2. fails its cold start as `StepMisconfigured` (reported through
 ///    `/runtime/init/error`) when its secret does not exist: the secret is read from
-///    Secrets Manager at start-up, not from the environment.
+///    Secrets Manager at start-up, not from the environment. A step the template gives
+///    no secret (write-record) must fail so when a variable it needs is missing.
 ///
 /// # Panics
 /// When any of that does not hold.
@@ -199,11 +200,31 @@ pub async fn check_step_binary(program: &str, binary: &str, step: &str, fields: 
     }
     assert!(!error.cause.contains(PERSONAL_VALUE), "{}", error.cause);
 
-    let secret_var = env
+    let Some(secret_var) = env
         .iter()
         .find(|(k, _)| k.ends_with("_SECRET_ARN"))
         .map(|(k, _)| k.clone())
-        .expect("every step reads a secret");
+    else {
+        // write-record reads no secret: its bucket is what it cannot start without.
+        let required = "ARCHIVE_BUCKET";
+        assert!(
+            env.iter().any(|(k, _)| k == required),
+            "{binary} reads no secret and has no {required}"
+        );
+        let without: Vec<(String, String)> =
+            env.iter().filter(|(k, _)| k != required).cloned().collect();
+        let process = step_process(program, &moto, &without)
+            .build()
+            .expect("settings");
+        let error = process
+            .invoke_measured(&json!({}), None)
+            .await
+            .result
+            .expect_err("a cold start without a required variable must fail");
+        assert_eq!(error.error, "StepMisconfigured", "{}", error.cause);
+        assert!(error.cause.contains(required), "{}", error.cause);
+        return;
+    };
     let missing: Vec<(String, String)> = env
         .iter()
         .map(|(k, v)| {
