@@ -11,6 +11,7 @@ TEMPLATE := infra/template.yaml
 
 # Tests find the local servers they start through these.
 export MOTO_SERVER := $(abspath $(VENV)/bin/moto_server)
+export CARGO_LAMBDA := $(abspath $(VENV)/bin/cargo-lambda)
 export ASL_VALIDATOR := $(abspath $(NODE_TOOLS)/.bin/asl-validator)
 
 .PHONY: all build demo test lint fmt tools venv node-tools clean infra-test package deploy bench fuzz

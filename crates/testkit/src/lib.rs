@@ -8,7 +8,10 @@
 //!   examples.
 //! - [`lambda`]: a step's real Lambda binary behind the Runtime API, configured as the
 //!   template configures it, its secrets in moto.
+//! - [`cargo_lambda::CargoLambdaWatch`]: the function binaries behind `cargo lambda
+//!   watch`'s Invoke API (`$CARGO_LAMBDA`), for moto's Step Functions to invoke.
 
+pub mod cargo_lambda;
 pub mod lambda;
 pub mod moto;
 pub mod records;

@@ -1,0 +1,356 @@
+//! The AWS side: moto (S3 with Object Lock, Secrets Manager, Step Functions that run)
+//! started through `tests/moto-sfn/launch.py`, the twelve function binaries behind
+//! `cargo lambda watch`, configured as the template configures them (variables; secrets
+//! in moto's Secrets Manager), and around them the Genesys emulator on the real clock and
+//! a local receiver for the signed POSTs (downstream systems, the DSAR tool's callback).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_sfn::types::{ExecutionStatus, HistoryEvent};
+use chrono::{DateTime, Utc};
+use clock::{SharedClock, SystemClock};
+use erasure_steps::local::receiver::DownstreamReceiver;
+use genesys_emulator::{Emulator, JobTiming, RunningEmulator};
+use serde_json::{Value, json};
+use testkit::MotoServer;
+use testkit::cargo_lambda::{CargoLambdaWatch, free_port};
+
+use crate::{
+    POLL_FIRST_WAIT_SECONDS, POLL_MAX_WAIT_SECONDS, PSEUDONYM_KEY, PSEUDONYM_KEY_ID, SEED,
+    Scenario, key_text, systems,
+};
+
+pub const ARCHIVE_BUCKET: &str = "compliance-archive";
+pub const ARCHIVE_PREFIX: &str = "moto/";
+const HOLDS_BUCKET: &str = "hold-register";
+const HOLDS_KEY: &str = "legal-holds.json";
+/// An execution that has not ended after this long is a hang, not a slow machine.
+const EXECUTION_BOUND: Duration = Duration::from_secs(600);
+
+fn repository() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ is inside the repository")
+        .to_path_buf()
+}
+
+pub struct AwsWorld {
+    pub emulator: RunningEmulator,
+    pub receiver: DownstreamReceiver,
+    _moto: MotoServer,
+    lambdas: CargoLambdaWatch,
+    sfn: aws_sdk_sfn::Client,
+    s3: aws_sdk_s3::Client,
+    state_machine: String,
+    _env_dir: tempfile::TempDir,
+}
+
+/// One execution on moto, ended.
+pub struct AwsRun {
+    pub status: ExecutionStatus,
+    pub started: DateTime<Utc>,
+    pub history: Vec<HistoryEvent>,
+    pub receipt: Value,
+    pub record: Value,
+    pub took: Duration,
+}
+
+impl AwsWorld {
+    pub async fn start() -> AwsWorld {
+        let clock: SharedClock = Arc::new(SystemClock);
+        // Real time: moto's Wait states sleep for real, so the jobs must be quick too.
+        let emulator = Emulator::builder()
+            .clock(clock.clone())
+            .seed(SEED)
+            .job_timing(JobTiming::interactive())
+            .start()
+            .await
+            .expect("the emulator starts");
+        let receiver = DownstreamReceiver::start(systems(), clock)
+            .await
+            .expect("the receiver starts");
+
+        let lambda_port = free_port();
+        let moto = MotoServer::start_launched_with_step_functions(
+            &repository().join("tests/moto-sfn/launch.py"),
+            &[
+                "--lambda-endpoint",
+                &format!("http://127.0.0.1:{lambda_port}"),
+            ],
+        );
+        let s3 = moto.s3_client();
+        s3.create_bucket()
+            .bucket(ARCHIVE_BUCKET)
+            .object_lock_enabled_for_bucket(true)
+            .send()
+            .await
+            .expect("a locked bucket");
+        s3.create_bucket()
+            .bucket(HOLDS_BUCKET)
+            .send()
+            .await
+            .expect("the register's bucket");
+
+        let env_dir = tempfile::tempdir().expect("a temp dir");
+        let env_file = env_dir.path().join("functions.env");
+        std::fs::write(&env_file, environment(&moto, &emulator, &receiver).await)
+            .expect("the env file is written");
+        let lambdas =
+            CargoLambdaWatch::start(&repository().join("Cargo.toml"), &env_file, lambda_port);
+
+        let sfn = moto.sfn_client();
+        let definition = erasure_steps::local::DEFINITION;
+        let mut text = definition.to_owned();
+        for (name, arn) in erasure_steps::local::substitutions() {
+            text = text.replace(&format!("${{{name}}}"), &arn);
+        }
+        let state_machine = sfn
+            .create_state_machine()
+            .name(erasure_steps::local::STATE_MACHINE_NAME)
+            .definition(text)
+            .role_arn(moto.role_arn())
+            .send()
+            .await
+            .expect("moto accepts the definition")
+            .state_machine_arn;
+        AwsWorld {
+            emulator,
+            receiver,
+            _moto: moto,
+            lambdas,
+            sfn,
+            s3,
+            state_machine,
+            _env_dir: env_dir,
+        }
+    }
+
+    /// Puts the scenario's legal-hold register where Review reads it.
+    pub async fn set_register(&self, scenario: &Scenario) {
+        self.s3
+            .put_object()
+            .bucket(HOLDS_BUCKET)
+            .key(HOLDS_KEY)
+            .body(ByteStream::from(scenario.register()))
+            .send()
+            .await
+            .expect("the register is uploaded");
+    }
+
+    /// Runs `input` as execution `name` to its end.
+    pub async fn run(&self, name: &str, input: &Value) -> AwsRun {
+        let began = Instant::now();
+        let execution = self
+            .sfn
+            .start_execution()
+            .state_machine_arn(&self.state_machine)
+            .name(name)
+            .input(input.to_string())
+            .send()
+            .await
+            .expect("the execution starts")
+            .execution_arn;
+        let described = loop {
+            let d = self
+                .sfn
+                .describe_execution()
+                .execution_arn(&execution)
+                .send()
+                .await
+                .expect("moto describes the execution");
+            if d.status != ExecutionStatus::Running {
+                break d;
+            }
+            assert!(
+                began.elapsed() < EXECUTION_BOUND,
+                "{name} still runs after {EXECUTION_BOUND:?}; states so far: {:?}\nfunctions:\n{}",
+                crate::compare::states_entered_on_moto(&self.history(&execution).await),
+                self.lambdas.log_tail()
+            );
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        };
+        let took = began.elapsed();
+        let history = self.history(&execution).await;
+        let output: Value = described
+            .output
+            .as_deref()
+            .map(|o| serde_json::from_str(o).expect("the output is JSON"))
+            .unwrap_or(Value::Null);
+        let receipt = output;
+        let key = receipt["key"].as_str().unwrap_or_else(|| {
+            panic!(
+                "{name} ended {:?} without a record receipt: {:?} {:?}\nstates: {:?}\nfunctions:\n{}",
+                described.status,
+                described.error,
+                described.cause,
+                crate::compare::states_entered_on_moto(&history),
+                self.lambdas.log_tail()
+            )
+        });
+        let record = self.read_record(key).await;
+        AwsRun {
+            status: described.status,
+            started: DateTime::from_timestamp(
+                described.start_date.secs(),
+                described.start_date.subsec_nanos(),
+            )
+            .expect("a start date"),
+            history,
+            receipt,
+            record,
+            took,
+        }
+    }
+
+    async fn history(&self, execution: &str) -> Vec<HistoryEvent> {
+        let mut events = Vec::new();
+        let mut token = None;
+        loop {
+            let page = self
+                .sfn
+                .get_execution_history()
+                .execution_arn(execution)
+                .max_results(1000)
+                .set_next_token(token)
+                .send()
+                .await
+                .expect("moto gives the history");
+            events.extend(page.events);
+            token = page.next_token;
+            if token.is_none() {
+                return events;
+            }
+        }
+    }
+
+    /// The record at `key`, which must be locked in COMPLIANCE mode (the archive is WORM).
+    async fn read_record(&self, key: &str) -> Value {
+        let object = self
+            .s3
+            .get_object()
+            .bucket(ARCHIVE_BUCKET)
+            .key(key)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("no record at {key}: {e:?}"));
+        assert_eq!(
+            object.object_lock_mode().map(|m| m.as_str()),
+            Some("COMPLIANCE"),
+            "{key} is not locked"
+        );
+        let bytes = object
+            .body
+            .collect()
+            .await
+            .expect("the record reads")
+            .into_bytes();
+        serde_json::from_slice(&bytes).expect("records are JSON")
+    }
+}
+
+/// The functions' environment: the variables `infra/template.yaml` sets (secrets as
+/// ARNs of secrets created here in moto), AWS pointed at moto, and the poll back-off
+/// shortened because moto's Wait states take real time.
+async fn environment(
+    moto: &MotoServer,
+    emulator: &RunningEmulator,
+    receiver: &DownstreamReceiver,
+) -> String {
+    let sm = moto.secrets_client();
+    let secret = |name: &'static str, value: Value| {
+        let sm = sm.clone();
+        async move {
+            sm.create_secret()
+                .name(name)
+                .secret_string(value.to_string())
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("moto refused secret {name}: {e:?}"))
+                .arn
+                .expect("a secret ARN")
+        }
+    };
+    let oauth = emulator.oauth_client();
+    let downstream_keys: serde_json::Map<String, Value> = ["crm", "warehouse"]
+        .into_iter()
+        .map(|s| (s.to_owned(), json!(key_text(s))))
+        .collect();
+    let downstream: Vec<Value> = ["crm", "warehouse"]
+        .into_iter()
+        .map(
+            |s| json!({"name": s, "endpoint": receiver.endpoint(s).as_str(), "timeoutSeconds": 10}),
+        )
+        .collect();
+    let vars: Vec<(&str, String)> = vec![
+        ("AWS_ENDPOINT_URL", moto.endpoint().to_owned()),
+        ("AWS_ACCESS_KEY_ID", "testing".into()),
+        ("AWS_SECRET_ACCESS_KEY", "testing".into()),
+        ("AWS_REGION", testkit::REGION.into()),
+        ("AWS_EC2_METADATA_DISABLED", "true".into()),
+        ("AWS_LAMBDA_LOG_FORMAT", "JSON".into()),
+        ("GENESYS_REGION", emulator.base_url()),
+        (
+            "GENESYS_SECRET_ARN",
+            secret(
+                "genesys-client",
+                json!({"clientId": oauth.client_id, "clientSecret": oauth.client_secret}),
+            )
+            .await,
+        ),
+        (
+            "PSEUDONYM_KEY_SECRET_ARN",
+            // The local side's key (e2e::pseudonymiser): the same refs on both sides.
+            secret(
+                "pseudonym-key",
+                json!({"key": PSEUDONYM_KEY, "keyId": PSEUDONYM_KEY_ID}),
+            )
+            .await,
+        ),
+        ("DOWNSTREAM_SYSTEMS", Value::from(downstream).to_string()),
+        (
+            "DOWNSTREAM_SECRET_ARN",
+            secret("downstream-keys", Value::Object(downstream_keys)).await,
+        ),
+        ("HOLD_REGISTER_BUCKET", HOLDS_BUCKET.into()),
+        ("HOLD_REGISTER_KEY", HOLDS_KEY.into()),
+        (
+            "REVIEW_ENDPOINT_URL",
+            receiver.endpoint("review").as_str().to_owned(),
+        ),
+        (
+            "REVIEW_SECRET_ARN",
+            secret("review-key", json!({"key": key_text("review")})).await,
+        ),
+        ("APPROVAL_URL", "http://127.0.0.1:9/approval".into()),
+        (
+            "TICKET_CALLBACK_URL",
+            receiver.endpoint("dsar").as_str().to_owned(),
+        ),
+        (
+            "TICKET_SECRET_ARN",
+            secret("ticket-key", json!({"key": key_text("dsar")})).await,
+        ),
+        ("ARCHIVE_BUCKET", ARCHIVE_BUCKET.into()),
+        ("ARCHIVE_PREFIX", ARCHIVE_PREFIX.into()),
+        ("RETENTION_YEARS", "7".into()),
+        (
+            "DEFINITION_DIGEST",
+            erasure_steps::local::definition_digest(),
+        ),
+        (
+            "POLL_FIRST_WAIT_SECONDS",
+            POLL_FIRST_WAIT_SECONDS.to_string(),
+        ),
+        ("POLL_MAX_WAIT_SECONDS", POLL_MAX_WAIT_SECONDS.to_string()),
+    ];
+    vars.into_iter()
+        // Single quotes: the value as it is (JSON has double quotes).
+        .map(|(k, v)| {
+            assert!(!v.contains('\''), "{k} cannot be single-quoted");
+            format!("{k}='{v}'\n")
+        })
+        .collect()
+}
