@@ -134,19 +134,11 @@ impl Drop for CargoLambdaWatch {
 }
 
 fn program() -> Result<PathBuf, String> {
-    let Some(path) = std::env::var_os("CARGO_LAMBDA").filter(|p| !p.is_empty()) else {
-        return Err(format!(
-            "CARGO_LAMBDA is not set, so the test cannot serve the functions: {HOW_TO_GET_IT}"
-        ));
-    };
-    let path = PathBuf::from(path);
-    if !path.is_file() {
-        return Err(format!(
-            "CARGO_LAMBDA names {}, which does not exist: {HOW_TO_GET_IT}",
-            path.display()
-        ));
-    }
-    Ok(path)
+    crate::tool_from_env(
+        "CARGO_LAMBDA",
+        "the test cannot serve the functions",
+        HOW_TO_GET_IT,
+    )
 }
 
 /// A port nobody listens on now (for a server the test starts next).

@@ -333,19 +333,11 @@ impl Drop for MotoServer {
 }
 
 fn server_program() -> Result<PathBuf, String> {
-    let Some(path) = std::env::var_os("MOTO_SERVER").filter(|p| !p.is_empty()) else {
-        return Err(format!(
-            "MOTO_SERVER is not set, so the S3 tests cannot start moto: {HOW_TO_GET_IT}"
-        ));
-    };
-    let path = PathBuf::from(path);
-    if !path.is_file() {
-        return Err(format!(
-            "MOTO_SERVER names {}, which does not exist: {HOW_TO_GET_IT}",
-            path.display()
-        ));
-    }
-    Ok(path)
+    crate::tool_from_env(
+        "MOTO_SERVER",
+        "the S3 tests cannot start moto",
+        HOW_TO_GET_IT,
+    )
 }
 
 fn free_port() -> Result<u16, String> {
