@@ -35,6 +35,9 @@ test: tools lint
 lint: tools
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	@# The fuzz targets are a cargo project of their own (not built by the workspace);
+	@# type-check them so a change to erasure-core cannot leave `make fuzz` broken.
+	$(CARGO) check --quiet --manifest-path fuzz/Cargo.toml --bins
 	@# SAM fills ${...FunctionArn} at deploy time; the validator checks ARNs, so lint the
 	@# definition with every substitution replaced by a well-formed Lambda ARN.
 	@if [ -f $(ASL) ]; then \

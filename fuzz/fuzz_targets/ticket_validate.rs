@@ -165,6 +165,7 @@ fn context(ticket_id: Option<&str>, now: DateTime<Utc>) -> RecordContext {
             .parse()
             .expect("a ticket id"),
         ticket_source: "fuzz".into(),
+        resumes: None,
         execution_id: "arn:aws:states:eu-west-1:123456789012:execution:gdpr-erasure:fuzz".into(),
         sequence: 1,
         previous_digest: None,
