@@ -18,9 +18,13 @@ use serde_json::{Value, json};
 use testkit::MotoServer;
 use testkit::cargo_lambda::{CargoLambdaWatch, free_port};
 
+use endpoints::answer::Answer;
+use endpoints::approval::{ApprovalConfig, ApprovalEndpoint};
+use endpoints::signature::{SIGNATURE_HEADER, SigningKey, TIMESTAMP_HEADER, VerifyingKeys};
+
 use crate::{
-    POLL_FIRST_WAIT_SECONDS, POLL_MAX_WAIT_SECONDS, PSEUDONYM_KEY, PSEUDONYM_KEY_ID, SEED,
-    Scenario, key_text, systems,
+    APPROVAL_KEY, APPROVAL_URL, POLL_FIRST_WAIT_SECONDS, POLL_MAX_WAIT_SECONDS, PSEUDONYM_KEY,
+    PSEUDONYM_KEY_ID, SEED, Scenario, key_text, systems,
 };
 
 pub const ARCHIVE_BUCKET: &str = "compliance-archive";
@@ -50,12 +54,27 @@ pub struct AwsWorld {
 
 /// One execution on moto, ended.
 pub struct AwsRun {
+    pub execution: String,
     pub status: ExecutionStatus,
     pub started: DateTime<Utc>,
     pub history: Vec<HistoryEvent>,
     pub receipt: Value,
     pub record: Value,
     pub took: Duration,
+    /// The DPO's answer at the review gate, when the scenario gives one.
+    pub decided: Option<Decided>,
+}
+
+/// The review summary notify-review posted, and the DPO's answer to it through the
+/// approval endpoint.
+pub struct Decided {
+    /// The review notice as the review endpoint (the receiver) got it, signed.
+    pub notice: Value,
+    /// The decision document the DPO's tool sent, and the endpoint's answer.
+    pub decision: Value,
+    pub answer: Answer,
+    /// How long the execution had been running when the notice arrived.
+    pub notified_after: Duration,
 }
 
 impl AwsWorld {
@@ -69,7 +88,9 @@ impl AwsWorld {
             .start()
             .await
             .expect("the emulator starts");
-        let receiver = DownstreamReceiver::start(systems(), clock)
+        // The review endpoint's notices carry no identifier of the subject: the receiver
+        // keeps them, as the DPO's tool would, to answer with their task token.
+        let receiver = DownstreamReceiver::start_keeping(systems(), clock, &["review"])
             .await
             .expect("the receiver starts");
 
@@ -140,8 +161,94 @@ impl AwsWorld {
             .expect("the register is uploaded");
     }
 
-    /// Runs `input` as execution `name` to its end.
-    pub async fn run(&self, name: &str, input: &Value) -> AwsRun {
+    /// The approval endpoint of `crates/endpoints` over aws-sdk-sfn against moto, as the
+    /// `approval` function runs it (its key, this state machine, the pipeline's
+    /// pseudonym key).
+    fn approval_endpoint(&self) -> ApprovalEndpoint<aws_sdk_sfn::Client> {
+        let keys = VerifyingKeys::from_secret_json(&json!({ "key": APPROVAL_KEY }).to_string())
+            .expect("the approval key");
+        ApprovalEndpoint {
+            config: ApprovalConfig::new(&self.state_machine, keys, crate::local::pseudonymiser()),
+            sfn: self.sfn.clone(),
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    /// The DPO answers `decision` to a review notice, through the approval endpoint's
+    /// handler, signed as the DPO's tool signs it; `name_execution` puts the notice's
+    /// execution in the decision (the endpoint then checks it still waits).
+    pub async fn answer_review(
+        &self,
+        notice: &Value,
+        decision: &str,
+        name_execution: bool,
+    ) -> (Value, Answer) {
+        let now = Utc::now();
+        let mut document = json!({
+            "taskToken": notice["taskToken"],
+            "decision": decision,
+            "by": e2e::DPO,
+            "role": "DPO",
+            "at": now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        });
+        if name_execution {
+            document["executionArn"] = notice["executionId"].clone();
+        }
+        let body = document.to_string().into_bytes();
+        let signature = SigningKey::new(APPROVAL_KEY.as_bytes())
+            .expect("the approval key")
+            .sign(now.timestamp(), &body);
+        let request = lambda_http::http::Request::builder()
+            .method("POST")
+            .uri("https://approval.lambda-url.us-east-1.on.aws/")
+            .header("content-type", "application/json")
+            .header(TIMESTAMP_HEADER, now.timestamp().to_string())
+            .header(SIGNATURE_HEADER, signature)
+            .body(lambda_http::Body::Binary(body))
+            .expect("a request");
+        let answer = self.approval_endpoint().answer(&request).await;
+        (document, answer)
+    }
+
+    /// The execution's status and its number of history events (to show an answer
+    /// changed nothing).
+    pub async fn status_and_events(&self, execution: &str) -> (ExecutionStatus, usize) {
+        let d = self
+            .sfn
+            .describe_execution()
+            .execution_arn(execution)
+            .send()
+            .await
+            .expect("moto describes the execution");
+        (d.status, self.history(execution).await.len())
+    }
+
+    /// Every version of every object in the archive bucket.
+    pub async fn archive_versions(&self) -> Vec<(String, String)> {
+        let out = self
+            .s3
+            .list_object_versions()
+            .bucket(ARCHIVE_BUCKET)
+            .send()
+            .await
+            .expect("moto lists the versions");
+        let mut v: Vec<(String, String)> = out
+            .versions()
+            .iter()
+            .map(|v| {
+                (
+                    v.key().unwrap_or_default().to_owned(),
+                    v.version_id().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// Runs `input` as execution `name` to its end; when the scenario answers the review
+    /// gate, the DPO approves as soon as the review notice for `name` arrives.
+    pub async fn run(&self, scenario: Scenario, name: &str, input: &Value) -> AwsRun {
         let began = Instant::now();
         let execution = self
             .sfn
@@ -153,7 +260,25 @@ impl AwsWorld {
             .await
             .expect("the execution starts")
             .execution_arn;
+        let mut decided: Option<Decided> = None;
         let described = loop {
+            if scenario.dpo_approves() && decided.is_none() {
+                let notice = self
+                    .receiver
+                    .kept("review")
+                    .into_iter()
+                    .find(|n| n["ticketId"] == name);
+                if let Some(notice) = notice {
+                    let notified_after = began.elapsed();
+                    let (decision, answer) = self.answer_review(&notice, "approve", true).await;
+                    decided = Some(Decided {
+                        notice,
+                        decision,
+                        answer,
+                        notified_after,
+                    });
+                }
+            }
             let d = self
                 .sfn
                 .describe_execution()
@@ -192,6 +317,7 @@ impl AwsWorld {
         });
         let record = self.read_record(key).await;
         AwsRun {
+            execution: execution.clone(),
             status: described.status,
             started: DateTime::from_timestamp(
                 described.start_date.secs(),
@@ -202,10 +328,11 @@ impl AwsWorld {
             receipt,
             record,
             took,
+            decided,
         }
     }
 
-    async fn history(&self, execution: &str) -> Vec<HistoryEvent> {
+    pub async fn history(&self, execution: &str) -> Vec<HistoryEvent> {
         let mut events = Vec::new();
         let mut token = None;
         loop {
@@ -324,7 +451,7 @@ async fn environment(
             "REVIEW_SECRET_ARN",
             secret("review-key", json!({"key": key_text("review")})).await,
         ),
-        ("APPROVAL_URL", "http://127.0.0.1:9/approval".into()),
+        ("APPROVAL_URL", APPROVAL_URL.into()),
         (
             "TICKET_CALLBACK_URL",
             receiver.endpoint("dsar").as_str().to_owned(),
