@@ -79,6 +79,7 @@ pub struct Decided {
 
 impl AwsWorld {
     pub async fn start() -> AwsWorld {
+        let built = tokio::task::spawn_blocking(build_functions);
         let clock: SharedClock = Arc::new(SystemClock);
         // Real time: moto's Wait states sleep for real, so the jobs must be quick too.
         let emulator = Emulator::builder()
@@ -119,6 +120,7 @@ impl AwsWorld {
         let env_file = env_dir.path().join("functions.env");
         std::fs::write(&env_file, environment(&moto, &emulator, &receiver).await)
             .expect("the env file is written");
+        built.await.expect("the build of the functions ends");
         let lambdas =
             CargoLambdaWatch::start(&repository().join("Cargo.toml"), &env_file, lambda_port);
 
@@ -375,6 +377,34 @@ impl AwsWorld {
             .expect("the record reads")
             .into_bytes();
         serde_json::from_slice(&bytes).expect("records are JSON")
+    }
+}
+
+/// Builds the function binaries the way `cargo lambda watch` builds each on its first
+/// invocation (`cargo run --bin <name>`: one at a time, each with its own package's
+/// features, so the artifacts are the ones it will find), before any execution starts.
+/// Otherwise the first run after a change builds inside the Tasks, and a build longer
+/// than a Task's `TimeoutSeconds` (Intake's 60 s) is a `States.Timeout` that Intake's
+/// Retry runs again: the two sides then differ by an invocation.
+fn build_functions() {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut binaries: Vec<String> = erasure_steps::local::substitutions()
+        .into_values()
+        .filter_map(|arn| arn.rsplit(':').next().map(str::to_owned))
+        .collect();
+    binaries.sort();
+    binaries.dedup();
+    for binary in binaries {
+        let out = std::process::Command::new(&cargo)
+            .args(["build", "--bin", &binary])
+            .current_dir(repository())
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run cargo: {e}"));
+        assert!(
+            out.status.success(),
+            "cargo build --bin {binary} failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }
 

@@ -256,6 +256,25 @@ pub fn failures_locally(history: &[Event]) -> Vec<(String, String)> {
         .collect()
 }
 
+/// For each failed invocation on moto that its state's Retry ran again, how long until
+/// the next invocation of that state was scheduled (the Retry's wait), in seconds.
+pub fn retry_waits_on_moto(history: &[HistoryEvent]) -> Vec<f64> {
+    let secs =
+        |e: &HistoryEvent| e.timestamp.secs() as f64 + f64::from(e.timestamp.subsec_nanos()) / 1e9;
+    history
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.lambda_function_failed_event_details.is_some())
+        .filter_map(|(i, failed)| {
+            let next = history[i..]
+                .iter()
+                .find(|e| e.lambda_function_scheduled_event_details.is_some())?;
+            (state_of_event(history, next) == state_of_event(history, failed))
+                .then(|| secs(next) - secs(failed))
+        })
+        .collect()
+}
+
 /// How many times moto ran a Task again: invocations beyond one per Task state entered.
 pub fn retries_on_moto(history: &[HistoryEvent]) -> u64 {
     let scheduled = history

@@ -260,10 +260,11 @@ async fn ends_alike(world: &aws::AwsWorld, dataset: &BTreeSet<String>, scenario:
         })
         .count();
     eprintln!(
-        "{scenario:?} on moto: {:?}, {} states entered, {invocations} function invocations, {} retried",
+        "{scenario:?} on moto: {:?}, {} states entered, {invocations} function invocations, {} retried (after {:?} s)",
         on_moto.took,
         compare::states_entered_on_moto(&on_moto.history).len(),
         retries_on_moto(&on_moto.history),
+        compare::retry_waits_on_moto(&on_moto.history),
     );
     let on_ours = local::run(&scenario, &name, input, on_moto.started).await;
 
