@@ -8,8 +8,11 @@
 //! could share our misreadings of the States Language, moto's does not.
 //! `docs/second-interpreter.md` says how the pieces are wired and what differed.
 //!
-//! Scenarios: the happy path, and a Task whose function fails (Review cannot use the
-//! legal-hold register) caught by its Catch into a FAILED record.
+//! Scenarios: the happy path; a Task whose function fails (Review cannot use the
+//! legal-hold register) caught by its Catch into a FAILED record; the DPO's review gate
+//! (AwaitDecision's task token from notify-review's notice, answered through the
+//! approval endpoint, a second answer refused); and a transient Genesys fault that
+//! PollExport's Retry absorbs.
 
 mod aws;
 mod compare;
@@ -345,10 +348,15 @@ async fn ends_alike(world: &aws::AwsWorld, dataset: &BTreeSet<String>, scenario:
     let fired = |e: &genesys_emulator::RunningEmulator| -> Vec<u32> {
         e.faults().iter().map(|f| f.fired).collect()
     };
+    let expected: Vec<u32> = if scenario == Scenario::PollRetried {
+        vec![CLIENT_ATTEMPTS]
+    } else {
+        vec![]
+    };
     assert_eq!(
-        fired(&world.emulator),
-        fired(&on_ours.emulator),
-        "{scenario:?}: injected faults fired"
+        (fired(&world.emulator), fired(&on_ours.emulator)),
+        (expected.clone(), expected),
+        "{scenario:?}: injected faults fired (moto, local)"
     );
     world.emulator.clear_faults();
     let told = |r: &erasure_steps::local::receiver::DownstreamReceiver| {
