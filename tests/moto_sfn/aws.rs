@@ -75,6 +75,8 @@ pub struct Decided {
     pub answer: Answer,
     /// How long the execution had been running when the notice arrived.
     pub notified_after: Duration,
+    /// When the decision was sent to the approval endpoint.
+    pub answered_at: DateTime<Utc>,
 }
 
 impl AwsWorld {
@@ -272,12 +274,14 @@ impl AwsWorld {
                     .find(|n| n["ticketId"] == name);
                 if let Some(notice) = notice {
                     let notified_after = began.elapsed();
+                    let answered_at = Utc::now();
                     let (decision, answer) = self.answer_review(&notice, "approve", true).await;
                     decided = Some(Decided {
                         notice,
                         decision,
                         answer,
                         notified_after,
+                        answered_at,
                     });
                 }
             }

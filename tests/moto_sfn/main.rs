@@ -471,6 +471,24 @@ async fn review_gate(
         "the record keeps the endpoint's answer"
     );
     assert_eq!(decided.decision["by"], e2e::DPO);
+    // moto held the execution in AwaitDecision until the answer.
+    let left: Vec<DateTime<Utc>> = on_moto
+        .history
+        .iter()
+        .filter(|e| {
+            e.state_exited_event_details
+                .as_ref()
+                .is_some_and(|d| d.name == "AwaitDecision")
+        })
+        .filter_map(|e| DateTime::from_timestamp_millis(e.timestamp.to_millis().ok()?))
+        .collect();
+    assert_eq!(left.len(), 1, "AwaitDecision is left once");
+    assert!(
+        left[0] >= decided.answered_at - Duration::milliseconds(1),
+        "AwaitDecision was left at {} before the answer at {}",
+        left[0],
+        decided.answered_at
+    );
 
     // A second answer, delivered again by a retrying tool (Step Functions refuses the
     // answered token) and naming the execution (the endpoint refuses: it has ended):
