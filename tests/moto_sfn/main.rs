@@ -299,10 +299,13 @@ async fn ends_alike(world: &aws::AwsWorld, dataset: &BTreeSet<String>, scenario:
         moto_path, our_path,
         "{scenario:?}: the states entered differ"
     );
-    let diffs = flow_differences(
-        &data_flow(flow_on_moto(&on_moto.history)),
-        &data_flow(flow_locally(&on_ours.history)),
-    );
+    let moto_flow = data_flow(flow_on_moto(&on_moto.history));
+    if scenario.dpo_approves() {
+        let parameters = &moto_flow[&("AwaitDecision".to_owned(), "parameters")];
+        assert_eq!(parameters.len(), 1, "AwaitDecision is scheduled once");
+        assert_eq!(parameters[0]["Payload"]["taskToken"], "<masked>");
+    }
+    let diffs = flow_differences(&moto_flow, &data_flow(flow_locally(&on_ours.history)));
     assert!(
         diffs.is_empty(),
         "{scenario:?}: the state data differ (moto vs local):\n{}",
@@ -435,6 +438,12 @@ async fn review_gate(
     assert_eq!(notice["executionId"], on_moto.execution.as_str());
     assert_eq!(notice["executionId"], ours["executionId"]);
     assert_eq!(notice["ticketId"], ours["ticketId"]);
+    assert!(
+        notice["review"]["reasons"]
+            .as_array()
+            .is_some_and(|r| r.contains(&"active-agent".into())),
+        "the notice carries the review summary: {notice:#}"
+    );
     let diffs = differences(&masked(&notice["review"]), &masked(&ours["review"]));
     assert!(
         diffs.is_empty(),
