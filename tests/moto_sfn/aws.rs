@@ -210,8 +210,16 @@ impl AwsWorld {
             .header(SIGNATURE_HEADER, signature)
             .body(lambda_http::Body::Binary(body))
             .expect("a request");
-        let answer = self.approval_endpoint().answer(&request).await;
-        (document, answer)
+        // The function's handler, and its HTTP response read back.
+        let response = self.approval_endpoint().handle(request).await;
+        let status = response.status().as_u16();
+        let body: Value = match response.body() {
+            lambda_http::Body::Text(t) => serde_json::from_str(t).expect("a JSON answer"),
+            lambda_http::Body::Binary(b) => serde_json::from_slice(b).expect("a JSON answer"),
+            lambda_http::Body::Empty => Value::Null,
+            _ => panic!("an unexpected body"),
+        };
+        (document, Answer { status, body })
     }
 
     /// The execution's status and its number of history events (to show an answer
