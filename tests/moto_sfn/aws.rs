@@ -18,9 +18,13 @@ use serde_json::{Value, json};
 use testkit::MotoServer;
 use testkit::cargo_lambda::{CargoLambdaWatch, free_port};
 
+use endpoints::answer::Answer;
+use endpoints::approval::{ApprovalConfig, ApprovalEndpoint};
+use endpoints::signature::{SIGNATURE_HEADER, SigningKey, TIMESTAMP_HEADER, VerifyingKeys};
+
 use crate::{
-    POLL_FIRST_WAIT_SECONDS, POLL_MAX_WAIT_SECONDS, PSEUDONYM_KEY, PSEUDONYM_KEY_ID, SEED,
-    Scenario, key_text, systems,
+    APPROVAL_KEY, APPROVAL_URL, POLL_FIRST_WAIT_SECONDS, POLL_MAX_WAIT_SECONDS, PSEUDONYM_KEY,
+    PSEUDONYM_KEY_ID, SEED, Scenario, key_text, systems,
 };
 
 pub const ARCHIVE_BUCKET: &str = "compliance-archive";
@@ -50,16 +54,34 @@ pub struct AwsWorld {
 
 /// One execution on moto, ended.
 pub struct AwsRun {
+    pub execution: String,
     pub status: ExecutionStatus,
     pub started: DateTime<Utc>,
     pub history: Vec<HistoryEvent>,
     pub receipt: Value,
     pub record: Value,
     pub took: Duration,
+    /// The DPO's answer at the review gate, when the scenario gives one.
+    pub decided: Option<Decided>,
+}
+
+/// The review summary notify-review posted, and the DPO's answer to it through the
+/// approval endpoint.
+pub struct Decided {
+    /// The review notice as the review endpoint (the receiver) got it, signed.
+    pub notice: Value,
+    /// The decision document the DPO's tool sent, and the endpoint's answer.
+    pub decision: Value,
+    pub answer: Answer,
+    /// How long the execution had been running when the notice arrived.
+    pub notified_after: Duration,
+    /// When the decision was sent to the approval endpoint.
+    pub answered_at: DateTime<Utc>,
 }
 
 impl AwsWorld {
     pub async fn start() -> AwsWorld {
+        let built = tokio::task::spawn_blocking(build_functions);
         let clock: SharedClock = Arc::new(SystemClock);
         // Real time: moto's Wait states sleep for real, so the jobs must be quick too.
         let emulator = Emulator::builder()
@@ -69,7 +91,9 @@ impl AwsWorld {
             .start()
             .await
             .expect("the emulator starts");
-        let receiver = DownstreamReceiver::start(systems(), clock)
+        // The review endpoint's notices carry no identifier of the subject: the receiver
+        // keeps them, as the DPO's tool would, to answer with their task token.
+        let receiver = DownstreamReceiver::start_keeping(systems(), clock, &["review"])
             .await
             .expect("the receiver starts");
 
@@ -98,6 +122,7 @@ impl AwsWorld {
         let env_file = env_dir.path().join("functions.env");
         std::fs::write(&env_file, environment(&moto, &emulator, &receiver).await)
             .expect("the env file is written");
+        built.await.expect("the build of the functions ends");
         let lambdas =
             CargoLambdaWatch::start(&repository().join("Cargo.toml"), &env_file, lambda_port);
 
@@ -140,8 +165,102 @@ impl AwsWorld {
             .expect("the register is uploaded");
     }
 
-    /// Runs `input` as execution `name` to its end.
-    pub async fn run(&self, name: &str, input: &Value) -> AwsRun {
+    /// The approval endpoint of `crates/endpoints` over aws-sdk-sfn against moto, as the
+    /// `approval` function runs it (its key, this state machine, the pipeline's
+    /// pseudonym key).
+    fn approval_endpoint(&self) -> ApprovalEndpoint<aws_sdk_sfn::Client> {
+        let keys = VerifyingKeys::from_secret_json(&json!({ "key": APPROVAL_KEY }).to_string())
+            .expect("the approval key");
+        ApprovalEndpoint {
+            config: ApprovalConfig::new(&self.state_machine, keys, crate::local::pseudonymiser()),
+            sfn: self.sfn.clone(),
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    /// The DPO answers `decision` to a review notice, through the approval endpoint's
+    /// handler, signed as the DPO's tool signs it; `name_execution` puts the notice's
+    /// execution in the decision (the endpoint then checks it still waits).
+    pub async fn answer_review(
+        &self,
+        notice: &Value,
+        decision: &str,
+        name_execution: bool,
+    ) -> (Value, Answer) {
+        let now = Utc::now();
+        let mut document = json!({
+            "taskToken": notice["taskToken"],
+            "decision": decision,
+            "by": e2e::DPO,
+            "role": "DPO",
+            "at": now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        });
+        if name_execution {
+            document["executionArn"] = notice["executionId"].clone();
+        }
+        let body = document.to_string().into_bytes();
+        let signature = SigningKey::new(APPROVAL_KEY.as_bytes())
+            .expect("the approval key")
+            .sign(now.timestamp(), &body);
+        let request = lambda_http::http::Request::builder()
+            .method("POST")
+            .uri("https://approval.lambda-url.us-east-1.on.aws/")
+            .header("content-type", "application/json")
+            .header(TIMESTAMP_HEADER, now.timestamp().to_string())
+            .header(SIGNATURE_HEADER, signature)
+            .body(lambda_http::Body::Binary(body))
+            .expect("a request");
+        // The function's handler, and its HTTP response read back.
+        let response = self.approval_endpoint().handle(request).await;
+        let status = response.status().as_u16();
+        let body: Value = match response.body() {
+            lambda_http::Body::Text(t) => serde_json::from_str(t).expect("a JSON answer"),
+            lambda_http::Body::Binary(b) => serde_json::from_slice(b).expect("a JSON answer"),
+            lambda_http::Body::Empty => Value::Null,
+            _ => panic!("an unexpected body"),
+        };
+        (document, Answer { status, body })
+    }
+
+    /// The execution's status and its number of history events (to show an answer
+    /// changed nothing).
+    pub async fn status_and_events(&self, execution: &str) -> (ExecutionStatus, usize) {
+        let d = self
+            .sfn
+            .describe_execution()
+            .execution_arn(execution)
+            .send()
+            .await
+            .expect("moto describes the execution");
+        (d.status, self.history(execution).await.len())
+    }
+
+    /// Every version of every object in the archive bucket.
+    pub async fn archive_versions(&self) -> Vec<(String, String)> {
+        let out = self
+            .s3
+            .list_object_versions()
+            .bucket(ARCHIVE_BUCKET)
+            .send()
+            .await
+            .expect("moto lists the versions");
+        let mut v: Vec<(String, String)> = out
+            .versions()
+            .iter()
+            .map(|v| {
+                (
+                    v.key().unwrap_or_default().to_owned(),
+                    v.version_id().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// Runs `input` as execution `name` to its end; when the scenario answers the review
+    /// gate, the DPO approves as soon as the review notice for `name` arrives.
+    pub async fn run(&self, scenario: Scenario, name: &str, input: &Value) -> AwsRun {
         let began = Instant::now();
         let execution = self
             .sfn
@@ -153,7 +272,27 @@ impl AwsWorld {
             .await
             .expect("the execution starts")
             .execution_arn;
+        let mut decided: Option<Decided> = None;
         let described = loop {
+            if scenario.dpo_approves() && decided.is_none() {
+                let notice = self
+                    .receiver
+                    .kept("review")
+                    .into_iter()
+                    .find(|n| n["ticketId"] == name);
+                if let Some(notice) = notice {
+                    let notified_after = began.elapsed();
+                    let answered_at = Utc::now();
+                    let (decision, answer) = self.answer_review(&notice, "approve", true).await;
+                    decided = Some(Decided {
+                        notice,
+                        decision,
+                        answer,
+                        notified_after,
+                        answered_at,
+                    });
+                }
+            }
             let d = self
                 .sfn
                 .describe_execution()
@@ -192,6 +331,7 @@ impl AwsWorld {
         });
         let record = self.read_record(key).await;
         AwsRun {
+            execution: execution.clone(),
             status: described.status,
             started: DateTime::from_timestamp(
                 described.start_date.secs(),
@@ -202,10 +342,11 @@ impl AwsWorld {
             receipt,
             record,
             took,
+            decided,
         }
     }
 
-    async fn history(&self, execution: &str) -> Vec<HistoryEvent> {
+    pub async fn history(&self, execution: &str) -> Vec<HistoryEvent> {
         let mut events = Vec::new();
         let mut token = None;
         loop {
@@ -248,6 +389,34 @@ impl AwsWorld {
             .expect("the record reads")
             .into_bytes();
         serde_json::from_slice(&bytes).expect("records are JSON")
+    }
+}
+
+/// Builds the function binaries the way `cargo lambda watch` builds each on its first
+/// invocation (`cargo run --bin <name>`: one at a time, each with its own package's
+/// features, so the artifacts are the ones it will find), before any execution starts.
+/// Otherwise the first run after a change builds inside the Tasks, and a build longer
+/// than a Task's `TimeoutSeconds` (Intake's 60 s) is a `States.Timeout` that Intake's
+/// Retry runs again: the two sides then differ by an invocation.
+fn build_functions() {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut binaries: Vec<String> = erasure_steps::local::substitutions()
+        .into_values()
+        .filter_map(|arn| arn.rsplit(':').next().map(str::to_owned))
+        .collect();
+    binaries.sort();
+    binaries.dedup();
+    for binary in binaries {
+        let out = std::process::Command::new(&cargo)
+            .args(["build", "--bin", &binary])
+            .current_dir(repository())
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run cargo: {e}"));
+        assert!(
+            out.status.success(),
+            "cargo build --bin {binary} failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }
 
@@ -324,7 +493,7 @@ async fn environment(
             "REVIEW_SECRET_ARN",
             secret("review-key", json!({"key": key_text("review")})).await,
         ),
-        ("APPROVAL_URL", "http://127.0.0.1:9/approval".into()),
+        ("APPROVAL_URL", APPROVAL_URL.into()),
         (
             "TICKET_CALLBACK_URL",
             receiver.endpoint("dsar").as_str().to_owned(),

@@ -15,6 +15,8 @@ const MASKED: &[&str] = &[
     // receivers' acknowledgement references.
     "requestId",
     "reference",
+    // The task token of AwaitDecision (random on both sides).
+    "taskToken",
     // Times that depend on when things ran. The clock facts that do not (the ticket's
     // times, the due dates, whether the deadline and the service level were met) stay
     // compared. moto also writes the context object's times in another form
@@ -202,6 +204,93 @@ mod tests {
     }
 }
 
+/// The state a history event belongs to: the one its branch last entered.
+fn state_of_event(history: &[HistoryEvent], event: &HistoryEvent) -> String {
+    let by_id: std::collections::HashMap<i64, &HistoryEvent> =
+        history.iter().map(|e| (e.id, e)).collect();
+    let mut e = event;
+    loop {
+        if let Some(d) = &e.state_entered_event_details {
+            return d.name.clone();
+        }
+        match by_id.get(&e.previous_event_id) {
+            Some(p) => e = p,
+            None => return String::new(),
+        }
+    }
+}
+
+/// Every failed function invocation as (state, error), in history order.
+pub fn failures_on_moto(history: &[HistoryEvent]) -> Vec<(String, String)> {
+    history
+        .iter()
+        .filter_map(|e| {
+            let error = e
+                .lambda_function_failed_event_details
+                .as_ref()
+                .map(|d| d.error.clone())
+                .or_else(|| {
+                    e.task_failed_event_details
+                        .as_ref()
+                        .map(|d| d.error.clone())
+                })?;
+            Some((state_of_event(history, e), error.unwrap_or_default()))
+        })
+        .collect()
+}
+
+pub fn failures_locally(history: &[Event]) -> Vec<(String, String)> {
+    history
+        .iter()
+        .filter(|e| e.kind == "LambdaFunctionFailed" || e.kind == "TaskFailed")
+        .map(|e| {
+            (
+                e.state_name.clone().unwrap_or_default(),
+                e.details
+                    .get("error")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// For each failed invocation on moto that its state's Retry ran again, how long until
+/// the next invocation of that state was scheduled (the Retry's wait), in seconds.
+pub fn retry_waits_on_moto(history: &[HistoryEvent]) -> Vec<f64> {
+    let secs =
+        |e: &HistoryEvent| e.timestamp.secs() as f64 + f64::from(e.timestamp.subsec_nanos()) / 1e9;
+    history
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.lambda_function_failed_event_details.is_some())
+        .filter_map(|(i, failed)| {
+            let next = history[i..]
+                .iter()
+                .find(|e| e.lambda_function_scheduled_event_details.is_some())?;
+            (state_of_event(history, next) == state_of_event(history, failed))
+                .then(|| secs(next) - secs(failed))
+        })
+        .collect()
+}
+
+/// How many times moto ran a Task again: invocations beyond one per Task state entered.
+pub fn retries_on_moto(history: &[HistoryEvent]) -> u64 {
+    let scheduled = history
+        .iter()
+        .filter(|e| {
+            e.lambda_function_scheduled_event_details.is_some()
+                || e.task_scheduled_event_details.is_some()
+        })
+        .count();
+    let tasks = history
+        .iter()
+        .filter(|e| e.r#type.as_str() == "TaskStateEntered")
+        .count();
+    scheduled.saturating_sub(tasks) as u64
+}
+
 /// One step of the data flow: a state's output when it exits, or the payload a Lambda
 /// function was invoked with.
 #[derive(Debug, Clone, PartialEq)]
@@ -241,6 +330,13 @@ pub fn flow_on_moto(history: &[HistoryEvent]) -> Vec<Flow> {
                     data: json(d.output.as_deref().unwrap_or("null")),
                 });
             }
+            if let Some(d) = &e.task_scheduled_event_details {
+                return Some(Flow {
+                    state: state_of(e),
+                    kind: "parameters",
+                    data: json(&d.parameters),
+                });
+            }
             let d = e.lambda_function_scheduled_event_details.as_ref()?;
             Some(Flow {
                 state: state_of(e),
@@ -259,6 +355,8 @@ pub fn flow_locally(history: &[Event]) -> Vec<Flow> {
                 ("output", "output")
             } else if e.kind == "LambdaFunctionScheduled" {
                 ("payload", "input")
+            } else if e.kind == "TaskScheduled" {
+                ("parameters", "input")
             } else {
                 return None;
             };

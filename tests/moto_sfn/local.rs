@@ -41,6 +41,10 @@ pub struct LocalRun {
     pub emulator: RunningEmulator,
     pub receiver: DownstreamReceiver,
     pub reports: usize,
+    /// The review notices notify-review sent (the summary, the task token).
+    pub notices: Vec<Value>,
+    /// Retries made by the definition's Retry rules.
+    pub retries: u64,
 }
 
 pub async fn run(scenario: &Scenario, name: &str, input: Value, start: DateTime<Utc>) -> LocalRun {
@@ -88,6 +92,7 @@ pub async fn run(scenario: &Scenario, name: &str, input: Value, start: DateTime<
     ));
     let pseudonymiser = Arc::new(pseudonymiser());
     let reports = Arc::new(MemoryTicketReporter::default());
+    let notices = Arc::new(MemoryReviewNotifier::default());
     let mut deps = PipelineDeps::from_ports(LocalPorts {
         genesys,
         clock: shared.clone(),
@@ -96,7 +101,7 @@ pub async fn run(scenario: &Scenario, name: &str, input: Value, start: DateTime<
         holds: Arc::new(FileHoldRegister { path: register }),
         downstream,
         archive: archive.clone(),
-        notifier: Arc::new(MemoryReviewNotifier::default()),
+        notifier: notices.clone(),
         reporter: reports.clone(),
     });
     // The AWS side's POLL_FIRST_WAIT_SECONDS / POLL_MAX_WAIT_SECONDS.
@@ -105,11 +110,13 @@ pub async fn run(scenario: &Scenario, name: &str, input: Value, start: DateTime<
         max_wait: std::time::Duration::from_secs(POLL_MAX_WAIT_SECONDS),
         ..PollPolicy::default()
     };
+    // The DPO approves at once, as in the e2e tests, over the channel the approval
+    // endpoint records (the AWS side's decision comes through it).
     let reviewer = Arc::new(Decider::new(
         Some(ApprovalDecision::Approve),
         &e2e::DPO.parse().expect("an e-mail"),
         "DPO",
-        "moto-sfn",
+        endpoints::approval::CHANNEL,
         &pseudonymiser,
         shared.clone(),
     ));
@@ -142,6 +149,12 @@ pub async fn run(scenario: &Scenario, name: &str, input: Value, start: DateTime<
     let bytes = archive.read(&entry).await.expect("the record reads").bytes;
     LocalRun {
         succeeded: outcome.result.output().is_some(),
+        retries: outcome.result.counts.retries,
+        notices: notices
+            .notices()
+            .iter()
+            .map(|n| serde_json::to_value(n).expect("a notice is JSON"))
+            .collect(),
         history: outcome.result.history,
         record: serde_json::from_slice(&bytes).expect("records are JSON"),
         emulator,
