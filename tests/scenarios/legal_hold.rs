@@ -1,5 +1,7 @@
+use archive::report::{Period, RecordFilter, build_report, load_records};
 use e2e::Harness;
 use genesys_emulator::RequestType;
+use serde_json::json;
 
 use crate::{jobs, strings};
 
@@ -134,5 +136,112 @@ async fn a_protected_conversation_reached_by_the_same_identifiers_leaves_the_res
     assert!(
         strings(&record["decisions"]["review"]["reasons"])
             .contains(&"deletion-protection".to_owned())
+    );
+}
+
+/// A GDPR request's name as the pipeline gives it (`gdpr-erasure/<ticket>/<kind>`).
+fn named(h: &Harness, t: RequestType, name: &str) -> usize {
+    jobs(h, t)
+        .iter()
+        .filter(|j| j.name.as_deref() == Some(name))
+        .count()
+}
+
+#[tokio::test]
+async fn a_follow_up_ticket_erases_what_an_expired_hold_kept_with_its_own_gdpr_delete() {
+    const DEFERRED: &str = "DSAR-2026-1003";
+    const FOLLOW_UP: &str = "DSAR-2027-0311";
+    let h = Harness::builder().start().await;
+    // Grace O'Connor, the `legal-hold` fixture ticket (the dataset's email-and-voice
+    // persona).
+    let grace = Harness::persona_conversations("email-and-voice");
+
+    // The legal-hold ticket: her two calls under LH-2026-014 (last day 2027-06-30)
+    // are kept, the rest erased by the ticket's one GDPR_DELETE.
+    let first = h.run("legal-hold").await;
+    assert_eq!(first.outcome(), "DEFERRED", "{:#}", first.record());
+    assert_eq!(first.record()["deferral"]["resumeOn"], "2027-07-01");
+    assert!(first.record()["resumes"].is_null());
+    let before = h.conversation_ids();
+    assert!(before.contains(HELD_BY_REGISTER) && before.contains(PROTECTED_IN_GENESYS));
+    let delete_of = |ticket: &str| format!("gdpr-erasure/{ticket}/delete");
+    assert_eq!(named(&h, RequestType::GdprDelete, &delete_of(DEFERRED)), 1);
+
+    let archive_location = h.archive.location();
+    let report = |today: &str| {
+        let h = &h;
+        let location = archive_location.clone();
+        let today: chrono::NaiveDate = today.parse().expect("a date");
+        async move {
+            let (all, unusable) = load_records(h.archive.as_ref(), &RecordFilter::default())
+                .await
+                .expect("the archive loads");
+            build_report(&location, &all, unusable, Period::default(), today)
+        }
+    };
+    let open: Vec<String> = report("2027-07-01")
+        .await
+        .open_deferrals
+        .into_iter()
+        .map(|d| d.ticket_id)
+        .collect();
+    assert_eq!(open, [DEFERRED], "open until something resumes it");
+
+    // The hold is over. The DSAR tool, told so, opens a follow-up ticket of its own:
+    // a new id, `resumes`, the subject's identifiers, its own receipt and sign-off.
+    h.clock
+        .advance_to("2027-07-01T09:00:00Z".parse().expect("a timestamp"));
+    let mut follow_up = e2e::ticket("legal-hold");
+    let t = &mut follow_up["ticket"];
+    t["id"] = json!(FOLLOW_UP);
+    t["resumes"] = json!(DEFERRED);
+    t["receivedAt"] = json!("2027-07-01T08:00:00Z");
+    t["identityVerifiedAt"] = json!("2027-07-01T08:10:00Z");
+    t["signOff"]["at"] = json!("2027-07-01T08:30:00Z");
+    let run = h.run_input(FOLLOW_UP, follow_up).await;
+    let record = run.record();
+
+    assert_eq!(run.outcome(), "COMPLETED", "{record:#}");
+    assert_eq!(record["ticketId"], FOLLOW_UP);
+    assert_eq!(record["resumes"], DEFERRED);
+    assert_eq!(record["sequence"], 1, "a chain of its own");
+    assert!(record["deferral"].is_null() && record["withheld"] == json!([]));
+    // Its own clock, from its own receipt: not late.
+    assert_eq!(record["clock"]["receivedAt"], "2027-07-01T08:00:00Z");
+    assert_eq!(record["clock"]["withinDeadline"], true);
+    assert_eq!(record["clock"]["lateAtIntake"], false);
+
+    // What the hold kept is gone, and nothing of the persona is left.
+    let after = h.conversation_ids();
+    assert!(!after.contains(HELD_BY_REGISTER) && !after.contains(PROTECTED_IN_GENESYS));
+    for c in &grace {
+        assert!(!after.contains(c), "{c} is still there");
+    }
+    // Exactly one GDPR_DELETE per ticket id: the deferred ticket's was never resent,
+    // the follow-up sent its own, which reaches the phone the hold kept out.
+    assert_eq!(named(&h, RequestType::GdprDelete, &delete_of(DEFERRED)), 1);
+    assert_eq!(named(&h, RequestType::GdprDelete, &delete_of(FOLLOW_UP)), 1);
+    assert_eq!(jobs(&h, RequestType::GdprDelete).len(), 2);
+    let follow_up_delete = jobs(&h, RequestType::GdprDelete)
+        .into_iter()
+        .find(|j| j.name.as_deref() == Some(delete_of(FOLLOW_UP).as_str()))
+        .expect("the follow-up's delete");
+    assert!(!follow_up_delete.subject.phone_numbers.is_empty());
+    // The deferred ticket's chain is untouched: one DEFERRED record.
+    let deferred_chain = h.records_of(DEFERRED).await;
+    assert_eq!(deferred_chain.len(), 1);
+    assert_eq!(deferred_chain[0]["outcome"], "DEFERRED");
+
+    // The audit report no longer lists the deferral as open, and names its follow-up.
+    let r = report("2027-07-02").await;
+    assert!(r.open_deferrals.is_empty(), "{:?}", r.open_deferrals);
+    assert_eq!(r.resumed_deferrals.len(), 1);
+    assert_eq!(r.resumed_deferrals[0].ticket_id, DEFERRED);
+    assert_eq!(r.resumed_deferrals[0].follow_ups[0].ticket_id, FOLLOW_UP);
+    assert!(
+        r.to_text()
+            .contains(&format!("{DEFERRED}  resumed by {FOLLOW_UP} (COMPLETED)")),
+        "{}",
+        r.to_text()
     );
 }

@@ -128,6 +128,9 @@ impl FromStr for Outcome {
 #[serde(rename_all = "camelCase")]
 pub struct RecordView {
     pub ticket_id: String,
+    /// The DEFERRED ticket this record's ticket follows up, if any: that deferral is
+    /// resolved (`report`, the watchdog).
+    pub resumes: Option<String>,
     pub sequence: u64,
     pub previous_digest: Option<String>,
     pub outcome: Outcome,

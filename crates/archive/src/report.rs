@@ -167,7 +167,8 @@ pub struct DurationFigures {
     pub worst_key: String,
 }
 
-/// A DEFERRED record with no later record of its ticket.
+/// A DEFERRED record with no later record of its ticket, and no follow-up ticket
+/// resuming it (no record whose `resumes` names the ticket).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OpenDeferral {
     pub ticket_id: String,
@@ -177,6 +178,26 @@ pub struct OpenDeferral {
     pub resume_on: Option<NaiveDate>,
     /// The resume date has passed by the report's date and nothing followed.
     pub resume_overdue: bool,
+}
+
+/// A ticket whose latest record is DEFERRED, resolved by the follow-up ticket(s) whose
+/// records name it in `resumes`: where an auditor follows the deferral to its end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResumedDeferral {
+    pub ticket_id: String,
+    /// The DEFERRED record.
+    pub key: String,
+    pub written_at: DateTime<Utc>,
+    /// Every follow-up ticket, by id, with its latest record.
+    pub follow_ups: Vec<FollowUp>,
+}
+
+/// A follow-up ticket and where it stands: its latest record (by the report's date).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FollowUp {
+    pub ticket_id: String,
+    pub outcome: Outcome,
+    pub key: String,
 }
 
 /// The period report.
@@ -195,6 +216,8 @@ pub struct Report {
     pub deadline: DeadlineFigures,
     pub duration: Option<DurationFigures>,
     pub open_deferrals: Vec<OpenDeferral>,
+    /// Deferrals a follow-up ticket resumed (by the report's date): no longer open.
+    pub resumed_deferrals: Vec<ResumedDeferral>,
     pub not_counted: Vec<Unusable>,
 }
 
@@ -269,9 +292,48 @@ pub fn build_report(
             *slot = r;
         }
     }
-    let open_deferrals = latest
+    // A deferral is resolved by any record, written by then, whose `resumes` names it.
+    let mut resumed_by: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for r in all {
+        let v = r.record.view();
+        if cutoff.is_some_and(|c| v.written_at > c) {
+            continue;
+        }
+        if let Some(deferred) = v.resumes.as_deref() {
+            resumed_by
+                .entry(deferred)
+                .or_default()
+                .insert(v.ticket_id.as_str());
+        }
+    }
+    let deferred: Vec<&&LoadedRecord> = latest
         .values()
         .filter(|r| r.record.view().outcome == Outcome::Deferred)
+        .collect();
+    let resumed_deferrals = deferred
+        .iter()
+        .filter_map(|r| {
+            let v = r.record.view();
+            let follow_ups = resumed_by.get(v.ticket_id.as_str())?;
+            Some(ResumedDeferral {
+                ticket_id: v.ticket_id.clone(),
+                key: r.key.clone(),
+                written_at: v.written_at,
+                follow_ups: follow_ups
+                    .iter()
+                    .filter_map(|id| latest.get(id))
+                    .map(|f| FollowUp {
+                        ticket_id: f.record.view().ticket_id.clone(),
+                        outcome: f.record.view().outcome,
+                        key: f.key.clone(),
+                    })
+                    .collect(),
+            })
+        })
+        .collect();
+    let open_deferrals = deferred
+        .iter()
+        .filter(|r| !resumed_by.contains_key(r.record.view().ticket_id.as_str()))
         .map(|r| {
             let v = r.record.view();
             let (holds, resume_on) = v
@@ -307,6 +369,7 @@ pub fn build_report(
         deadline,
         duration,
         open_deferrals,
+        resumed_deferrals,
         not_counted,
     }
 }
@@ -340,6 +403,15 @@ fn holds_text(holds: &[HoldView]) -> String {
             Some(e) => format!("{} until {e}", h.hold_id),
             None => format!("{} (open-ended)", h.hold_id),
         })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `DSAR-2 (COMPLETED), DSAR-3 (DEFERRED)`.
+fn follow_ups_text(follow_ups: &[FollowUp]) -> String {
+    follow_ups
+        .iter()
+        .map(|f| format!("{} ({})", f.ticket_id, f.outcome))
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -421,6 +493,23 @@ impl Report {
                 },
                 od.key
             );
+        }
+        if !self.resumed_deferrals.is_empty() {
+            let _ = writeln!(
+                o,
+                "Deferrals resumed by a follow-up ticket as of {}: {}",
+                self.as_of,
+                self.resumed_deferrals.len()
+            );
+            for rd in &self.resumed_deferrals {
+                let _ = writeln!(
+                    o,
+                    "  {}  resumed by {}  ({})",
+                    rd.ticket_id,
+                    follow_ups_text(&rd.follow_ups),
+                    rd.key
+                );
+            }
         }
         if !self.not_counted.is_empty() {
             let _ = writeln!(o);
@@ -556,6 +645,22 @@ th{{background:#f6f8fa}} td.num,th.num{{text-align:right;font-variant-numeric:ta
                     e(&od.ticket_id),
                     e(&holds_text(&od.holds)),
                     od.written_at.to_rfc3339_opts(SecondsFormat::Secs, true)
+                );
+            }
+            let _ = writeln!(o, "</table>");
+        }
+        if !self.resumed_deferrals.is_empty() {
+            let _ = writeln!(
+                o,
+                "<h2>Deferrals resumed by a follow-up ticket</h2>\n<table><tr><th>Deferred ticket</th><th>Resumed by</th><th>Deferred at</th></tr>"
+            );
+            for rd in &self.resumed_deferrals {
+                let _ = writeln!(
+                    o,
+                    "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    e(&rd.ticket_id),
+                    e(&follow_ups_text(&rd.follow_ups)),
+                    rd.written_at.to_rfc3339_opts(SecondsFormat::Secs, true)
                 );
             }
             let _ = writeln!(o, "</table>");

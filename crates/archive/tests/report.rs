@@ -186,6 +186,55 @@ async fn a_deferral_is_judged_open_at_the_end_of_the_period() {
 }
 
 #[tokio::test]
+async fn a_deferral_resumed_by_a_follow_up_ticket_is_no_longer_open_and_names_the_follow_up() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let archive = LocalArchive::new(dir.path(), RetentionPolicy::default());
+    november(&archive).await;
+    // After T4's hold: a follow-up ticket of its own, naming T4 in `resumes`.
+    let follow_up = RecordBuilder::new("DSAR-T4-F", "COMPLETED")
+        .written_at("2027-07-02T09:00:00Z")
+        .resumes(Some("DSAR-T4"))
+        .build();
+    archive
+        .write(&Record::from_value(follow_up).expect("valid"))
+        .await
+        .expect("written");
+
+    let r = report_for(&archive, Period::default(), "2027-08-01").await;
+    assert!(r.open_deferrals.is_empty(), "{:?}", r.open_deferrals);
+    assert_eq!(r.resumed_deferrals.len(), 1);
+    let rd = &r.resumed_deferrals[0];
+    assert_eq!(rd.ticket_id, "DSAR-T4");
+    assert!(rd.key.contains("DSAR-T4/"));
+    assert_eq!(rd.follow_ups.len(), 1);
+    assert_eq!(rd.follow_ups[0].ticket_id, "DSAR-T4-F");
+    assert_eq!(rd.follow_ups[0].outcome, Outcome::Completed);
+    let text = r.to_text();
+    assert!(
+        text.contains("Open deferrals as of 2027-08-01: 0"),
+        "{text}"
+    );
+    assert!(
+        text.contains("DSAR-T4  resumed by DSAR-T4-F (COMPLETED)"),
+        "{text}"
+    );
+    assert!(!text.contains("RESUME OVERDUE"), "{text}");
+    let html = r.to_html();
+    assert!(html.contains("Deferrals resumed by a follow-up ticket"));
+    assert!(html.contains("DSAR-T4-F (COMPLETED)"));
+
+    // Judged at the end of November, the follow-up had not happened: still open.
+    let r = report_for(&archive, november_period(), "2027-08-01").await;
+    let open: Vec<&str> = r
+        .open_deferrals
+        .iter()
+        .map(|d| d.ticket_id.as_str())
+        .collect();
+    assert_eq!(open, ["DSAR-T4"]);
+    assert!(r.resumed_deferrals.is_empty());
+}
+
+#[tokio::test]
 async fn records_that_cannot_be_read_are_listed_not_counted() {
     let dir = tempfile::tempdir().expect("tempdir");
     let archive = LocalArchive::new(dir.path(), RetentionPolicy::default());

@@ -153,7 +153,16 @@ async fn execute(args: AuditArgs) -> anyhow::Result<(String, ExitCode)> {
                 s.push('\n');
                 s
             } else {
-                show_text(&records, &unusable)
+                // A ticket that ends DEFERRED: which follow-up tickets resumed it (any
+                // record naming it in `resumes`), read from the whole archive.
+                let follow_ups = match records.last() {
+                    Some(last) if last.record.view().outcome == Outcome::Deferred => {
+                        let (all, _) = load_records(archive, &RecordFilter::default()).await?;
+                        follow_ups_of(&all, &ticket)
+                    }
+                    _ => Vec::new(),
+                };
+                show_text(&records, &unusable, &follow_ups)
             };
             Ok((text, ExitCode::SUCCESS))
         }
@@ -210,8 +219,9 @@ fn list_table(records: &[LoadedRecord], unusable: &[Unusable]) -> String {
         "OUTCOME",
         "WITHIN DEADLINE",
         "DIGEST",
+        "RESUMES",
     ];
-    let rows: Vec<[String; 6]> = records
+    let rows: Vec<[String; 7]> = records
         .iter()
         .map(|r| {
             let v = r.record.view();
@@ -222,6 +232,7 @@ fn list_table(records: &[LoadedRecord], unusable: &[Unusable]) -> String {
                 v.outcome.to_string(),
                 yes_no(v.clock.within_deadline).to_owned(),
                 short_digest(r.record.digest()).to_owned(),
+                v.resumes.clone().unwrap_or_else(|| "-".into()),
             ]
         })
         .collect();
@@ -270,7 +281,28 @@ fn text_of(v: &Value) -> String {
     }
 }
 
-fn show_text(records: &[LoadedRecord], unusable: &[Unusable]) -> String {
+/// The tickets whose records resume `ticket`, each with its latest outcome:
+/// `DSAR-2 (COMPLETED)`.
+fn follow_ups_of(all: &[LoadedRecord], ticket: &str) -> Vec<String> {
+    let mut latest: std::collections::BTreeMap<&str, &LoadedRecord> =
+        std::collections::BTreeMap::new();
+    for r in all {
+        let v = r.record.view();
+        if v.resumes.as_deref() != Some(ticket) {
+            continue;
+        }
+        let slot = latest.entry(v.ticket_id.as_str()).or_insert(r);
+        if v.sequence > slot.record.view().sequence {
+            *slot = r;
+        }
+    }
+    latest
+        .into_iter()
+        .map(|(id, r)| format!("{id} ({})", r.record.view().outcome))
+        .collect()
+}
+
+fn show_text(records: &[LoadedRecord], unusable: &[Unusable], follow_ups: &[String]) -> String {
     let mut o = String::new();
     let total = records.len();
     for (i, r) in records.iter().enumerate() {
@@ -303,6 +335,13 @@ fn show_text(records: &[LoadedRecord], unusable: &[Unusable]) -> String {
             v.written_at.to_rfc3339_opts(SecondsFormat::Millis, true),
         );
         row(&mut o, "execution", text_of(field(value, "/executionId")));
+        if let Some(resumed) = &v.resumes {
+            row(
+                &mut o,
+                "resumes",
+                format!("the deferred ticket {resumed} (a follow-up ticket)"),
+            );
+        }
         let stored_lock = match (&r.lock.mode, r.lock.retain_until) {
             (Some(m), Some(u)) => {
                 format!(
@@ -484,6 +523,17 @@ fn show_text(records: &[LoadedRecord], unusable: &[Unusable]) -> String {
                     )
                 ),
             );
+            if i + 1 == total {
+                row(
+                    &mut o,
+                    "resumed by",
+                    if follow_ups.is_empty() {
+                        "no follow-up ticket yet: the deferral is open".into()
+                    } else {
+                        follow_ups.join(", ")
+                    },
+                );
+            }
         }
         let rejection = list_of("/rejection/reasons", &["field", "code", "message"]);
         if !rejection.is_empty() {

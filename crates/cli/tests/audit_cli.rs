@@ -196,6 +196,93 @@ async fn show_prints_a_ticket_in_chain_order_and_as_json() {
 }
 
 #[tokio::test]
+async fn show_follows_a_deferral_to_the_follow_up_ticket_that_resumed_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let archive = LocalArchive::new(dir.path(), RetentionPolicy::default());
+    for b in [
+        RecordBuilder::new("DSAR-D", "DEFERRED").written_at("2026-11-22T09:00:00Z"),
+        RecordBuilder::new("DSAR-E", "DEFERRED").written_at("2026-11-23T09:00:00Z"),
+        RecordBuilder::new("DSAR-D-2", "COMPLETED")
+            .written_at("2027-07-02T09:00:00Z")
+            .resumes(Some("DSAR-D")),
+    ] {
+        archive
+            .write(&Record::from_value(b.build()).expect("valid"))
+            .await
+            .expect("written");
+    }
+
+    let deferred = local(dir.path(), &["show", "DSAR-D"]);
+    let open = local(dir.path(), &["show", "DSAR-E"]);
+    let list = local(dir.path(), &["list"]);
+    let follow_up = local(dir.path(), &["show", "DSAR-D-2"]);
+    let report = local(dir.path(), &["report"]);
+
+    assert_eq!(deferred.code, 0, "{}", deferred.stderr);
+    assert!(
+        deferred
+            .stdout
+            .contains("resumed by        DSAR-D-2 (COMPLETED)"),
+        "{}",
+        deferred.stdout
+    );
+    assert!(
+        open.stdout
+            .contains("resumed by        no follow-up ticket yet: the deferral is open"),
+        "{}",
+        open.stdout
+    );
+    assert!(
+        follow_up
+            .stdout
+            .contains("resumes           the deferred ticket DSAR-D (a follow-up ticket)"),
+        "{}",
+        follow_up.stdout
+    );
+    let row = |ticket: &str| {
+        list.stdout
+            .lines()
+            .find(|l| l.starts_with(&format!("{ticket} ")))
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert!(
+        list.stdout
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .ends_with("DIGEST               RESUMES"),
+        "{}",
+        list.stdout
+    );
+    assert!(row("DSAR-D-2").ends_with("  DSAR-D"), "{}", list.stdout);
+    assert!(row("DSAR-D").ends_with("  -"), "{}", list.stdout);
+    assert_eq!(report.code, 0, "{}", report.stderr);
+    assert!(
+        report.stdout.contains("Open deferrals as of"),
+        "{}",
+        report.stdout
+    );
+    assert!(
+        report.stdout.contains("  DSAR-E  holds:"),
+        "{}",
+        report.stdout
+    );
+    assert!(
+        !report.stdout.contains("  DSAR-D  holds:"),
+        "{}",
+        report.stdout
+    );
+    assert!(
+        report
+            .stdout
+            .contains("DSAR-D  resumed by DSAR-D-2 (COMPLETED)"),
+        "{}",
+        report.stdout
+    );
+}
+
+#[tokio::test]
 async fn show_says_when_a_ticket_has_no_records_or_is_not_a_ticket_id() {
     let (dir, _) = sample_archive().await;
 

@@ -6,11 +6,15 @@
 //! - **DeadlinesNear**: RUNNING executions whose Art. 12(3) deadline (erasure-core's
 //!   clock over the ticket in the execution input) ends within
 //!   `DEADLINE_WARNING_DAYS`, or has passed.
-//! - **ResumptionsDue**: DEFERRED tickets whose hold has expired: the latest record of
-//!   the ticket in the archive is DEFERRED with `resumeOn` today or earlier, and the
-//!   next attempt is not already running. Each is told to the DSAR tool (a signed
-//!   POST to the ticket callback, `event: "resume-due"`), which re-sends the ticket
-//!   with that attempt: the pipeline keeps no identifiers, the DSAR tool does.
+//! - **ResumptionsDue**: DEFERRED tickets whose hold is over and that nothing resumes
+//!   yet: the latest record of the ticket in the archive is DEFERRED with `resumeOn`
+//!   today or earlier, no record in the archive names it in `resumes` (a follow-up
+//!   ticket that ran), and no RUNNING execution's ticket names it in `ticket.resumes`
+//!   (a follow-up in progress). Each is told to the DSAR tool (a signed POST to the
+//!   ticket callback, `event: "resume-due"`), which opens a follow-up ticket with
+//!   `ticket.resumes` set to that id: the pipeline keeps no identifiers, the DSAR tool
+//!   does. A ticket id runs once (its GDPR delete is never sent twice), so a
+//!   resumption is always a new ticket.
 //!
 //! Metrics go to stdout as one CloudWatch Embedded Metric Format line (namespace
 //! `GdprErasure`, dimension `StateMachineArn`), every run, zeros included. Execution
@@ -27,7 +31,7 @@ use clock::SharedClock;
 use erasure_core::deadline::{self, DeadlineConfig};
 use erasure_core::error::TicketError;
 use erasure_core::identifiers::TicketId;
-use erasure_core::ticket::{IntakeConfig, execution_name, validate};
+use erasure_core::ticket::{IntakeConfig, validate};
 use lambda_http::lambda_runtime::LambdaEvent;
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -41,7 +45,7 @@ use crate::signature::{SIGNATURE_HEADER, SigningKey, TIMESTAMP_HEADER};
 pub const METRIC_APPROVALS_OVERDUE: &str = "ApprovalsOverdue";
 pub const METRIC_DEADLINES_NEAR: &str = "DeadlinesNear";
 pub const METRIC_RESUMPTIONS_DUE: &str = "ResumptionsDue";
-/// The `event` of the callback that tells the DSAR tool to re-send a ticket.
+/// The `event` of the callback that asks the DSAR tool for a follow-up ticket.
 pub const RESUME_DUE_EVENT: &str = "resume-due";
 
 /// How the watchdog is set up (built once per cold start).
@@ -84,6 +88,9 @@ pub struct ExecutionFacts {
     pub deadline_ends_at: Option<DateTime<Utc>>,
     /// When the execution entered AwaitDecision, if that is where it is.
     pub awaiting_decision_since: Option<DateTime<Utc>>,
+    /// The DEFERRED ticket this execution's ticket follows up (`ticket.resumes`): a
+    /// resumption in progress. A ticket id, not personal data; held in memory only.
+    pub resumes: Option<TicketId>,
 }
 
 /// The two execution metrics over every RUNNING execution.
@@ -150,103 +157,149 @@ pub fn facts_of(
         awaiting_decision_since: current
             .filter(|s| s.name == crate::approval::AWAIT_DECISION_STATE)
             .map(|s| s.entered_at),
+        resumes: input.and_then(resumes_of),
     }
 }
 
-/// A DEFERRED ticket whose hold has expired, as the DSAR tool is told of it.
+/// The `ticket.resumes` of an execution input, when it names a ticket id. Read from the
+/// document as it is (a ticket Intake will refuse for another reason is still a
+/// follow-up under way: its REJECTED record comes within minutes).
+pub fn resumes_of(input: &str) -> Option<TicketId> {
+    let value: Value = serde_json::from_str(input).ok()?;
+    value.pointer("/ticket/resumes")?.as_str()?.parse().ok()
+}
+
+/// A DEFERRED ticket whose hold is over and that nothing resumes, as the DSAR tool is
+/// told of it: open a follow-up ticket with `ticket.resumes` = `ticket_id`. Ids and a
+/// date only, nothing about the subject.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ResumeNotice {
     pub event: &'static str,
+    /// The DEFERRED ticket, for the follow-up's `ticket.resumes`.
     pub ticket_id: String,
-    /// The `ticket.attempt` to re-send the ticket with.
-    pub attempt: u32,
     pub resume_on: NaiveDate,
-    /// The archive key of the DEFERRED record (names no person).
-    pub deferred_record_key: String,
-}
-
-/// The attempt that wrote a record, from its `executionId` (`...:execution:<machine>:<name>`,
-/// name `<ticket>` or `<ticket>.<attempt>`); the record's sequence when the name says
-/// nothing (a record from the local runner): each run writes one record.
-pub fn attempt_of_record(record: &Record) -> u32 {
-    let view = record.view();
-    let execution_id = record
-        .value()
-        .get("executionId")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    let name = execution_id.rsplit(':').next().unwrap_or_default();
-    let from_name = if name == view.ticket_id {
-        Some(1)
-    } else {
-        name.strip_prefix(view.ticket_id.as_str())
-            .and_then(|rest| rest.strip_prefix('.'))
-            .and_then(|n| n.parse::<u32>().ok())
-            .filter(|n| *n >= 2)
-    };
-    from_name.unwrap_or_else(|| u32::try_from(view.sequence).unwrap_or(u32::MAX))
+    /// The holds the DEFERRED record names (register ids, or
+    /// `genesys-deletion-protection`).
+    pub hold_ids: Vec<String>,
 }
 
 /// Open deferrals due today: the latest record of each ticket (by the time in its
-/// key) is DEFERRED with `resumeOn <= today`. Only those latest DEFERRED records are
-/// read. Returns the notices and how many records could not be read.
+/// key) is DEFERRED with `resumeOn <= today`, and no record of the archive resumes it
+/// (`resumes` = its id). Returns the notices and how many records could not be read.
+///
+/// Reads only what it needs: the latest DEFERRED records, then, when any is due, the
+/// records written since the first record of the earliest due ticket (a follow-up is
+/// opened after the ticket it resumes, so its records are later).
 pub async fn resumptions_due<A: Archive + ?Sized>(
     archive: &A,
     today: NaiveDate,
 ) -> Result<(Vec<ResumeNotice>, usize), ArchiveError> {
-    let mut latest: BTreeMap<String, (DateTime<Utc>, Outcome, archive::ObjectEntry)> =
-        BTreeMap::new();
-    for entry in archive.list(None).await? {
-        let Some(parsed) = parse_record_file_name(&entry.file_name) else {
-            continue;
-        };
-        let newer = latest
-            .get(&entry.ticket_folder)
-            .is_none_or(|(at, _, e)| (parsed.written_at, &entry.key) > (*at, &e.key));
-        if newer {
-            latest.insert(
-                entry.ticket_folder.clone(),
-                (parsed.written_at, parsed.outcome, entry),
-            );
+    struct Ticket {
+        first: DateTime<Utc>,
+        latest: (DateTime<Utc>, Outcome, archive::ObjectEntry),
+    }
+    // Objects outside the layout are `audit verify`'s business, not the watchdog's.
+    let entries: Vec<(DateTime<Utc>, Outcome, archive::ObjectEntry)> = archive
+        .list(None)
+        .await?
+        .into_iter()
+        .filter_map(|e| parse_record_file_name(&e.file_name).map(|p| (p.written_at, p.outcome, e)))
+        .collect();
+    let mut tickets: BTreeMap<String, Ticket> = BTreeMap::new();
+    for (at, outcome, entry) in &entries {
+        let outcome = *outcome;
+        match tickets.get_mut(&entry.ticket_folder) {
+            None => {
+                tickets.insert(
+                    entry.ticket_folder.clone(),
+                    Ticket {
+                        first: *at,
+                        latest: (*at, outcome, entry.clone()),
+                    },
+                );
+            }
+            Some(t) => {
+                t.first = t.first.min(*at);
+                if (*at, &entry.key) > (t.latest.0, &t.latest.2.key) {
+                    t.latest = (*at, outcome, entry.clone());
+                }
+            }
         }
     }
-    let mut due = Vec::new();
     let mut unreadable = 0;
-    for (_, (_, outcome, entry)) in latest {
-        if outcome != Outcome::Deferred {
+    let mut read_keys = BTreeSet::new();
+    let mut resumed: BTreeSet<String> = BTreeSet::new();
+    let mut candidates: Vec<(DateTime<Utc>, ResumeNotice)> = Vec::new();
+    for t in tickets.values() {
+        let (_, outcome, entry) = &t.latest;
+        if *outcome != Outcome::Deferred {
             continue;
         }
-        let record = match archive.read(&entry).await {
-            Ok(stored) => match Record::from_json(&stored.bytes) {
-                Ok(r) => r,
-                Err(_) => {
-                    unreadable += 1;
-                    continue;
-                }
-            },
-            Err(ArchiveError::RecordNotFound { .. } | ArchiveError::ArchiveCorrupt { .. }) => {
-                unreadable += 1;
-                continue;
-            }
-            Err(e) => return Err(e),
+        read_keys.insert(entry.key.clone());
+        let Some(record) = read_record(archive, entry, &mut unreadable).await? else {
+            continue;
         };
         let view = record.view();
-        let Some(resume_on) = view.deferral.as_ref().and_then(|d| d.resume_on) else {
+        // A due follow-up can itself resume an earlier deferral.
+        resumed.extend(view.resumes.clone());
+        let Some(deferral) = view.deferral.as_ref() else {
+            continue;
+        };
+        let Some(resume_on) = deferral.resume_on else {
             continue;
         };
         if resume_on > today {
             continue;
         }
-        due.push(ResumeNotice {
-            event: RESUME_DUE_EVENT,
-            ticket_id: view.ticket_id.clone(),
-            attempt: attempt_of_record(&record).saturating_add(1),
-            resume_on,
-            deferred_record_key: entry.key.clone(),
-        });
+        candidates.push((
+            t.first,
+            ResumeNotice {
+                event: RESUME_DUE_EVENT,
+                ticket_id: view.ticket_id.clone(),
+                resume_on,
+                hold_ids: deferral.holds.iter().map(|h| h.hold_id.clone()).collect(),
+            },
+        ));
     }
+    if let Some(since) = candidates.iter().map(|(first, _)| *first).min() {
+        for (at, _, entry) in &entries {
+            if *at < since || read_keys.contains(&entry.key) {
+                continue;
+            }
+            if let Some(record) = read_record(archive, entry, &mut unreadable).await? {
+                resumed.extend(record.view().resumes.clone());
+            }
+        }
+    }
+    let due = candidates
+        .into_iter()
+        .map(|(_, notice)| notice)
+        .filter(|n| !resumed.contains(&n.ticket_id))
+        .collect();
     Ok((due, unreadable))
+}
+
+/// One record; `None` (counted) when what is stored is not a readable record.
+async fn read_record<A: Archive + ?Sized>(
+    archive: &A,
+    entry: &archive::ObjectEntry,
+    unreadable: &mut usize,
+) -> Result<Option<Record>, ArchiveError> {
+    match archive.read(entry).await {
+        Ok(stored) => match Record::from_json(&stored.bytes) {
+            Ok(r) => Ok(Some(r)),
+            Err(_) => {
+                *unreadable += 1;
+                Ok(None)
+            }
+        },
+        Err(ArchiveError::RecordNotFound { .. } | ArchiveError::ArchiveCorrupt { .. }) => {
+            *unreadable += 1;
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// Tells the DSAR tool a ticket is due to be resumed.
@@ -411,6 +464,8 @@ impl<S: StepFunctions, N: ResumeNotifier> Watchdog<S, N> {
                 None
             }
         };
+        // Follow-up tickets under way: their deferral is not due.
+        let mut in_progress: BTreeSet<TicketId> = BTreeSet::new();
         if let Some(running) = &running {
             let mut facts = Vec::with_capacity(running.len());
             for execution in running {
@@ -426,6 +481,7 @@ impl<S: StepFunctions, N: ResumeNotifier> Watchdog<S, N> {
             let counts = count_executions(&facts, now, &self.config);
             report.approvals_overdue = Some(counts.approvals_overdue);
             report.deadlines_near = Some(counts.deadlines_near);
+            in_progress.extend(facts.into_iter().filter_map(|f| f.resumes));
         }
 
         let today = deadline::local_date(now, self.config.deadline().time_zone);
@@ -436,17 +492,10 @@ impl<S: StepFunctions, N: ResumeNotifier> Watchdog<S, N> {
                         .problems
                         .push(format!("archive: {unreadable} unreadable record(s)"));
                 }
-                let running_names: BTreeSet<&str> =
-                    running.iter().flatten().map(|e| e.name.as_str()).collect();
                 let mut count = 0;
                 for notice in &due {
-                    // The resumption is under way: nothing to tell.
-                    let next = notice
-                        .ticket_id
-                        .parse::<TicketId>()
-                        .ok()
-                        .map(|id| execution_name(&id, notice.attempt));
-                    if next.is_some_and(|n| running_names.contains(n.as_str())) {
+                    // A follow-up is running: nothing to tell.
+                    if in_progress.iter().any(|r| r.as_str() == notice.ticket_id) {
                         continue;
                     }
                     count += 1;
@@ -511,6 +560,7 @@ mod tests {
         ExecutionFacts {
             deadline_ends_at: None,
             awaiting_decision_since: Some(now() - for_),
+            resumes: None,
         }
     }
 
@@ -518,6 +568,7 @@ mod tests {
         ExecutionFacts {
             deadline_ends_at: Some(now() + d),
             awaiting_decision_since: None,
+            resumes: None,
         }
     }
 
@@ -651,21 +702,15 @@ mod tests {
     }
 
     #[test]
-    fn the_attempt_of_a_record_comes_from_its_execution_name() {
-        let record = |execution_id: &str, sequence: u64| {
-            let mut v = testkit::RecordBuilder::new("DSAR-9", "DEFERRED").build();
-            v["executionId"] = json!(execution_id);
-            v["sequence"] = json!(sequence);
-            if sequence > 1 {
-                v["previousDigest"] = json!(format!("sha256:{}", "0".repeat(64)));
-            }
-            Record::from_value(v).unwrap()
-        };
-        let arn = "arn:aws:states:eu-west-1:123456789012:execution:gdpr-erasure-erasure";
-        assert_eq!(attempt_of_record(&record(&format!("{arn}:DSAR-9"), 1)), 1);
-        assert_eq!(attempt_of_record(&record(&format!("{arn}:DSAR-9.3"), 3)), 3);
-        // Not an execution of this ticket's name (the local runner's ids): the chain
-        // length, one record per run.
-        assert_eq!(attempt_of_record(&record("local-run-7", 2)), 2);
+    fn a_running_follow_up_is_read_from_its_tickets_resumes() {
+        let mut follow_up: Value = serde_json::from_str(&ticket(Value::Null)).unwrap();
+        follow_up["ticket"]["resumes"] = json!("DSAR-0");
+        let f = facts_of(Some(&follow_up.to_string()), None, &config(), now());
+        assert_eq!(f.resumes.as_ref().map(TicketId::as_str), Some("DSAR-0"));
+        // An ordinary ticket, a malformed value, an unreadable input: no follow-up.
+        assert_eq!(resumes_of(&ticket(Value::Null)), None);
+        follow_up["ticket"]["resumes"] = json!("../DSAR-0");
+        assert_eq!(resumes_of(&follow_up.to_string()), None);
+        assert_eq!(resumes_of(r#"{"rawTicket": "garbage"}"#), None);
     }
 }

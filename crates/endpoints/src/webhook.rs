@@ -1,17 +1,16 @@
 //! The ticket webhook: the DSAR tool's way in (a Lambda function URL).
 //!
 //! A signed ticket (see [`crate::signature`]) that Intake would accept starts one
-//! execution, named after the ticket (`<id>`, or `<id>.<attempt>` for a resumption),
-//! with the ticket as its input. The input is the ticket in RFC 8785 canonical form,
+//! execution, named after the ticket id, with the ticket as its input. The input is the ticket in RFC 8785 canonical form,
 //! so the same ticket always gives byte-identical input whatever the sender's key
 //! order or spacing; that is what makes a repeat idempotent:
 //!
 //! | situation | Step Functions | answer |
 //! |---|---|---|
-//! | new ticket (or attempt) | starts it | 202 `{executionArn, startDate, executionName}` |
+//! | new ticket | starts it | 202 `{executionArn, startDate, executionName}` |
 //! | same ticket again, execution still running | returns the same execution | 202, same body |
 //! | same ticket again, execution ended | `ExecutionAlreadyExists` | 200, the existing execution with `status` and `alreadyStarted: true`: the ticket was taken in once, and that is the truth the DSAR tool needs |
-//! | another ticket under the same name | `ExecutionAlreadyExists` | 409 `ticket-conflict` with the existing `executionArn`: two different documents claim one ticket and attempt, and a person must decide which is right (resending with the next attempt is the way to run it again) |
+//! | another ticket under the same name | `ExecutionAlreadyExists` | 409 `ticket-conflict` with the existing `executionArn`: two different documents claim one ticket id, and a person must decide which is right. A ticket id runs once: to erase again (after a hold, say) the DSAR tool opens a follow-up ticket with `ticket.resumes` |
 //!
 //! A ticket Intake would reject is refused here with Intake's own reasons, so the DSAR
 //! tool learns at once and nothing starts. Bodies and logs never quote the ticket.
@@ -102,8 +101,10 @@ impl<S: StepFunctions> Webhook<S> {
                 errors,
             )
         })?;
-        let name = ticket.ticket.execution_name();
-        let span = tracing::info_span!("ticket", ticket_id = ticket.ticket.id.as_str(), execution_name = %name);
+        // One execution per ticket id: a repeated webhook cannot start a second
+        // erasure, and a follow-up ticket (`ticket.resumes`) has an id of its own.
+        let name = ticket.ticket.id.as_str().to_owned();
+        let span = tracing::info_span!("ticket", ticket_id = name.as_str());
         let _entered = span.enter();
         let input = canonical_input(&value)?;
         match self
@@ -157,7 +158,7 @@ impl<S: StepFunctions> Webhook<S> {
             Err(Answer::refuse(
                 409,
                 "ticket-conflict",
-                "an execution of this ticket and attempt already exists with a different ticket document; nothing was started (to run the ticket again, send it with the next ticket.attempt)",
+                "an execution of this ticket id already exists with a different ticket document; nothing was started. A ticket id runs once: to erase again (e.g. after a hold), open a follow-up ticket with ticket.resumes",
             )
             .with("executionArn", body["executionArn"].clone())
             .with("status", body["status"].clone()))

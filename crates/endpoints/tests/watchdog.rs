@@ -128,20 +128,15 @@ async fn archive(moto: &MotoServer, bucket: &str) -> S3Archive {
     S3Archive::new(s3, S3Settings::new(bucket, "gdpr/")).expect("archive")
 }
 
-fn deferred(ticket: &str, execution_name: &str, resume_on: NaiveDate) -> Record {
-    let v = RecordBuilder::new(ticket, "DEFERRED")
-        .deferral(
-            &[("LH-1", Some(&resume_on.to_string()))],
-            Some(&resume_on.to_string()),
-        )
-        .set(
-            "/executionId",
-            json!(format!(
-                "arn:aws:states:us-east-1:123456789012:execution:erasure:{execution_name}"
-            )),
-        )
-        .build();
-    Record::from_value(v).expect("valid DEFERRED record")
+fn deferred(ticket: &str, resume_on: NaiveDate) -> RecordBuilder {
+    RecordBuilder::new(ticket, "DEFERRED").deferral(
+        &[("LH-1", Some(&resume_on.to_string()))],
+        Some(&resume_on.to_string()),
+    )
+}
+
+fn record(b: RecordBuilder) -> Record {
+    Record::from_value(b.build()).expect("valid record")
 }
 
 fn watchdog(
@@ -175,12 +170,12 @@ async fn the_watchdog_counts_overdue_approvals_near_deadlines_and_tells_the_dsar
     let today = later.date_naive();
 
     // Running: A waits for the DPO and is 28 days into its month; B is on day 1;
-    // D.2 is the resumption of D, already under way.
+    // D-2 is the follow-up ticket resuming D, under way and not yet recorded.
     start(&moto, &sm, "DSAR-A", &ticket_received("DSAR-A", later, 28)).await;
     start(&moto, &sm, "DSAR-B", &ticket_received("DSAR-B", later, 1)).await;
-    let mut d2 = ticket_received("DSAR-D", later, 1);
-    d2["ticket"]["attempt"] = json!(2);
-    start(&moto, &sm, "DSAR-D.2", &d2).await;
+    let mut d2 = ticket_received("DSAR-D-2", later, 1);
+    d2["ticket"]["resumes"] = json!("DSAR-D");
+    start(&moto, &sm, "DSAR-D-2", &d2).await;
     let sfn = moto.sfn_client();
     testkit::eventually("DSAR-A to wait for its decision", || {
         let sfn = sfn.clone();
@@ -200,18 +195,31 @@ async fn the_watchdog_counts_overdue_approvals_near_deadlines_and_tells_the_dsar
     })
     .await;
 
-    // The archive: C deferred until yesterday; D due too but resumed; E not yet due;
-    // F deferred, then completed; G deferred on its second attempt.
+    // The archive: C deferred until yesterday, nothing resumes it; D due too but its
+    // follow-up runs; E not yet due; F deferred, then completed in its own chain; G
+    // resumed by the follow-up G-2, recorded COMPLETED; H resumed by H-2, which was
+    // itself deferred by a later hold now over (H-2 is due, H is not).
     let records = archive(&moto, "archive").await;
     let yesterday = today - Duration::days(1);
     for r in [
-        deferred("DSAR-C", "DSAR-C", yesterday),
-        deferred("DSAR-D", "DSAR-D", today),
-        deferred("DSAR-E", "DSAR-E", today + Duration::days(10)),
-        deferred("DSAR-F", "DSAR-F", yesterday),
-        deferred("DSAR-G", "DSAR-G.2", yesterday),
+        deferred("DSAR-C", yesterday),
+        deferred("DSAR-D", today),
+        deferred("DSAR-E", today + Duration::days(10)),
+        deferred("DSAR-F", yesterday),
+        deferred("DSAR-G", yesterday),
+        RecordBuilder::new("DSAR-G-2", "COMPLETED")
+            .written_at("2026-11-26T10:00:00.000Z")
+            .resumes(Some("DSAR-G")),
+        deferred("DSAR-H", yesterday),
+        deferred("DSAR-H-2", yesterday)
+            .written_at("2026-11-26T10:00:00.000Z")
+            .deferral(
+                &[("LH-2", Some(&yesterday.to_string()))],
+                Some(&yesterday.to_string()),
+            )
+            .resumes(Some("DSAR-H")),
     ] {
-        records.write(&r).await.expect("write");
+        records.write(&record(r)).await.expect("write");
     }
     let first_f = records
         .chain_head("DSAR-F")
@@ -254,19 +262,16 @@ async fn the_watchdog_counts_overdue_approvals_near_deadlines_and_tells_the_dsar
         told.push(serde_json::from_slice(body).expect("JSON"));
     }
     told.sort_by_key(|v| v["ticketId"].as_str().unwrap_or_default().to_owned());
-    assert_eq!(told.len(), 2);
-    assert_eq!(told[0]["event"], "resume-due");
-    assert_eq!(told[0]["ticketId"], "DSAR-C");
-    assert_eq!(told[0]["attempt"], 2);
-    assert_eq!(told[0]["resumeOn"], yesterday.to_string());
-    assert!(
-        told[0]["deferredRecordKey"]
-            .as_str()
-            .unwrap()
-            .starts_with("gdpr/records/DSAR-C/")
+    assert_eq!(
+        told,
+        vec![
+            json!({"event": "resume-due", "ticketId": "DSAR-C",
+                   "resumeOn": yesterday.to_string(), "holdIds": ["LH-1"]}),
+            json!({"event": "resume-due", "ticketId": "DSAR-H-2",
+                   "resumeOn": yesterday.to_string(), "holdIds": ["LH-2"]}),
+        ],
+        "ids, a date and hold ids: the DSAR tool opens a follow-up with ticket.resumes"
     );
-    assert_eq!(told[1]["ticketId"], "DSAR-G");
-    assert_eq!(told[1]["attempt"], 3);
 
     let line = report.emf_line(&w.config, clock.now());
     let emf: Value = serde_json::from_str(&line).expect("EMF is JSON");
@@ -290,6 +295,43 @@ async fn the_watchdog_counts_overdue_approvals_near_deadlines_and_tells_the_dsar
 }
 
 #[tokio::test]
+async fn a_deferral_whose_follow_up_is_running_is_in_progress_not_due() {
+    let moto = MotoServer::start_with_step_functions();
+    let sm = state_machine(&moto, "follow-ups").await;
+    let clock: SharedClock = Arc::new(VirtualClock::starting_at(Utc::now()));
+    let now = clock.now();
+    let yesterday = now.date_naive() - Duration::days(1);
+    let records = archive(&moto, "archive").await;
+    for t in ["DSAR-P", "DSAR-Q"] {
+        records
+            .write(&record(deferred(t, yesterday)))
+            .await
+            .expect("write");
+    }
+    // P's follow-up runs (its input names P in ticket.resumes); Q's does not: the
+    // running DSAR-Q-2 is an ordinary ticket whose id merely starts like Q's.
+    let mut p2 = ticket_received("DSAR-P-2", now, 0);
+    p2["ticket"]["resumes"] = json!("DSAR-P");
+    start(&moto, &sm, "DSAR-P-2", &p2).await;
+    start(&moto, &sm, "DSAR-Q-2", &ticket_received("DSAR-Q-2", now, 0)).await;
+    let (url, received) = dsar_tool(StatusCode::NO_CONTENT).await;
+    let w = watchdog(&moto, &sm, records, url, clock.clone());
+
+    let report = w.run().await;
+
+    assert_eq!(report.problems, Vec::<String>::new());
+    assert_eq!(report.resumptions_due, Some(1), "Q only");
+    let told: Vec<Value> = received
+        .lock()
+        .expect("received")
+        .iter()
+        .map(|(_, _, body)| serde_json::from_slice(body).expect("JSON"))
+        .collect();
+    assert_eq!(told.len(), 1);
+    assert_eq!(told[0]["ticketId"], "DSAR-Q");
+}
+
+#[tokio::test]
 async fn a_failed_callback_fails_the_run_but_every_metric_is_still_reported() {
     let moto = MotoServer::start_with_step_functions();
     let sm = state_machine(&moto, "quiet").await;
@@ -297,7 +339,7 @@ async fn a_failed_callback_fails_the_run_but_every_metric_is_still_reported() {
     let records = archive(&moto, "archive").await;
     let yesterday = clock.now().date_naive() - Duration::days(1);
     records
-        .write(&deferred("DSAR-H", "DSAR-H", yesterday))
+        .write(&record(deferred("DSAR-H", yesterday)))
         .await
         .expect("write");
     let (url, received) = dsar_tool(StatusCode::SERVICE_UNAVAILABLE).await;

@@ -181,31 +181,56 @@ async fn another_ticket_under_the_same_id_is_a_conflict_and_starts_nothing() {
 }
 
 #[tokio::test]
-async fn a_resumption_starts_its_own_execution_named_with_the_attempt() {
+async fn a_follow_up_ticket_starts_its_own_execution_named_after_its_own_id() {
     let moto = MotoServer::start_with_step_functions();
     let sm = state_machine(&moto, "erasure", true).await;
     let w = webhook(&moto, &sm);
     let now = Utc::now();
-    let first = ticket("DSAR-10", now);
-    let mut resumed = first.clone();
-    resumed["ticket"]["attempt"] = json!(2);
+    let deferred = ticket("DSAR-10", now);
+    let mut follow_up = ticket("DSAR-11", now);
+    follow_up["ticket"]["resumes"] = json!("DSAR-10");
 
     assert_eq!(
-        w.handle(signed_json(WEBHOOK_KEY, &first, now))
+        w.handle(signed_json(WEBHOOK_KEY, &deferred, now))
             .await
             .status(),
         202
     );
-    let response = w.handle(signed_json(WEBHOOK_KEY, &resumed, now)).await;
+    let response = w.handle(signed_json(WEBHOOK_KEY, &follow_up, now)).await;
 
     assert_eq!(response.status(), 202);
-    assert_eq!(json_body(&response)["executionName"], "DSAR-10.2");
-    let names: Vec<String> = executions(&moto, &sm)
-        .await
-        .into_iter()
-        .map(|(n, _)| n)
-        .collect();
-    assert_eq!(names, vec!["DSAR-10", "DSAR-10.2"]);
+    assert_eq!(json_body(&response)["executionName"], "DSAR-11");
+    let started = executions(&moto, &sm).await;
+    let names: Vec<&str> = started.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, vec!["DSAR-10", "DSAR-11"]);
+    assert_eq!(started[1].1["ticket"]["resumes"], "DSAR-10");
+
+    // Re-sending the deferred ticket itself, changed to resume, is not a follow-up:
+    // another document under an existing id, refused with the way to do it.
+    let mut itself = deferred.clone();
+    itself["ticket"]["resumes"] = json!("DSAR-9");
+    let conflict = w.handle(signed_json(WEBHOOK_KEY, &itself, now)).await;
+    assert_eq!(conflict.status(), 409);
+    let body = json_body(&conflict);
+    assert_eq!(body["error"], "ticket-conflict");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("open a follow-up ticket with ticket.resumes"),
+        "{body}"
+    );
+    // A ticket cannot resume itself.
+    let mut own = ticket("DSAR-12", now);
+    own["ticket"]["resumes"] = json!("DSAR-12");
+    let refused = w.handle(signed_json(WEBHOOK_KEY, &own, now)).await;
+    assert_eq!(refused.status(), 422);
+    assert_eq!(json_body(&refused)["reasons"][0]["code"], "resumes-itself");
+    assert_eq!(
+        executions(&moto, &sm).await.len(),
+        2,
+        "nothing more started"
+    );
 }
 
 #[tokio::test]
@@ -305,7 +330,7 @@ async fn an_invalid_ticket_gets_intakes_reasons_by_field_and_code() {
     let mut t = ticket("DSAR-14", now);
     t["ticket"]["signOff"] = Value::Null;
     t["subject"]["phones"][0]["number"] = json!("86 123 4567");
-    t["ticket"]["attempt"] = json!(0);
+    t["ticket"]["resumes"] = json!("../DSAR-13");
 
     let response = w.handle(signed_json(WEBHOOK_KEY, &t, now)).await;
 
@@ -323,7 +348,7 @@ async fn an_invalid_ticket_gets_intakes_reasons_by_field_and_code() {
         .collect();
     for expected in [
         ("ticket.signOff", "missing"),
-        ("ticket.attempt", "invalid-attempt"),
+        ("ticket.resumes", "invalid-ticket-id"),
         ("subject.phones[0].number", "phone-needs-country-code"),
     ] {
         assert!(

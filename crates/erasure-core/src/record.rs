@@ -56,6 +56,9 @@ pub struct ComplianceRecord {
     pub schema: String,
     pub ticket_id: TicketId,
     pub ticket_source: String,
+    /// The DEFERRED ticket this ticket follows up (`ticket.resumes`), so an auditor can
+    /// follow a deferral to its completion; `None` for an ordinary ticket.
+    pub resumes: Option<TicketId>,
     pub execution_id: String,
     pub sequence: u32,
     pub previous_digest: Option<String>,
@@ -393,6 +396,10 @@ pub struct Failure {
 pub struct RecordContext {
     pub ticket_id: TicketId,
     pub ticket_source: String,
+    /// The ticket's `resumes`: the DEFERRED ticket it follows up. `None` for an
+    /// ordinary ticket, and for one that failed validation (a ticket never taken in
+    /// resumes nothing).
+    pub resumes: Option<TicketId>,
     pub execution_id: String,
     /// 1 for the ticket's first record; `previous_digest` is set exactly when > 1.
     pub sequence: u32,
@@ -617,6 +624,11 @@ fn check_inputs(ctx: &RecordContext, f: &RecordFacts) -> Vec<FieldError> {
         matches_code(&ctx.ticket_source, 40),
         "ticketSource",
         "must be a-z 0-9 . _ - (1 to 40)",
+    );
+    need(
+        ctx.resumes.as_ref() != Some(&ctx.ticket_id),
+        "resumes",
+        "a ticket cannot resume itself",
     );
     need(
         !ctx.execution_id.is_empty() && ctx.execution_id.len() <= 2048,
@@ -1061,6 +1073,7 @@ pub fn build_record(
         schema: SCHEMA_ID.into(),
         ticket_id: ctx.ticket_id.clone(),
         ticket_source: ctx.ticket_source.clone(),
+        resumes: ctx.resumes.clone(),
         execution_id: ctx.execution_id.clone(),
         sequence: ctx.sequence,
         previous_digest: ctx.previous_digest.clone(),

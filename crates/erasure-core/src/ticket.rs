@@ -28,11 +28,6 @@ pub const MAX_PHONES: usize = 20;
 /// Stop listing after this many problems: a garbage document gets a bounded answer.
 pub const MAX_ERRORS: usize = 50;
 const MAX_SHORT_TEXT: usize = 128;
-/// A ticket is resumed (after a hold expires) under `<id>.<attempt>`; a thousand
-/// resumptions of one ticket would be a data error, not a hold.
-pub const MAX_ATTEMPT: u32 = 999;
-/// Step Functions' limit on an execution name.
-pub const MAX_EXECUTION_NAME_CHARS: usize = 80;
 
 /// How to read tickets. Built once per deployment.
 #[derive(Debug, Clone)]
@@ -130,33 +125,13 @@ pub struct TicketInfo {
     pub verification_method: String,
     pub sign_off: SignOff,
     pub extension: Option<ExtensionNotice>,
-    /// 1 for the first run of the ticket; the DSAR tool sends 2, 3, ... when it resumes
-    /// a DEFERRED ticket whose hold has expired. Absent in payloads written before the
-    /// field existed, hence the default.
-    #[serde(default = "first_attempt")]
-    pub attempt: u32,
-}
-
-fn first_attempt() -> u32 {
-    1
-}
-
-impl TicketInfo {
-    /// The Step Functions execution name of this run: the ticket id for the first
-    /// attempt, `<id>.<attempt>` for a resumption, so a repeated webhook of the same
-    /// attempt cannot start a second erasure while a resumption can start.
-    pub fn execution_name(&self) -> String {
-        execution_name(&self.id, self.attempt)
-    }
-}
-
-/// See [`TicketInfo::execution_name`].
-pub fn execution_name(id: &TicketId, attempt: u32) -> String {
-    if attempt <= 1 {
-        id.as_str().to_owned()
-    } else {
-        format!("{}.{attempt}", id.as_str())
-    }
+    /// The DEFERRED ticket this follow-up ticket continues, once its hold is over
+    /// (`docs/ticket-format.md`, "Follow-up tickets"). A follow-up is an ordinary
+    /// ticket with its own id, its own sign-off and its own deadline clock: a GDPR
+    /// delete is never sent twice for one ticket id, so erasing what a hold kept needs
+    /// a new one. Never the ticket's own id.
+    #[serde(default)]
+    pub resumes: Option<TicketId>,
 }
 
 /// One phone number, normalised, with every period it was the subject's.
@@ -250,6 +225,7 @@ impl ValidTicket {
                     "at": ts(&t.sign_off.at),
                 },
                 "extension": extension,
+                "resumes": t.resumes.as_ref().map(TicketId::as_str),
             },
             "subject": {
                 "name": s.name.as_ref().map(PersonName::expose),
@@ -714,7 +690,7 @@ impl Walker<'_> {
                 "verificationMethod",
                 "signOff",
                 "extension",
-                "attempt",
+                "resumes",
             ],
         )?;
         let id = self.required(map, "id", "ticket.id").and_then(|v| {
@@ -825,12 +801,11 @@ impl Walker<'_> {
         let extension = extension.flatten();
         salvage.extension.clone_from(&extension);
 
-        let attempt = match optional(map, "attempt") {
-            Some(v) => self.attempt(v, id.as_ref()),
-            None => Some(1),
-        };
+        let resumes = optional(map, "resumes").map(|v| self.resumes(v, id.as_ref()));
+        let resumes_ok = !matches!(resumes, Some(None));
+        let resumes = resumes.flatten();
 
-        match (id, source, received, verified, method, sign_off, attempt) {
+        match (id, source, received, verified, method, sign_off) {
             (
                 Some(id),
                 Some(source),
@@ -838,8 +813,7 @@ impl Walker<'_> {
                 Some(identity_verified_at),
                 Some(verification_method),
                 Some(sign_off),
-                Some(attempt),
-            ) if extension_ok => Some(TicketInfo {
+            ) if extension_ok && resumes_ok => Some(TicketInfo {
                 id,
                 source,
                 received_at,
@@ -847,53 +821,35 @@ impl Walker<'_> {
                 verification_method,
                 sign_off,
                 extension,
-                attempt,
+                resumes,
             }),
             _ => None,
         }
     }
 
-    /// `ticket.attempt`: a whole number 1..=MAX_ATTEMPT whose execution name
-    /// (`<id>.<attempt>`) still fits Step Functions' limit.
-    fn attempt(&mut self, value: &Value, id: Option<&TicketId>) -> Option<u32> {
-        let path = "ticket.attempt";
-        let Some(n) = value.as_u64() else {
-            let code = if value.is_number() {
-                "invalid-attempt"
-            } else {
-                "wrong-type"
-            };
+    /// `ticket.resumes`: the id of the DEFERRED ticket this one follows up, in the
+    /// ticket id alphabet, and never the ticket's own id (a ticket cannot resume
+    /// itself: its GDPR delete, if any, was already sent).
+    fn resumes(&mut self, value: &Value, id: Option<&TicketId>) -> Option<TicketId> {
+        let path = "ticket.resumes";
+        let s = self.string(value, path, 80)?;
+        let Ok(resumed) = s.parse::<TicketId>() else {
             self.err(
                 path,
-                code,
-                format!("must be a whole number from 1 to {MAX_ATTEMPT}"),
+                "invalid-ticket-id",
+                "must be the id of the deferred ticket: 1 to 80 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit",
             );
             return None;
         };
-        let Some(n) = u32::try_from(n)
-            .ok()
-            .filter(|n| (1..=MAX_ATTEMPT).contains(n))
-        else {
+        if id == Some(&resumed) {
             self.err(
                 path,
-                "invalid-attempt",
-                format!("must be a whole number from 1 to {MAX_ATTEMPT}"),
-            );
-            return None;
-        };
-        if let Some(id) = id
-            && execution_name(id, n).len() > MAX_EXECUTION_NAME_CHARS
-        {
-            self.err(
-                path,
-                "execution-name-too-long",
-                format!(
-                    "with this attempt the execution name <ticket.id>.<attempt> would be longer than {MAX_EXECUTION_NAME_CHARS} characters"
-                ),
+                "resumes-itself",
+                "names this ticket itself: a follow-up ticket has its own id and names the deferred ticket it continues",
             );
             return None;
         }
-        Some(n)
+        Some(resumed)
     }
 
     fn sign_off(

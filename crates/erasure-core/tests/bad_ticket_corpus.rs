@@ -184,6 +184,7 @@ fn record_context(ticket_id: Option<&str>, now: DateTime<Utc>) -> RecordContext 
         // after the execution.
         ticket_id: ticket_id.unwrap_or("UNREADABLE-ID").parse().unwrap(),
         ticket_source: "corpus".into(),
+        resumes: None,
         execution_id: "arn:aws:states:eu-west-1:000000000000:execution:gdpr-erasure:corpus".into(),
         sequence: 1,
         previous_digest: None,
@@ -254,6 +255,7 @@ fn personal_strings(v: &Value, path: &str, out: &mut Vec<String>) {
         "verificationMethod",
         "signOff",
         "extension",
+        "resumes",
         "by",
         "role",
         "at",

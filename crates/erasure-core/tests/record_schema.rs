@@ -82,6 +82,7 @@ fn ctx() -> RecordContext {
     RecordContext {
         ticket_id: "DSAR-2026-0042".parse().unwrap(),
         ticket_source: "onetrust".into(),
+        resumes: None,
         execution_id: "arn:aws:states:eu-west-1:123456789012:execution:gdpr-erasure:DSAR-2026-0042"
             .into(),
         sequence: 1,
@@ -552,6 +553,31 @@ fn a_second_record_chains_to_the_first() {
     c.retention_years = 10;
     let record = build_record(&c, &run_facts(false), &DeadlineConfig::default()).unwrap();
     assert_valid(&record);
+}
+
+#[test]
+fn a_follow_up_ticket_names_the_deferral_it_resumes_and_an_ordinary_one_null() {
+    let ordinary = assert_valid(&build(&run_facts(false)));
+    assert_eq!(ordinary["resumes"], Value::Null, "present, and null");
+
+    let mut c = ctx();
+    c.resumes = Some("DSAR-2026-0001".parse().unwrap());
+    let record = build_record(&c, &run_facts(false), &DeadlineConfig::default()).unwrap();
+    assert_eq!(assert_valid(&record)["resumes"], "DSAR-2026-0001");
+
+    // A record cannot resume its own ticket.
+    c.resumes = Some(c.ticket_id.clone());
+    let Err(erasure_core::error::RecordError::InvalidRecordInput(errors)) =
+        build_record(&c, &run_facts(false), &DeadlineConfig::default())
+    else {
+        panic!("expected an error")
+    };
+    assert_eq!(errors[0].field, "resumes");
+
+    // The schema holds it to the ticket id alphabet.
+    let mut doc = assert_valid(&build(&run_facts(false)));
+    doc["resumes"] = json!("../DSAR-1");
+    assert!(validator().iter_errors(&doc).next().is_some());
 }
 
 #[test]

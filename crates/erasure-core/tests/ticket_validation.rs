@@ -399,36 +399,37 @@ fn each_bad_field_gets_its_path_and_code() {
             "unknown-field",
         ),
         ("extra", Some(json!(1)), "<unknown>", "unknown-field"),
-        // resumption attempt
+        // follow-up of a deferred ticket
         (
-            "ticket.attempt",
-            Some(json!(0)),
-            "ticket.attempt",
-            "invalid-attempt",
-        ),
-        (
-            "ticket.attempt",
-            Some(json!(-1)),
-            "ticket.attempt",
-            "invalid-attempt",
-        ),
-        (
-            "ticket.attempt",
-            Some(json!(1.5)),
-            "ticket.attempt",
-            "invalid-attempt",
-        ),
-        (
-            "ticket.attempt",
-            Some(json!(1000)),
-            "ticket.attempt",
-            "invalid-attempt",
-        ),
-        (
-            "ticket.attempt",
-            Some(json!("2")),
-            "ticket.attempt",
+            "ticket.resumes",
+            Some(json!(42)),
+            "ticket.resumes",
             "wrong-type",
+        ),
+        (
+            "ticket.resumes",
+            Some(json!("../DSAR-2026-0001")),
+            "ticket.resumes",
+            "invalid-ticket-id",
+        ),
+        (
+            "ticket.resumes",
+            Some(json!("DSAR 2026 0001")),
+            "ticket.resumes",
+            "invalid-ticket-id",
+        ),
+        (
+            "ticket.resumes",
+            Some(json!("x".repeat(81))),
+            "ticket.resumes",
+            "too-long",
+        ),
+        ("ticket.resumes", Some(json!("")), "ticket.resumes", "empty"),
+        (
+            "ticket.resumes",
+            Some(json!("DSAR-2026-0042")),
+            "ticket.resumes",
+            "resumes-itself",
         ),
     ];
     let config = IntakeConfig::default();
@@ -699,54 +700,54 @@ fn a_valid_ticket_round_trips_through_a_step_payload() {
 }
 
 #[test]
-fn the_attempt_defaults_to_one_and_names_the_execution() {
+fn a_follow_up_ticket_names_the_deferred_ticket_it_resumes() {
     let first = validate(&base(), &IntakeConfig::default(), now()).unwrap();
-    assert_eq!(first.ticket.attempt, 1);
-    assert_eq!(first.ticket.execution_name(), "DSAR-2026-0042");
+    assert_eq!(first.ticket.resumes, None);
 
-    let resumed = with(base(), "ticket.attempt", Some(json!(2)));
-    let t = validate(&resumed, &IntakeConfig::default(), now()).unwrap();
-    assert_eq!(t.ticket.attempt, 2);
-    assert_eq!(t.ticket.execution_name(), "DSAR-2026-0042.2");
-
-    // An explicit 1 is the first run, named as before.
-    let explicit = with(base(), "ticket.attempt", Some(json!(1)));
-    let t = validate(&explicit, &IntakeConfig::default(), now()).unwrap();
-    assert_eq!(t.ticket.execution_name(), "DSAR-2026-0042");
-}
-
-#[test]
-fn an_attempt_whose_execution_name_would_be_too_long_is_refused() {
-    let long_id = format!("D{}", "x".repeat(77)); // 78 characters
-    let doc = with(base(), "ticket.id", Some(json!(long_id)));
-    let ok = with(doc.clone(), "ticket.attempt", Some(json!(9)));
+    let follow_up = with(
+        with(base(), "ticket.id", Some(json!("DSAR-2027-0007"))),
+        "ticket.resumes",
+        Some(json!("DSAR-2026-0042")),
+    );
+    let t = validate(&follow_up, &IntakeConfig::default(), now()).unwrap();
     assert_eq!(
-        validate(&ok, &IntakeConfig::default(), now())
+        t.ticket.resumes.as_ref().map(|r| r.as_str()),
+        Some("DSAR-2026-0042")
+    );
+    // Its input form keeps the field, and validates to the same ticket.
+    let again = validate(&t.to_input(), &IntakeConfig::default(), now()).unwrap();
+    assert_eq!(again, t);
+
+    // null is the same as absent.
+    let null = with(base(), "ticket.resumes", Some(Value::Null));
+    assert_eq!(
+        validate(&null, &IntakeConfig::default(), now())
             .unwrap()
             .ticket
-            .execution_name()
-            .len(),
-        80
+            .resumes,
+        None
     );
-    let too_long = with(doc, "ticket.attempt", Some(json!(10)));
-    let errors = errors_of(&too_long, &IntakeConfig::default());
-    assert_eq!(
-        errors,
-        vec![(
-            "ticket.attempt".to_owned(),
-            "execution-name-too-long".to_owned()
-        )]
-    );
-    assert!(include_str!("../../../docs/ticket-format.md").contains("`execution-name-too-long`"));
 }
 
 #[test]
-fn payloads_written_before_the_attempt_field_still_read_as_first_attempt() {
+fn a_ticket_cannot_resume_itself() {
+    let doc = with(base(), "ticket.resumes", Some(json!("DSAR-2026-0042")));
+    assert_eq!(
+        errors_of(&doc, &IntakeConfig::default()),
+        vec![("ticket.resumes".to_owned(), "resumes-itself".to_owned())]
+    );
+    // Ticket ids are compared exactly, as execution names and archive keys are.
+    let other_case = with(base(), "ticket.resumes", Some(json!("dsar-2026-0042")));
+    assert!(errors_of(&other_case, &IntakeConfig::default()).is_empty());
+}
+
+#[test]
+fn payloads_written_without_resumes_still_read() {
     let t = validate(&base(), &IntakeConfig::default(), now()).unwrap();
     let mut payload = serde_json::to_value(&t).unwrap();
-    payload["ticket"].as_object_mut().unwrap().remove("attempt");
+    payload["ticket"].as_object_mut().unwrap().remove("resumes");
     let back: erasure_core::ticket::ValidTicket = serde_json::from_value(payload).unwrap();
-    assert_eq!(back.ticket.attempt, 1);
+    assert_eq!(back.ticket.resumes, None);
 }
 
 #[test]
@@ -795,7 +796,7 @@ fn an_unknown_key_is_named_only_when_it_is_a_field_name_of_the_format() {
         .collect();
     assert!(got.contains(&(
         "ticket.emails",
-        "is not a known field (expected: id, source, receivedAt, identityVerifiedAt, verificationMethod, signOff, extension)"
+        "is not a known field (expected: id, source, receivedAt, identityVerifiedAt, verificationMethod, signOff, extension, resumes)"
     )));
     let hints: Vec<&str> = got
         .iter()

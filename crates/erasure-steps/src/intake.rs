@@ -225,6 +225,7 @@ fn accepted_state(deps: &Deps, a: &Accepted, now: DateTime<Utc>) -> Output {
                 at: t.sign_off.at,
             }),
             extension: t.extension.clone(),
+            resumes: t.resumes.clone(),
             intake_at: Some(now),
         },
         subject: Some(SubjectSection::from_subject(s)),
@@ -288,6 +289,8 @@ fn refused_state(deps: &Deps, r: &Refused, execution_name: &str, now: DateTime<U
                 at: so.at,
             }),
             extension: s.extension.clone(),
+            // A ticket never taken in resumes nothing: the deferral stays due.
+            resumes: None,
             intake_at: Some(now),
         },
         subject: None,

@@ -8,7 +8,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use erasure_core::deadline::{ClockBasis, Deadline, DeadlineConfig, ExtensionNotice};
 use erasure_core::identifiers::{
-    ConversationId, Email, ExternalContactId, GenesysUserId, IdentifierKind,
+    ConversationId, Email, ExternalContactId, GenesysUserId, IdentifierKind, TicketId,
 };
 use erasure_core::pseudonym::Pseudonym;
 use erasure_core::record::{GdprRequestType, StatusObservation};
@@ -35,6 +35,10 @@ pub struct TicketSection {
     pub sign_off: Option<SignOffRef>,
     #[serde(default)]
     pub extension: Option<ExtensionNotice>,
+    /// The DEFERRED ticket this follow-up ticket resumes (`ticket.resumes`); WriteRecord
+    /// puts it in the record. `None` for an ordinary ticket and a rejected one.
+    #[serde(default)]
+    pub resumes: Option<TicketId>,
     /// When the pipeline took the ticket in.
     #[serde(default, with = "erasure_core::time::option_utc_z")]
     pub intake_at: Option<DateTime<Utc>>,

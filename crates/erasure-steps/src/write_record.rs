@@ -137,6 +137,7 @@ pub async fn handle(deps: &Deps, input: Input) -> Result<Output, StepError> {
             .source
             .clone()
             .unwrap_or_else(|| "unknown".into()),
+        resumes: input.ticket.resumes.clone(),
         execution_id: input.execution.id.clone(),
         sequence: 1,
         previous_digest: None,

@@ -483,6 +483,96 @@ async fn intake_keeps_no_name_and_a_retried_record_write_is_answered_idempotentl
 }
 
 #[tokio::test]
+async fn a_follow_up_tickets_resumes_goes_from_intake_into_its_record() {
+    let clock: SharedClock = Arc::new(VirtualClock::starting_at(START.parse().unwrap()));
+    let deps = intake::Deps {
+        pseudonymiser: Arc::new(pseudonymiser()),
+        config: IntakeConfig::default(),
+        downstream: vec![],
+        poll_budget: PollBudget::default(),
+        clock,
+    };
+    let follow_up: Value = json!({
+        "ticket": {"id": "DSAR-17", "source": "onetrust", "receivedAt": "2026-11-20T10:15:00Z",
+            "identityVerifiedAt": "2026-11-21T09:00:00Z", "verificationMethod": "account-login",
+            "signOff": {"by": "dpo@brightwater.example", "role": "DPO", "at": "2026-11-21T11:00:00Z"},
+            "resumes": "DSAR-16"},
+        "subject": {"phones": [{"number": "+353 83 456 7890", "from": "2016-04-01"}]}
+    });
+    let execution = |name: &str| ExecutionRef {
+        id: format!("arn:aws:states:us-east-1:123456789012:execution:gdpr-erasure:{name}"),
+        name: name.into(),
+        started_at: None,
+    };
+    let out = intake::handle(
+        &deps,
+        intake::Input {
+            input: follow_up.clone(),
+            execution: execution("DSAR-17"),
+        },
+    )
+    .await
+    .unwrap();
+    assert!(out.valid);
+    assert_eq!(
+        out.ticket.resumes.as_ref().map(|r| r.as_str()),
+        Some("DSAR-16")
+    );
+
+    // WriteRecord: `$.ticket` carries it into the record (here after a failure at
+    // Locate, as any path ends there).
+    let dir = tempfile::tempdir().unwrap();
+    let archive: Arc<dyn Archive> =
+        Arc::new(LocalArchive::new(dir.path(), RetentionPolicy::default()));
+    let wr = write_record::Deps {
+        archive: archive.clone(),
+        pipeline_version: "test".into(),
+        definition_digest: None,
+    };
+    let mut input = serde_json::to_value(&out).unwrap();
+    let o = input.as_object_mut().unwrap();
+    o.remove("subject");
+    o.insert(
+        "failure".into(),
+        json!({"Error": "GenesysTransient", "Cause": "HTTP 503"}),
+    );
+    o.insert("failedStage".into(), json!("Locate"));
+    o.insert(
+        "execution".into(),
+        json!({"id": "arn:x:DSAR-17", "name": "DSAR-17"}),
+    );
+    o.insert("writtenAt".into(), json!("2026-11-23T09:00:00Z"));
+    let receipt = write_record::handle(&wr, serde_json::from_value(input).unwrap())
+        .await
+        .unwrap();
+    let entry = archive
+        .list(Some("DSAR-17"))
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|e| e.key == receipt.key)
+        .unwrap();
+    let record: Value = serde_json::from_slice(&archive.read(&entry).await.unwrap().bytes).unwrap();
+    assert_eq!(record["ticketId"], "DSAR-17");
+    assert_eq!(record["resumes"], "DSAR-16");
+
+    // A follow-up Intake refuses resumes nothing: its REJECTED record says null.
+    let mut unsigned = follow_up;
+    unsigned["ticket"]["signOff"] = Value::Null;
+    let refused = intake::handle(
+        &deps,
+        intake::Input {
+            input: unsigned,
+            execution: execution("DSAR-18"),
+        },
+    )
+    .await
+    .unwrap();
+    assert!(!refused.valid);
+    assert_eq!(refused.ticket.resumes, None);
+}
+
+#[tokio::test]
 async fn the_review_summary_and_the_outcome_report_are_signed_posts() {
     use erasure_steps::ports::{
         HttpReviewNotifier, HttpTicketReporter, ReviewNotifier as _, TicketReporter as _,

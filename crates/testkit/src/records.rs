@@ -114,6 +114,12 @@ impl RecordBuilder {
         self
     }
 
+    /// The DEFERRED ticket this record's ticket follows up (`resumes`).
+    pub fn resumes(mut self, deferred_ticket: Option<&str>) -> Self {
+        self.value["resumes"] = json!(deferred_ticket);
+        self
+    }
+
     /// Sets any field by JSON pointer (`/counts/conversationsFound`).
     ///
     /// # Panics
