@@ -23,9 +23,10 @@ use crate::world::{World, WorldOptions, happy_path};
 /// transition ($0.025 per 1,000).
 pub const PRICE_PER_TRANSITION: f64 = 0.025 / 1000.0;
 /// Where and when the price was read.
-pub const PRICE_SOURCE: &str = "AWS Step Functions pricing, Standard workflows, US East \
-    (N. Virginia) and Europe (Ireland): $0.025 per 1,000 state transitions beyond the free tier \
-    of 4,000 a month (list price as of 27 November 2026, unchanged since the service launched)";
+pub const PRICE_SOURCE: &str = "AWS Step Functions pricing \
+    (<https://aws.amazon.com/step-functions/pricing/>), Standard workflows: $0.0250 per 1,000 state \
+    transitions in US East (N. Virginia) and Europe (Ireland), retries included, beyond a free \
+    tier of 4,000 a month that is not deducted here (read in November 2026)";
 
 /// The poll loops' states: Wait, Task and Choice of the export and of the deletion.
 pub const LOOP_STATES: [&str; 6] = [
