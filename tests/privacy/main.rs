@@ -2,31 +2,13 @@
 //! (everything `tracing` emits, every crate, every level), not in an archived byte,
 //! not in the payloads of the record step and the review gate.
 //!
-//! Alone in its binary: it installs the process-wide subscriber.
-
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+//! Every e2e harness checks logs and archives when its test ends (`e2e::evidence`);
+//! this binary adds the payloads between states, and shows that the check catches a
+//! planted leak in every place it looks.
 
 use e2e::Harness;
-use erasure_core::identifiers::PhoneE164;
 use genesys_emulator::{Fault, FaultAction};
 use serde_json::Value;
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 const FIXTURES: &[&str] = &[
     "happy-path",
@@ -38,92 +20,19 @@ const FIXTURES: &[&str] = &[
     "rejected-no-sign-off",
 ];
 
-/// Every spelling of every identifier in the fixture tickets, lower-cased (the
-/// haystack is lower-cased too, so upper and mixed case are covered).
-fn needles() -> Vec<String> {
-    let mut out: Vec<String> = vec![e2e::DPO.to_owned()];
-    for f in FIXTURES {
-        let t = e2e::ticket(f);
-        let s = &t["subject"];
-        if let Some(name) = s["name"].as_str() {
-            out.push(name.to_owned());
-            // The family name alone, in every spelling.
-            out.extend(name.split_whitespace().last().map(str::to_owned));
-        }
-        for e in s["emails"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-        {
-            out.push(e.to_owned());
-        }
-        for p in s["phones"].as_array().into_iter().flatten() {
-            let raw = p["number"].as_str().unwrap_or_default();
-            out.push(raw.to_owned());
-            let e164 = PhoneE164::parse(raw, None).expect("fixture phones are valid");
-            let e164 = e164.expose().to_owned();
-            let digits: String = e164.chars().filter(char::is_ascii_digit).collect();
-            out.push(e164.clone());
-            out.push(digits.clone());
-            // National form: the number after the country code, with a leading 0.
-            for cc in ["353", "44"] {
-                if let Some(rest) = digits.strip_prefix(cc) {
-                    out.push(format!("0{rest}"));
-                    out.push(rest.to_owned());
-                }
-            }
-        }
-        for k in ["genesysUserId", "externalContactId"] {
-            if let Some(id) = s[k].as_str() {
-                out.push(id.to_owned());
-            }
-        }
-    }
-    out.into_iter().map(|n| n.to_lowercase()).collect()
-}
+/// The tests that look at the process's logs take turns: a line planted by one must
+/// not be consumed by the other's check.
+static LOGS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 fn leaks(haystack: &str, what: &str) -> Vec<String> {
-    let hay = haystack.to_lowercase();
-    let numbers = number_runs(haystack);
-    needles()
-        .into_iter()
-        .filter(|n| {
-            hay.contains(n.as_str())
-                || (n.chars().all(|c| c.is_ascii_digit()) && numbers.contains(n.as_str()))
-        })
-        .map(|n| format!("{what}: {n}"))
-        .collect()
-}
-
-/// Every run of digits and phone punctuation (`+ - ( ) . /` and spaces), as digits
-/// only: a number written `353 (0)83 456-7890` is caught as well as `+353834567890`.
-fn number_runs(text: &str) -> String {
-    let mut out = String::new();
-    let mut run = String::new();
-    let flush = |run: &mut String, out: &mut String| {
-        let digits: String = run.chars().filter(char::is_ascii_digit).collect();
-        if digits.len() >= 7 {
-            out.push_str(&digits);
-            out.push('|');
-        }
-        run.clear();
-    };
-    for c in text.chars() {
-        if c.is_ascii_digit() || " +-()./".contains(c) {
-            run.push(c);
-        } else {
-            flush(&mut run, &mut out);
-        }
-    }
-    flush(&mut run, &mut out);
-    out
+    e2e::evidence::needles().scan(haystack, what)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_identifier_of_any_test_subject_appears_in_logs_records_or_the_record_steps_payloads() {
+    let _turn = LOGS.lock().await;
     // The check itself is not vacuous: every kind of spelling is caught.
-    assert!(needles().len() > 40);
+    assert!(e2e::evidence::needles().len() > 200);
     for sample in [
         "LIAM WALSH",
         "+353834567890",
@@ -137,14 +46,6 @@ async fn no_identifier_of_any_test_subject_appears_in_logs_records_or_the_record
             "{sample} would not be caught"
         );
     }
-    let captured = Captured::default();
-    let writer = captured.clone();
-    tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .init();
-
     let h = Harness::builder().with_silent_system().start().await;
     h.emulator
         .add_fault(
@@ -167,28 +68,18 @@ async fn no_identifier_of_any_test_subject_appears_in_logs_records_or_the_record
     );
 
     let mut found = Vec::new();
-    let logs =
-        String::from_utf8_lossy(&captured.0.lock().unwrap_or_else(|p| p.into_inner())).into_owned();
     assert!(
-        logs.contains("compliance record written"),
+        e2e::evidence::all_logs().contains("compliance record written"),
         "the capture saw the run"
     );
-    found.extend(leaks(&logs, "logs"));
-
+    // Logs since the last check and every archived byte (what the harness checks when
+    // the test ends, here at once).
+    found.extend(h.privacy_findings());
     for e in h.archive.list(None).await.expect("lists") {
         let stored = h.archive.read(&e).await.expect("reads");
         found.extend(leaks(&String::from_utf8_lossy(&stored.bytes), &e.key));
     }
-    // The sidecars and anything else in the archive directory.
-    let files = walk(h.archive.location().as_ref());
-    assert!(!files.is_empty());
-    for f in files {
-        let bytes = std::fs::read(&f).expect("readable");
-        found.extend(leaks(
-            &String::from_utf8_lossy(&bytes),
-            &f.display().to_string(),
-        ));
-    }
+    assert!(!e2e::evidence::files_under(h.archive.location().as_ref()).is_empty());
 
     for run in &runs {
         assert!(
@@ -239,15 +130,55 @@ async fn no_identifier_of_any_test_subject_appears_in_logs_records_or_the_record
     );
 }
 
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        } else {
-            out.push(p);
-        }
+/// The check fails when it should: a subject's identifier planted in the logs (in
+/// spellings nobody wrote into the needles), in an archive file, or in a record
+/// written to the archive is each found.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_planted_identifier_is_caught_in_logs_archive_files_and_records() {
+    let _turn = LOGS.lock().await;
+    let h = Harness::builder().start().await;
+    // Run something first, so the planted lines sit among real ones.
+    assert_eq!(h.run("happy-path").await.outcome(), "COMPLETED");
+    assert!(h.privacy_findings().is_empty());
+
+    // Liam Walsh's number and name as nobody spelled them in the fixtures.
+    for planted in [
+        "caller 083 456 7890 rang",
+        "caller (+353) 83-456-7890 rang",
+        "CALLER LIAM WALSH",
+        "contact 73915644-4045-433A-B6F0-0EF6164C1830",
+        "priya.nair%40example.org",
+        "searchValue=%2B353861234567",
+    ] {
+        tracing::trace!(target: "planted", "{planted}");
+        let found = h.privacy_findings();
+        assert!(!found.is_empty(), "{planted:?} in the logs was not caught");
     }
-    out
+    // A corpus subject and a load subject are needles too.
+    tracing::warn!(target: "planted", "jane@example.com");
+    assert!(!h.privacy_findings().is_empty(), "a corpus identifier");
+    tracing::warn!(target: "planted", "load.subject.0042@example.net");
+    assert!(!h.privacy_findings().is_empty(), "a load subject");
+    // A surname alone is caught as a word, not inside another word.
+    tracing::warn!(target: "planted", "questionnaire sent to Mr Nair");
+    assert_eq!(h.privacy_findings().len(), 1);
+    tracing::warn!(target: "planted", "questionnaire");
+    assert!(h.privacy_findings().is_empty());
+
+    // An archive file.
+    let stray = std::path::Path::new(&h.archive.location()).join("stray.txt");
+    std::fs::write(&stray, "grace.oconnor@example.com").expect("writable");
+    assert!(!h.privacy_findings().is_empty(), "an archive file");
+    std::fs::remove_file(&stray).expect("removable");
+    assert!(h.privacy_findings().is_empty());
+}
+
+/// And the hook itself fails the test: a leak left in place when the test ends.
+#[tokio::test]
+#[should_panic(expected = "identifiers of test subjects leaked")]
+async fn a_test_that_leaves_a_leak_fails_when_its_harness_is_dropped() {
+    let h = Harness::builder().start().await;
+    let stray = std::path::Path::new(&h.archive.location()).join("stray.txt");
+    std::fs::write(&stray, "Tomasz Nowak, +44 7700 900123").expect("writable");
+    drop(h);
 }

@@ -189,8 +189,12 @@ async fn a_follow_up_ticket_erases_what_an_expired_hold_kept_with_its_own_gdpr_d
 
     // The hold is over. The DSAR tool, told so, opens a follow-up ticket of its own:
     // a new id, `resumes`, the subject's identifiers, its own receipt and sign-off.
-    h.clock
-        .advance_to("2027-07-01T09:00:00Z".parse().expect("a timestamp"));
+    let resumed_at: chrono::DateTime<chrono::Utc> =
+        "2027-07-01T09:00:00Z".parse().expect("a timestamp");
+    let wait = (resumed_at - h.clock.now())
+        .to_std()
+        .expect("the hold ends later");
+    h.clock.sleep(wait).await;
     let mut follow_up = e2e::ticket("legal-hold");
     let t = &mut follow_up["ticket"];
     t["id"] = json!(FOLLOW_UP);

@@ -1,6 +1,16 @@
 //! The end-to-end harness: a virtual clock shared by the local runner, the Genesys
 //! client and the in-process emulator (its bundled dataset, real HTTP), a local
 //! downstream receiver, and a local (or moto S3) archive. Each test builds its own.
+//!
+//! Every harness is also the suite's privacy check ([`evidence`]): the first one a
+//! test binary starts captures all `tracing` output at TRACE, and each one, when its
+//! test ends, fails the test if any identifier of any test subject is in the logs or
+//! in its archive.
+
+pub mod corpus;
+pub mod evidence;
+pub mod load;
+pub mod proxy;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -18,7 +28,7 @@ use erasure_steps::ports::{
     MemoryReviewNotifier, MemoryTicketReporter, NoHoldRegister,
 };
 use genesys::{ClientConfig, Credentials, Environment, GenesysClient};
-use genesys_emulator::{Emulator, RunningEmulator};
+use genesys_emulator::{Dataset, Emulator, RunningEmulator};
 use serde_json::{Value, json};
 
 /// When the tests' world starts: after the dataset's `asOf`, after the fixture
@@ -52,7 +62,18 @@ pub enum ArchiveChoice {
     Local,
     /// An S3 bucket with Object Lock on a moto server (kept alive by the harness).
     S3(testkit::MotoServer),
+    /// The S3 backend reaching moto through a proxy that can fail on demand, the SDK's
+    /// own retries off (the definition's Retry is what is tested), and the bucket
+    /// created only when `create_bucket` (else the first write finds none).
+    S3Proxied {
+        moto: testkit::MotoServer,
+        proxy: proxy::FaultyProxy,
+        create_bucket: bool,
+    },
 }
+
+/// The archive bucket of S3 harnesses.
+pub const BUCKET: &str = "e2e-records";
 
 pub struct Builder {
     start: DateTime<Utc>,
@@ -61,6 +82,10 @@ pub struct Builder {
     silent_system: bool,
     archive: ArchiveChoice,
     intake: IntakeConfig,
+    dataset: Option<Dataset>,
+    rate_limit: Option<u32>,
+    request_timeout: Option<std::time::Duration>,
+    simulated: bool,
 }
 
 impl Default for Builder {
@@ -72,6 +97,10 @@ impl Default for Builder {
             silent_system: false,
             archive: ArchiveChoice::Local,
             intake: IntakeConfig::default(),
+            dataset: None,
+            rate_limit: None,
+            request_timeout: None,
+            simulated: false,
         }
     }
 }
@@ -100,25 +129,62 @@ impl Builder {
         self.archive = a;
         self
     }
+    /// Intake's settings (default region, clock basis, ...).
+    pub fn intake(mut self, c: IntakeConfig) -> Self {
+        self.intake = c;
+        self
+    }
+    /// A discrete-event clock (`clock::TokioClock`) instead of the `VirtualClock`:
+    /// for many executions at once, each seeing time pass as it would for it. The
+    /// test must run on a paused current-thread runtime
+    /// (`#[tokio::test(start_paused = true)]`).
+    pub fn simulated_clock(mut self) -> Self {
+        self.simulated = true;
+        self
+    }
+    /// The emulator's dataset (default: the bundled one).
+    pub fn dataset(mut self, d: Dataset) -> Self {
+        self.dataset = Some(d);
+        self
+    }
+    /// The emulator's requests per minute per OAuth client (default: its own, 300).
+    pub fn rate_limit_per_minute(mut self, n: u32) -> Self {
+        self.rate_limit = Some(n);
+        self
+    }
+    /// The Genesys client's real-time limit on one request (default 60 s), so that a
+    /// fault delaying an answer in real time trips it quickly.
+    pub fn genesys_request_timeout(mut self, t: std::time::Duration) -> Self {
+        self.request_timeout = Some(t);
+        self
+    }
 
     pub async fn start(self) -> Harness {
-        let clock = Arc::new(VirtualClock::starting_at(self.start));
-        let shared: SharedClock = clock.clone();
-        let emulator = Emulator::builder()
-            .clock(shared.clone())
-            .seed(7)
-            .start()
-            .await
-            .expect("the emulator starts");
+        evidence::init();
+        let shared: SharedClock = if self.simulated {
+            Arc::new(clock::TokioClock::starting_at(self.start))
+        } else {
+            Arc::new(VirtualClock::starting_at(self.start))
+        };
+        let clock = shared.clone();
+        let mut emulator = Emulator::builder().clock(shared.clone()).seed(7);
+        if let Some(d) = self.dataset {
+            emulator = emulator.dataset(d);
+        }
+        if let Some(n) = self.rate_limit {
+            emulator = emulator.rate_limit_per_minute(n);
+        }
+        let emulator = emulator.start().await.expect("the emulator starts");
         let oauth = emulator.oauth_client();
-        let genesys = GenesysClient::new(
-            ClientConfig::new(
-                Environment::BaseUrl(emulator.base_url().parse().expect("a URL")),
-                Credentials::new(oauth.client_id, oauth.client_secret),
-            )
-            .with_clock(shared.clone()),
+        let mut config = ClientConfig::new(
+            Environment::BaseUrl(emulator.base_url().parse().expect("a URL")),
+            Credentials::new(oauth.client_id, oauth.client_secret),
         )
-        .expect("a Genesys client");
+        .with_clock(shared.clone());
+        if let Some(t) = self.request_timeout {
+            config.timeouts.request = t;
+        }
+        let genesys = GenesysClient::new(config).expect("a Genesys client");
 
         let mut systems = vec![
             ("crm".to_owned(), key("crm-key"), Behaviour::Acknowledge),
@@ -156,31 +222,47 @@ impl Builder {
         .expect("valid systems");
 
         let archive_dir = tempfile::tempdir().expect("a temp dir");
-        let (archive, moto): (Arc<dyn Archive>, Option<testkit::MotoServer>) = match self.archive {
+        let (store, moto, proxy): (
+            Arc<dyn Archive>,
+            Option<testkit::MotoServer>,
+            Option<proxy::FaultyProxy>,
+        ) = match self.archive {
             ArchiveChoice::Local => (
                 Arc::new(LocalArchive::new(
                     archive_dir.path(),
                     RetentionPolicy::default(),
                 )),
                 None,
+                None,
             ),
             ArchiveChoice::S3(moto) => {
                 let client = moto.s3_client();
-                client
-                    .create_bucket()
-                    .bucket("e2e-records")
-                    .object_lock_enabled_for_bucket(true)
-                    .send()
-                    .await
-                    .expect("a locked bucket");
+                create_locked_bucket(&client).await;
+                let s3 = archive::S3Archive::new(client, archive::S3Settings::new(BUCKET, "prod/"))
+                    .expect("an S3 archive");
+                (Arc::new(s3), Some(moto), None)
+            }
+            ArchiveChoice::S3Proxied {
+                moto,
+                proxy,
+                create_bucket,
+            } => {
+                if create_bucket {
+                    create_locked_bucket(&moto.s3_client()).await;
+                }
                 let s3 = archive::S3Archive::new(
-                    client,
-                    archive::S3Settings::new("e2e-records", "prod/"),
+                    proxied_s3_client(&proxy),
+                    archive::S3Settings::new(BUCKET, "prod/"),
                 )
                 .expect("an S3 archive");
-                (Arc::new(s3), Some(moto))
+                (Arc::new(s3), Some(moto), Some(proxy))
             }
         };
+        let written = evidence::Written::default();
+        let archive: Arc<dyn Archive> = Arc::new(evidence::Teed {
+            inner: store,
+            written: written.clone(),
+        });
 
         let holds: Arc<dyn HoldRegisterSource> = if self.register {
             Arc::new(FileHoldRegister {
@@ -220,13 +302,41 @@ impl Builder {
             emulator,
             receiver,
             archive,
-            _archive_dir: archive_dir,
-            _moto: moto,
+            archive_dir,
+            written,
+            moto,
+            proxy,
             pipeline,
             notices,
             reports,
         }
     }
+}
+
+/// Creates the archive bucket, Object Lock on.
+pub async fn create_locked_bucket(client: &aws_sdk_s3::Client) {
+    client
+        .create_bucket()
+        .bucket(BUCKET)
+        .object_lock_enabled_for_bucket(true)
+        .send()
+        .await
+        .expect("a locked bucket");
+}
+
+/// An S3 client whose requests go through `proxy`, with the SDK's retries off.
+fn proxied_s3_client(proxy: &proxy::FaultyProxy) -> aws_sdk_s3::Client {
+    let config = aws_sdk_s3::config::Builder::new()
+        .behavior_version_latest()
+        .region(aws_sdk_s3::config::Region::new(testkit::moto::REGION))
+        .credentials_provider(aws_sdk_s3::config::Credentials::new(
+            "testing", "testing", None, None, "e2e",
+        ))
+        .endpoint_url(proxy.endpoint())
+        .force_path_style(true)
+        .retry_config(aws_sdk_s3::config::retry::RetryConfig::disabled())
+        .build();
+    aws_sdk_s3::Client::from_conf(config)
 }
 
 fn key(s: &str) -> HmacKey {
@@ -236,12 +346,14 @@ fn key(s: &str) -> HmacKey {
 pub struct Harness {
     deps: PipelineDeps,
     reviewer: Arc<Decider>,
-    pub clock: Arc<VirtualClock>,
+    pub clock: SharedClock,
     pub emulator: RunningEmulator,
     pub receiver: DownstreamReceiver,
     pub archive: Arc<dyn Archive>,
-    _archive_dir: tempfile::TempDir,
-    _moto: Option<testkit::MotoServer>,
+    archive_dir: tempfile::TempDir,
+    written: evidence::Written,
+    moto: Option<testkit::MotoServer>,
+    proxy: Option<proxy::FaultyProxy>,
     pub pipeline: LocalPipeline,
     pub notices: Arc<MemoryReviewNotifier>,
     pub reports: Arc<MemoryTicketReporter>,
@@ -255,9 +367,13 @@ impl Harness {
     /// Another runner over the same world (the same ticket can be started again, as
     /// after a redeployment or by a second webhook).
     pub fn another_pipeline(&self) -> LocalPipeline {
-        let clock: SharedClock = self.clock.clone();
-        LocalPipeline::new(self.deps.clone(), self.reviewer.clone(), clock, 12)
-            .expect("the definition loads")
+        LocalPipeline::new(
+            self.deps.clone(),
+            self.reviewer.clone(),
+            self.clock.clone(),
+            12,
+        )
+        .expect("the definition loads")
     }
 
     /// A runner over this world whose Tasks are routed as `route` changes them (to make
@@ -266,7 +382,7 @@ impl Harness {
         &self,
         route: impl FnOnce(local_runner::Resources) -> local_runner::Resources,
     ) -> local_runner::Runner {
-        let clock: SharedClock = self.clock.clone();
+        let clock = self.clock.clone();
         let definition = local_runner::Definition::from_json_str(
             erasure_steps::local::DEFINITION,
             &erasure_steps::local::substitutions(),
@@ -281,6 +397,52 @@ impl Harness {
             .state_machine_name(erasure_steps::local::STATE_MACHINE_NAME)
             .build()
             .expect("every Task has a handler")
+    }
+
+    /// The moto server of an S3 harness.
+    pub fn moto(&self) -> Option<&testkit::MotoServer> {
+        self.moto.as_ref()
+    }
+
+    /// The proxy in front of moto of an `S3Proxied` harness.
+    pub fn proxy(&self) -> Option<&proxy::FaultyProxy> {
+        self.proxy.as_ref()
+    }
+
+    /// The DPO's answer at the review gate, as the approval endpoint passes it on.
+    pub fn approval(&self, decision: ApprovalDecision) -> Value {
+        serde_json::to_value(self.reviewer.approval(decision)).expect("an approval is JSON")
+    }
+
+    /// The steps' dependencies (to build a runner that differs in one port).
+    pub fn deps(&self) -> &PipelineDeps {
+        &self.deps
+    }
+
+    /// A pipeline over this world with other dependencies (`change` edits a copy).
+    pub fn pipeline_with(&self, change: impl FnOnce(&mut PipelineDeps)) -> LocalPipeline {
+        let mut deps = self.deps.clone();
+        change(&mut deps);
+        LocalPipeline::new(deps, self.reviewer.clone(), self.clock.clone(), 14)
+            .expect("the definition loads")
+    }
+
+    /// What the privacy check finds in the logs captured since the last check and in
+    /// this harness's archive (empty when nothing leaked).
+    pub fn privacy_findings(&self) -> Vec<String> {
+        let n = evidence::needles();
+        let mut found = n.scan(&evidence::take_unscanned_logs(), "logs");
+        for f in evidence::files_under(self.archive_dir.path()) {
+            let bytes = std::fs::read(&f).unwrap_or_default();
+            found.extend(n.scan(
+                &String::from_utf8_lossy(&bytes),
+                &format!("archive file {}", f.display()),
+            ));
+        }
+        for (key, bytes) in self.written.take() {
+            found.extend(n.scan(&String::from_utf8_lossy(&bytes), &format!("record {key}")));
+        }
+        found
     }
 
     /// A client of the emulator, for setting up a scenario (deletion protection).
@@ -383,6 +545,22 @@ impl Harness {
             .unwrap_or_else(|| panic!("no persona {key}"))
             .customer_conversation_ids
             .clone()
+    }
+}
+
+impl Drop for Harness {
+    /// The privacy check, when the test ends: a test that already failed is not
+    /// failed again.
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            return;
+        }
+        let found = self.privacy_findings();
+        assert!(
+            found.is_empty(),
+            "identifiers of test subjects leaked:\n{}",
+            found.join("\n")
+        );
     }
 }
 

@@ -21,6 +21,12 @@ pub trait Clock: Send + Sync + std::fmt::Debug {
     fn now(&self) -> DateTime<Utc>;
     /// Completes once at least `duration` has passed on this clock.
     fn sleep(&self, duration: Duration) -> Sleep<'_>;
+    /// Whether a sleeper wakes when its time comes while others run, so a watcher can
+    /// sleep until a deadline. False for a clock that jumps ahead at every sleep
+    /// ([`VirtualClock`]): sleeping there would move time for everyone.
+    fn wakes_sleepers(&self) -> bool {
+        false
+    }
 }
 
 /// Shared handle to a clock.
@@ -37,6 +43,10 @@ impl Clock for SystemClock {
 
     fn sleep(&self, duration: Duration) -> Sleep<'_> {
         Box::pin(tokio::time::sleep(duration))
+    }
+
+    fn wakes_sleepers(&self) -> bool {
+        true
     }
 }
 
@@ -91,6 +101,42 @@ impl Clock for VirtualClock {
     }
 }
 
+/// Tokio's clock, read as calendar time from `start`. Under a runtime whose time is
+/// paused (`#[tokio::test(start_paused = true)]`) it is a discrete-event simulation:
+/// time moves only when every task waits, straight to the earliest sleeper's
+/// deadline, so many concurrent executions each see time pass as it would for them.
+/// A [`VirtualClock`] instead jumps ahead at every sleep, so one execution's wait
+/// passes for all the others at once: fine for one ticket, not for load.
+#[derive(Debug)]
+pub struct TokioClock {
+    origin: tokio::time::Instant,
+    start: DateTime<Utc>,
+}
+
+impl TokioClock {
+    /// A clock that reads `start` now. Must be called inside a tokio runtime.
+    pub fn starting_at(start: DateTime<Utc>) -> Self {
+        Self {
+            origin: tokio::time::Instant::now(),
+            start,
+        }
+    }
+}
+
+impl Clock for TokioClock {
+    fn now(&self) -> DateTime<Utc> {
+        self.start + to_delta(tokio::time::Instant::now() - self.origin)
+    }
+
+    fn sleep(&self, duration: Duration) -> Sleep<'_> {
+        Box::pin(tokio::time::sleep(duration))
+    }
+
+    fn wakes_sleepers(&self) -> bool {
+        true
+    }
+}
+
 /// Real time running `factor` times faster, from the moment it is created. Lets a
 /// person watch a job that takes minutes of emulated time finish in seconds.
 #[derive(Debug)]
@@ -125,6 +171,10 @@ impl Clock for ScaledClock {
 
     fn sleep(&self, duration: Duration) -> Sleep<'_> {
         Box::pin(tokio::time::sleep(duration.div_f64(self.factor)))
+    }
+
+    fn wakes_sleepers(&self) -> bool {
+        true
     }
 }
 
@@ -170,6 +220,23 @@ mod tests {
         let now = clock.now();
         assert!(now >= t0() + TimeDelta::seconds(100), "{now}");
         assert!(now <= t0() + TimeDelta::seconds(105), "{now}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn tokio_clock_wakes_concurrent_sleepers_in_deadline_order_without_jumping_for_all() {
+        let clock = Arc::new(TokioClock::starting_at(t0()));
+        let (a, b) = (clock.clone(), clock.clone());
+        let long = tokio::spawn(async move {
+            a.sleep(Duration::from_secs(100)).await;
+            a.now()
+        });
+        let short = tokio::spawn(async move {
+            b.sleep(Duration::from_secs(5)).await;
+            b.now()
+        });
+        // Unlike a VirtualClock, the short sleeper wakes at its own deadline.
+        assert_eq!(short.await.unwrap(), t0() + TimeDelta::seconds(5));
+        assert_eq!(long.await.unwrap(), t0() + TimeDelta::seconds(100));
     }
 
     #[tokio::test(start_paused = true)]

@@ -107,6 +107,17 @@ pub async fn handle(deps: &Deps, input: Input) -> Result<Output, StepError> {
                     purged.push(gone(cid, &rid, deps.clock.now()))
                 }
                 Err(e) if e.is_retryable() => return Err(e.into()),
+                // Refused, but maybe because an earlier attempt whose answer was lost
+                // already deleted it (Genesys refuses a delete date on a DELETED
+                // recording): look again before calling it a gap.
+                Err(e) if confirmed_deleted(client, cid, &rid).await? => {
+                    tracing::info!(
+                        ticket_id,
+                        error = e.name(),
+                        "recording refused a delete date but is deleted already"
+                    );
+                    purged.push(gone(cid, &rid, deps.clock.now()))
+                }
                 Err(e) => failed.push(FailedRecording {
                     conversation_id: cid.clone(),
                     recording_id: rid.clone(),
@@ -134,6 +145,22 @@ pub async fn handle(deps: &Deps, input: Input) -> Result<Output, StepError> {
         protected_conversations,
         at: deps.clock.now(),
     })
+}
+
+/// Whether Genesys now lists the recording as DELETED, or no longer has it.
+async fn confirmed_deleted(
+    client: &genesys::GenesysClient,
+    cid: &ConversationId,
+    rid: &EntityId,
+) -> Result<bool, StepError> {
+    match client.list_recording_metadata(cid.as_str()).await {
+        Ok(list) => Ok(list
+            .iter()
+            .find(|r| r.id.as_deref() == Some(rid.as_str()))
+            .is_none_or(|r| r.file_state == Some(FileState::Deleted))),
+        Err(GenesysError::NotFound(_)) => Ok(true),
+        Err(e) => Err(e.into()),
+    }
 }
 
 fn gone(cid: &ConversationId, rid: &EntityId, at: DateTime<Utc>) -> PurgedRecording {

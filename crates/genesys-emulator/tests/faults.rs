@@ -365,3 +365,50 @@ async fn bad_fault_rules_are_refused() {
     );
     assert!(h.emu.faults().is_empty());
 }
+
+#[tokio::test]
+async fn an_export_results_download_is_logged_and_can_be_faulted() {
+    let h = start().await;
+    let token = h.token().await;
+    let r = h
+        .submit(
+            &token,
+            "GDPR_EXPORT",
+            json!({"phoneNumbers": ["+353834567890"]}),
+        )
+        .await;
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    h.advance(3600);
+    let url = h
+        .get(&token, &format!("/api/v2/gdpr/requests/{id}"))
+        .await
+        .body["resultsUrl"]
+        .as_str()
+        .expect("resultsUrl once COMPLETED")
+        .to_owned();
+    h.emu
+        .add_fault(Fault::new(
+            "GET",
+            "/_emulator/results/*",
+            FaultAction::ServerError { status: 503 },
+        ))
+        .unwrap();
+    let first = h.http.get(&url).send().await.unwrap();
+    assert_eq!(first.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let second = h.http.get(&url).send().await.unwrap();
+    assert_eq!(second.status(), StatusCode::OK);
+    let logged: Vec<_> = h
+        .emu
+        .request_log()
+        .into_iter()
+        .filter(|e| e.path.starts_with("/_emulator/results/"))
+        .map(|e| (e.status, e.fault))
+        .collect();
+    assert_eq!(
+        logged,
+        [
+            (Some(503), Some("serverError".to_owned())),
+            (Some(200), None)
+        ]
+    );
+}

@@ -1174,6 +1174,14 @@ async fn watch(
         {
             return heartbeat_error(beat.0.as_secs());
         }
-        ticker.sleep(WATCH_TICK).await;
+        match deadline {
+            // A clock that wakes sleepers is slept on until the deadline: on a
+            // simulated clock, ticking would cost a wake-up per tick per running Task.
+            Some(d) if heartbeat.is_none() && clock.wakes_sleepers() => {
+                let left = (d - now).to_std().unwrap_or_default();
+                clock.sleep(left + Duration::from_millis(1)).await;
+            }
+            _ => ticker.sleep(WATCH_TICK).await,
+        }
     }
 }

@@ -1,0 +1,329 @@
+//! Rows of the matrix that are not a fault on one Genesys call: a step that crashes
+//! after its side effect, the archive failing, the same ticket started twice, the
+//! same approval answered twice. Each checks what every row checks
+//! (`world::common_checks`) and what its own fault could break.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use e2e::{ArchiveChoice, Harness, proxy::FaultyProxy};
+use erasure_core::record::ApprovalDecision;
+use genesys_emulator::RequestType;
+use local_runner::{TaskError, handler_fn};
+use serde_json::Value;
+
+use crate::world::{common_checks, others, personas_of};
+
+/// How the wrapped step fails after it did its work.
+#[derive(Clone, Copy)]
+enum Crash {
+    /// The function's process dies before answering (Lambda `Runtime.ExitError`).
+    Exit,
+    /// The handler panics.
+    Panic,
+}
+
+/// A runner whose `state` runs its real step, then, on the first attempt only,
+/// crashes before its answer reaches Step Functions.
+fn crashing(
+    h: &Harness,
+    state: &'static str,
+    function: &'static str,
+    crash: Crash,
+) -> local_runner::Runner {
+    let crashes = Arc::new(AtomicU32::new(0));
+    h.runner_with(move |r| {
+        let inner = r.resolve(state, Some(function)).expect("a handler");
+        r.state(
+            state,
+            handler_fn(move |input: Value, ctx| {
+                let (inner, crashes) = (inner.clone(), crashes.clone());
+                async move {
+                    let out = inner.invoke(input, ctx).await?;
+                    if crashes.fetch_add(1, Ordering::SeqCst) == 0 {
+                        match crash {
+                            Crash::Exit => {
+                                return Err(TaskError::lambda(
+                                    "Runtime.ExitError",
+                                    "RequestId: 1 Error: Runtime exited with error: signal: killed",
+                                ));
+                            }
+                            Crash::Panic => panic!("{state} crashed after its side effect"),
+                        }
+                    }
+                    Ok(out)
+                }
+            }),
+        )
+    })
+}
+
+async fn record_of(h: &Harness, result: &local_runner::ExecutionResult) -> Value {
+    let receipt = erasure_steps::local::record_of(result)
+        .unwrap_or_else(|| panic!("no record: {:?}", result.error()));
+    h.read_record(&receipt.key).await
+}
+
+fn assert_no_problems(row: &str, problems: Vec<String>) {
+    assert!(problems.is_empty(), "{row}: {}", problems.join("; "));
+    println!("  {row}: ok");
+}
+
+#[tokio::test]
+async fn a_step_that_crashes_after_its_genesys_side_effect_is_retried_without_a_second_request() {
+    // (state, function, fixture, what must not happen twice)
+    for (state, function, fixture) in [
+        ("Erase", "erase", "happy-path"),
+        ("Locate", "locate", "happy-path"),
+        ("PurgeRecordings", "purge-recordings", "happy-path"),
+        ("OffboardAgent", "offboard-agent", "former-agent"),
+        ("WriteRecord", "write-record", "happy-path"),
+    ] {
+        let h = Harness::builder().start().await;
+        let personas = personas_of(fixture);
+        let before = others(&h, personas);
+        let t = e2e::ticket(fixture);
+        let id = t["ticket"]["id"].as_str().expect("an id").to_owned();
+        let result = crashing(&h, state, function, Crash::Exit)
+            .start_named(&id, t)
+            .expect("starts")
+            .wait()
+            .await;
+        let record = record_of(&h, &result).await;
+        let row = format!("{state} exits after its side effect ({fixture})");
+        let mut problems = common_checks(&h, &id, 1, &before, personas).await;
+        if record["outcome"] != "COMPLETED" {
+            problems.push(format!("{} instead of COMPLETED", record["outcome"]));
+        }
+        if result.counts.retries < 1 {
+            problems.push("no retry".into());
+        }
+        for t in [RequestType::GdprExport, RequestType::GdprDelete] {
+            let n = h.emulator.gdpr_submissions(t);
+            if n != 1 {
+                problems.push(format!("{n} {t:?} submissions"));
+            }
+        }
+        if state == "Erase" && record["genesys"]["requests"][1]["reused"] != true {
+            problems.push("the retried Erase did not find its request by name".into());
+        }
+        if state == "Locate" && record["genesys"]["requests"][0]["reused"] != true {
+            problems.push("the retried Locate did not find its export by name".into());
+        }
+        assert_no_problems(&row, problems);
+    }
+}
+
+#[tokio::test]
+async fn erase_panicking_after_genesys_accepted_the_delete_is_failed_and_a_rerun_finds_the_delete_by_name()
+ {
+    let h = Harness::builder().start().await;
+    let personas = personas_of("happy-path");
+    let before = others(&h, personas);
+    let result = crashing(&h, "Erase", "erase", Crash::Panic)
+        .start_named("DSAR-2026-1001", e2e::ticket("happy-path"))
+        .expect("starts")
+        .wait()
+        .await;
+    let first = record_of(&h, &result).await;
+    // A panic is not a transient error: the record names the stage, not a success.
+    assert_eq!(first["outcome"], "FAILED", "{first:#}");
+    assert_eq!(first["failure"]["stage"], "Erase");
+    assert_eq!(h.emulator.gdpr_submissions(RequestType::GdprDelete), 1);
+
+    // The operator reruns the ticket: the delete Genesys accepted is found, not resent.
+    let again = h
+        .run_on(
+            &h.another_pipeline(),
+            "DSAR-2026-1001",
+            e2e::ticket("happy-path"),
+        )
+        .await;
+    let record = again.record();
+    assert_eq!(again.outcome(), "COMPLETED", "{record:#}");
+    assert_eq!(record["genesys"]["requests"][1]["reused"], true);
+    assert_eq!(record["sequence"], 2);
+    assert_no_problems(
+        "Erase panics after the delete was accepted, then a rerun",
+        common_checks(&h, "DSAR-2026-1001", 2, &before, personas).await,
+    );
+}
+
+async fn s3_harness(create_bucket: bool) -> Harness {
+    let moto = testkit::MotoServer::start();
+    let proxy = FaultyProxy::start(moto.endpoint()).await;
+    Harness::builder()
+        .archive(ArchiveChoice::S3Proxied {
+            moto,
+            proxy,
+            create_bucket,
+        })
+        .start()
+        .await
+}
+
+#[tokio::test]
+async fn an_unreachable_s3_archive_is_retried_until_the_one_record_is_written() {
+    let h = s3_harness(true).await;
+    let personas = personas_of("happy-path");
+    let before = others(&h, personas);
+    // The store refuses the next connections: moto unreachable for a while.
+    h.proxy().expect("a proxy").refuse_next(4);
+    let run = h.run("happy-path").await;
+    assert_eq!(run.outcome(), "COMPLETED", "{:#}", run.record());
+    assert!(h.proxy().expect("a proxy").refused() >= 4);
+    // Nothing else failed in this world: the retries are WriteRecord's.
+    assert!(
+        run.outcome.result.counts.retries >= 1,
+        "WriteRecord was retried"
+    );
+    assert_no_problems(
+        "S3 unreachable for 4 connections",
+        common_checks(&h, "DSAR-2026-1001", 1, &before, personas).await,
+    );
+}
+
+#[tokio::test]
+async fn an_s3_write_whose_answer_is_lost_is_found_on_retry_not_written_twice() {
+    let h = s3_harness(true).await;
+    let personas = personas_of("happy-path");
+    let before = others(&h, personas);
+    h.proxy().expect("a proxy").lose_next_put_answer();
+    let run = h.run("happy-path").await;
+    assert_eq!(run.outcome(), "COMPLETED", "{:#}", run.record());
+    assert_eq!(h.proxy().expect("a proxy").answers_lost(), 1);
+    let receipt = run.outcome.record.as_ref().expect("a receipt");
+    assert!(
+        receipt.already_present,
+        "the retry found the record the lost PUT wrote"
+    );
+    assert_no_problems(
+        "S3 PUT applied, answer lost",
+        common_checks(&h, "DSAR-2026-1001", 1, &before, personas).await,
+    );
+}
+
+#[tokio::test]
+async fn a_missing_archive_bucket_fails_the_execution_loudly_and_a_rerun_after_the_fix_writes_one_record()
+ {
+    let h = s3_harness(false).await;
+    let personas = personas_of("happy-path");
+    let before = others(&h, personas);
+    let result = h
+        .pipeline
+        .runner()
+        .start_named("DSAR-2026-1001", e2e::ticket("happy-path"))
+        .expect("starts")
+        .wait()
+        .await;
+    // No record can be written: the execution fails with the alarm's name.
+    let error = result.error().expect("the execution failed");
+    assert_eq!(error.error, "RecordNotWritten", "{error:?}");
+    assert_eq!(h.emulator.gdpr_submissions(RequestType::GdprDelete), 1);
+
+    // Someone creates the bucket and reruns the ticket.
+    e2e::create_locked_bucket(&h.moto().expect("moto").s3_client()).await;
+    let again = h
+        .run_on(
+            &h.another_pipeline(),
+            "DSAR-2026-1001",
+            e2e::ticket("happy-path"),
+        )
+        .await;
+    assert_eq!(again.outcome(), "COMPLETED", "{:#}", again.record());
+    assert_no_problems(
+        "archive bucket missing, then created and rerun",
+        common_checks(&h, "DSAR-2026-1001", 1, &before, personas).await,
+    );
+}
+
+#[tokio::test]
+async fn a_repeated_webhook_starts_no_second_execution_and_a_rerun_sends_no_second_request() {
+    let h = Harness::builder().start().await;
+    let personas = personas_of("happy-path");
+    let before = others(&h, personas);
+    let runner = h.pipeline.runner();
+    let t = e2e::ticket("happy-path");
+    let first = runner
+        .start_named("DSAR-2026-1001", t.clone())
+        .expect("starts");
+    // The same webhook again while it runs: Step Functions answers with the same
+    // execution; with other input (an edited ticket) it refuses the name.
+    let same = runner
+        .start_named("DSAR-2026-1001", t.clone())
+        .expect("idempotent");
+    assert_eq!(same.id(), first.id());
+    let mut edited = t.clone();
+    edited["options"]["eraseRecordings"] = false.into();
+    assert!(matches!(
+        runner.start_named("DSAR-2026-1001", edited),
+        Err(local_runner::StartError::ExecutionAlreadyExists(_))
+    ));
+    let result = first.wait().await;
+    assert!(result.output().is_some());
+    // And once it has ended, the name is taken for good.
+    assert!(matches!(
+        runner.start_named("DSAR-2026-1001", t.clone()),
+        Err(local_runner::StartError::ExecutionAlreadyExists(_))
+    ));
+    assert_eq!(h.records_of("DSAR-2026-1001").await.len(), 1);
+
+    // A rerun through another deployment finds both requests by name.
+    let again = h.run_on(&h.another_pipeline(), "DSAR-2026-1001", t).await;
+    assert_eq!(again.outcome(), "COMPLETED");
+    for r in again.record()["genesys"]["requests"]
+        .as_array()
+        .expect("requests")
+    {
+        assert_eq!(r["reused"], true, "{r}");
+    }
+    assert_eq!(h.emulator.gdpr_submissions(RequestType::GdprExport), 1);
+    assert_no_problems(
+        "duplicate webhook, then a rerun",
+        common_checks(&h, "DSAR-2026-1001", 2, &before, personas).await,
+    );
+}
+
+#[tokio::test]
+async fn a_replayed_approval_is_refused_and_changes_nothing() {
+    let h = Harness::builder().decision(None).start().await;
+    let personas = personas_of("recycled-number");
+    let before = others(&h, personas);
+    let t = e2e::ticket("recycled-number");
+    let id = t["ticket"]["id"].as_str().expect("an id").to_owned();
+    let runner = h.pipeline.runner();
+    let execution = runner.start_named(&id, t).expect("starts");
+    let token = testkit::eventually("the review gate waits for the DPO", || {
+        let pending = execution.pending_task_tokens();
+        async move { pending.first().map(|p| p.token.clone()) }
+    })
+    .await;
+    let approve = h.approval(ApprovalDecision::Approve);
+    runner
+        .send_task_success(&token, approve.clone())
+        .expect("the first answer is taken");
+    // The same approval again (a double click, a replayed request), and a rejection
+    // sent with the used token: both refused.
+    assert!(runner.send_task_success(&token, approve).is_err());
+    let reject = serde_json::to_string(&h.approval(ApprovalDecision::Reject)).expect("JSON");
+    assert!(
+        runner
+            .send_task_failure(&token, "ReviewRejected", reject)
+            .is_err()
+    );
+    let result = execution.wait().await;
+    let record = record_of(&h, &result).await;
+    assert_eq!(record["decisions"]["approval"]["decision"], "approve");
+    assert_ne!(record["outcome"], "REJECTED");
+    assert_eq!(h.emulator.gdpr_submissions(RequestType::GdprDelete), 1);
+    let approvals = result
+        .history
+        .iter()
+        .filter(|e| e.state_name.as_deref() == Some("AwaitDecision") && e.kind == "TaskSucceeded")
+        .count();
+    assert_eq!(approvals, 1);
+    assert_no_problems(
+        "approval replayed",
+        common_checks(&h, &id, 1, &before, personas).await,
+    );
+}

@@ -1,0 +1,138 @@
+//! What every cell of the evidence checks about one world after its executions: the
+//! records, the GDPR_DELETE count, and everybody else's data.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use archive::verify::{VerifyOptions, verify};
+use e2e::Harness;
+use genesys_emulator::{Dataset, RequestType};
+use serde_json::Value;
+
+/// The personas a fixture ticket is about.
+pub fn personas_of(fixture: &str) -> &'static [&'static str] {
+    match fixture {
+        "happy-path" => &["happy-path"],
+        "recycled-number" => &["recycled-number-old-owner"],
+        "legal-hold" | "deletion-protection" => &["legal-hold"],
+        "former-agent" => &["former-agent"],
+        "active-agent" => &["active-agent"],
+        _ => &[],
+    }
+}
+
+/// Everything in the emulator that is not the subject's own: every other
+/// conversation (with its recordings), user and external contact, as JSON by id.
+pub fn others(h: &Harness, subject_personas: &[&str]) -> BTreeMap<String, Value> {
+    let ds = Dataset::bundled();
+    let mut own_conversations = BTreeSet::new();
+    let mut own_ids = BTreeSet::new();
+    for key in subject_personas {
+        let p = ds
+            .persona(key)
+            .unwrap_or_else(|| panic!("no persona {key}"));
+        own_conversations.extend(p.customer_conversation_ids.iter().cloned());
+        own_ids.extend(p.user_id.iter().cloned());
+        own_ids.extend(p.external_contact_id.iter().cloned());
+    }
+    let mut out = BTreeMap::new();
+    for c in h.emulator.conversations() {
+        if !own_conversations.contains(&c.id) {
+            out.insert(
+                format!("conversation {}", c.id),
+                serde_json::to_value(&c).expect("JSON"),
+            );
+        }
+    }
+    for u in h.emulator.users() {
+        if !own_ids.contains(&u.id) {
+            out.insert(
+                format!("user {}", u.id),
+                serde_json::to_value(&u).expect("JSON"),
+            );
+        }
+    }
+    for x in h.emulator.external_contacts() {
+        if !own_ids.contains(&x.id) {
+            out.insert(
+                format!("contact {}", x.id),
+                serde_json::to_value(&x).expect("JSON"),
+            );
+        }
+    }
+    out
+}
+
+/// What differs between two snapshots (ids only: no personal data in messages).
+pub fn changed(before: &BTreeMap<String, Value>, after: &BTreeMap<String, Value>) -> Vec<String> {
+    let mut out = Vec::new();
+    for (k, v) in before {
+        match after.get(k) {
+            None => out.push(format!("{k} is gone")),
+            Some(w) if w != v => out.push(format!("{k} changed")),
+            _ => {}
+        }
+    }
+    for k in after.keys() {
+        if !before.contains_key(k) {
+            out.push(format!("{k} appeared"));
+        }
+    }
+    out
+}
+
+/// The checks every cell makes on its world, as problems (empty: all hold).
+pub async fn common_checks(
+    h: &Harness,
+    ticket: &str,
+    executions: usize,
+    others_before: &BTreeMap<String, Value>,
+    subject_personas: &[&str],
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    let records = h.records_of(ticket).await;
+    if records.len() != executions {
+        problems.push(format!(
+            "{} records for {executions} execution(s) of {ticket}",
+            records.len()
+        ));
+    }
+    let report = verify(&*h.archive, &VerifyOptions::default())
+        .await
+        .expect("the archive can be read");
+    if !report.passed() {
+        problems.push(format!("audit verify fails: {}", report.to_text()));
+    }
+    let accepted = deletes_accepted(h);
+    if accepted > 1 {
+        problems.push(format!("Genesys accepted {accepted} GDPR_DELETEs"));
+    }
+    let diff = changed(others_before, &others(h, subject_personas));
+    if !diff.is_empty() {
+        problems.push(format!("somebody else's data changed: {}", diff.join(", ")));
+    }
+    problems
+}
+
+/// GDPR_DELETEs Genesys took on: submissions the request log shows answered 2xx or
+/// processed before the answer was lost, and the jobs the emulator holds. A 429 or a
+/// 5xx (refused before processing) may be resent; an accepted delete never is.
+pub fn deletes_accepted(h: &Harness) -> usize {
+    let logged = h
+        .emulator
+        .request_log()
+        .into_iter()
+        .filter(|e| e.method == "POST" && e.path == "/api/v2/gdpr/requests")
+        .filter(|e| e.request_type.as_deref() == Some("GDPR_DELETE"))
+        .filter(|e| {
+            e.status.is_some_and(|s| (200..300).contains(&s))
+                || e.fault.as_deref() == Some("processThenDrop")
+        })
+        .count();
+    let jobs = h
+        .emulator
+        .gdpr_requests()
+        .into_iter()
+        .filter(|j| j.request_type == RequestType::GdprDelete)
+        .count();
+    logged.max(jobs)
+}
