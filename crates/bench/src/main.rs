@@ -135,6 +135,11 @@ async fn main() -> anyhow::Result<()> {
         targets_table(&targets)
     );
     doc.push_str(&body);
+    // Measured by the e2e suite (tests/evidence/load.rs), not here: only linked.
+    doc.push_str(
+        "\n## Load\n\n500 tickets at once against Genesys' 300 requests a minute: see \
+         [load.md](load.md).\n",
+    );
     let out = args.root.join(&args.out);
     std::fs::write(&out, doc).with_context(|| format!("cannot write {}", out.display()))?;
     eprintln!("bench: wrote {}", out.display());
