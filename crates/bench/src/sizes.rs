@@ -1,4 +1,4 @@
-//! Binary sizes: every function binary given (release profile: stripped, thin LTO,
+//! Binary sizes: every function binary given (release profile: stripped, fat LTO,
 //! size-optimised), as built and as a Lambda deployment zip, against the targets; and
 //! the guide step's Python deployment package for comparison.
 
@@ -22,6 +22,30 @@ pub fn has_aws_sdk(bytes: &[u8]) -> bool {
     needles
         .iter()
         .any(|n| bytes.windows(n.len()).any(|w| w == *n))
+}
+
+/// The crates that weigh most in a function, by a name of theirs that stays in a
+/// stripped binary (panic locations): what the "contains" column shows.
+pub const HEAVY_CRATES: [(&str, &str); 6] = [
+    ("aws-sdk-s3", "S3"),
+    ("aws-sdk-sfn", "Step Functions"),
+    ("aws-sdk-secretsmanager", "Secrets Manager"),
+    ("jsonschema", "jsonschema"),
+    ("phonenumber", "phonenumber"),
+    ("chrono-tz", "chrono-tz"),
+];
+
+/// Which of [`HEAVY_CRATES`] a binary shows, by their labels. A crate none of whose
+/// code can panic leaves no name behind: this can miss one, never invent one.
+pub fn heavy_crates(bytes: &[u8]) -> Vec<&'static str> {
+    HEAVY_CRATES
+        .iter()
+        .filter(|(needle, _)| {
+            let n = needle.as_bytes();
+            bytes.windows(n.len()).any(|w| w == n)
+        })
+        .map(|(_, label)| *label)
+        .collect()
 }
 
 const ZIP_ONE: &str = r#"
@@ -170,6 +194,14 @@ impl Section for Sizes {
                     name.clone()
                 },
                 if sdk { "yes" } else { "no" }.into(),
+                {
+                    let heavy = heavy_crates(&bytes);
+                    if heavy.is_empty() {
+                        "-".to_owned()
+                    } else {
+                        heavy.join(", ")
+                    }
+                },
                 mb(size),
                 zipped,
                 arm.map_or_else(|| "-".into(), |(a, _)| mb(a)),
@@ -212,7 +244,10 @@ impl Section for Sizes {
              x86_64 binary as `bootstrap` in a deflated zip; *arm64 zip*: the deployment \
              package as built. *AWS SDK*: whether the binary contains the SDK's \
              `aws-smithy-runtime` (every function here reads its secrets through the Secrets \
-             Manager client). The target is checked on the larger of the two builds. MB are \
+             Manager client). *contains*: which of the heaviest crates (the S3, Step Functions and \
+             Secrets Manager clients, `jsonschema`, `phonenumber`, `chrono-tz`) the x86_64 \
+             binary shows by name (in panic locations: one that cannot panic there would not \
+             show). The target is checked on the larger of the two builds. MB are \
              10^6 bytes. *(reference)*: not a function, shown to tell what the size is made \
              of.\n\n",
             profile.join("`, `")
@@ -221,6 +256,7 @@ impl Section for Sizes {
             &[
                 "binary",
                 "AWS SDK",
+                "contains",
                 "x86_64",
                 "zipped",
                 "arm64",
@@ -275,6 +311,13 @@ mod tests {
             super::release_profile(toml),
             ["strip = true", "lto = \"fat\""]
         );
+    }
+
+    #[test]
+    fn heavy_crates_are_named_by_what_the_binary_holds() {
+        let bytes = b"..src/aws-sdk-s3-1.157.0/src/x.rs..phonenumber-0.3/src/y.rs..";
+        assert_eq!(heavy_crates(bytes), vec!["S3", "phonenumber"]);
+        assert!(heavy_crates(b"nothing here").is_empty());
     }
 
     #[test]
