@@ -315,6 +315,7 @@ mod tests {
 
     #[test]
     fn heavy_crates_are_named_by_what_the_binary_holds() {
+        use super::heavy_crates;
         let bytes = b"..src/aws-sdk-s3-1.157.0/src/x.rs..phonenumber-0.3/src/y.rs..";
         assert_eq!(heavy_crates(bytes), vec!["S3", "phonenumber"]);
         assert!(heavy_crates(b"nothing here").is_empty());
