@@ -12,6 +12,7 @@ TARGET_DIR ?= target
 
 # Tests find the local servers they start through these.
 export MOTO_SERVER := $(abspath $(VENV)/bin/moto_server)
+export CARGO_LAMBDA := $(abspath $(VENV)/bin/cargo-lambda)
 export ASL_VALIDATOR := $(abspath $(NODE_TOOLS)/.bin/asl-validator)
 
 .PHONY: all build demo test lint fmt tools venv node-tools clean infra-test package deploy bench fuzz
@@ -35,6 +36,9 @@ test: tools lint
 lint: tools
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	@# The fuzz targets are a cargo project of their own (not built by the workspace);
+	@# type-check them so a change to erasure-core cannot leave `make fuzz` broken.
+	$(CARGO) check --quiet --manifest-path fuzz/Cargo.toml --bins
 	@# SAM fills ${...FunctionArn} at deploy time; the validator checks ARNs, so lint the
 	@# definition with every substitution replaced by a well-formed Lambda ARN.
 	@if [ -f $(ASL) ]; then \

@@ -366,30 +366,28 @@ pub fn cells() -> Vec<Cell> {
         out.push(cell);
     }
 
-    out.push(
-        Cell::new("Genesys ERROR after partial deletion", "happy-path", None)
-            .fault(
-                Fault::new(
-                    "POST",
-                    "/api/v2/gdpr/requests",
-                    FaultAction::GdprPartialError { fraction: 0.5 },
+    // Genesys deletes part of what a request covers, then sets it to ERROR.
+    for (row, request_type, poll) in [
+        (
+            "Genesys ERROR after partial deletion",
+            "GDPR_DELETE",
+            "PollDeletion",
+        ),
+        ("Genesys ERROR on the export", "GDPR_EXPORT", "PollExport"),
+    ] {
+        out.push(
+            Cell::new(row, "happy-path", None)
+                .fault(
+                    Fault::new(
+                        "POST",
+                        "/api/v2/gdpr/requests",
+                        FaultAction::GdprPartialError { fraction: 0.5 },
+                    )
+                    .request_type(request_type),
                 )
-                .request_type("GDPR_DELETE"),
-            )
-            .expect(Expect::Failed("PollDeletion", "GenesysRequestError")),
-    );
-    out.push(
-        Cell::new("Genesys ERROR on the export", "happy-path", None)
-            .fault(
-                Fault::new(
-                    "POST",
-                    "/api/v2/gdpr/requests",
-                    FaultAction::GdprPartialError { fraction: 0.5 },
-                )
-                .request_type("GDPR_EXPORT"),
-            )
-            .expect(Expect::Failed("PollExport", "GenesysRequestError")),
-    );
+                .expect(Expect::Failed(poll, "GenesysRequestError")),
+        );
+    }
     // A random 10% of every API call fails, seeded: many faults on many calls at once.
     out.push(
         Cell::new("10% of all calls 503, seeded", "former-agent", None).fault(

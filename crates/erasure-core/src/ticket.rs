@@ -456,8 +456,9 @@ fn join(parent: &str, key: &str) -> String {
     }
 }
 
-/// Every field name of the format, at any level.
-const FIELD_NAMES: &[&str] = &[
+/// Every field name of the format, at any level: the only words an error path may
+/// contain besides `<unknown>` and indexes.
+pub const FIELD_NAMES: &[&str] = &[
     "ticket",
     "subject",
     "options",
@@ -468,6 +469,7 @@ const FIELD_NAMES: &[&str] = &[
     "verificationMethod",
     "signOff",
     "extension",
+    "resumes",
     "by",
     "role",
     "at",

@@ -244,34 +244,6 @@ fn personal_strings(v: &Value, path: &str, out: &mut Vec<String>) {
         "subject.externalContactId",
         "ticket.signOff.by",
     ];
-    const FIELDS: &[&str] = &[
-        "ticket",
-        "subject",
-        "options",
-        "id",
-        "source",
-        "receivedAt",
-        "identityVerifiedAt",
-        "verificationMethod",
-        "signOff",
-        "extension",
-        "resumes",
-        "by",
-        "role",
-        "at",
-        "noticeSentAt",
-        "reasonCode",
-        "name",
-        "emails",
-        "phones",
-        "number",
-        "from",
-        "until",
-        "genesysUserId",
-        "externalContactId",
-        "eraseRecordings",
-        "exportReview",
-    ];
     match v {
         Value::String(s) if PERSONAL.iter().any(|p| path.starts_with(p)) => out.push(s.clone()),
         Value::Array(items) => items.iter().for_each(|i| personal_strings(i, path, out)),
@@ -281,7 +253,10 @@ fn personal_strings(v: &Value, path: &str, out: &mut Vec<String>) {
                 // (ReceivedAt, received_at, email) is a typo, not personal data, and
                 // messages listing the expected fields contain it.
                 let folded = k.to_lowercase().replace('_', "");
-                if !FIELDS.iter().any(|f| f.to_lowercase().contains(&folded)) {
+                if !erasure_core::ticket::FIELD_NAMES
+                    .iter()
+                    .any(|f| f.to_lowercase().contains(&folded))
+                {
                     out.push(k.clone());
                 }
                 let p = if path.is_empty() {

@@ -279,6 +279,20 @@ fn the_schema_check_is_not_vacuous() {
 }
 
 #[test]
+fn a_record_written_before_follow_up_tickets_still_validates_and_reads() {
+    // Records are locked for years: a field added within v1 must not make the ones
+    // already in the archive invalid. Without `resumes` a record reads as an ordinary
+    // ticket's; a malformed one is still refused.
+    let mut doc = serde_json::to_value(build(&run_facts(false))).unwrap();
+    doc.as_object_mut().unwrap().remove("resumes");
+    assert!(validator().is_valid(&doc));
+    let back: ComplianceRecord = serde_json::from_value(doc.clone()).unwrap();
+    assert_eq!(back.resumes, None);
+    doc["resumes"] = json!("not a ticket id!");
+    assert!(!validator().is_valid(&doc));
+}
+
+#[test]
 fn a_clean_run_is_completed_with_computed_clock_and_counts() {
     let record = build(&run_facts(false));
     assert_valid(&record);

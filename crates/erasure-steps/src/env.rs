@@ -19,7 +19,8 @@
 //! (`receipt`|`verification`), `DEFAULT_PHONE_REGION`, `PUBLIC_HOLIDAYS`
 //! (comma-separated dates), `SIGN_OFF_ROLES` (comma-separated), `SERVICE_LEVEL_BUSINESS_DAYS`
 //! (3), `ROLL_FORWARD_TO_WORKING_DAY` (false), `DEFINITION_DIGEST`,
-//! `ANALYTICS_LOOKBACK_DAYS` (3660).
+//! `ANALYTICS_LOOKBACK_DAYS` (3660), `POLL_FIRST_WAIT_SECONDS` (10) and
+//! `POLL_MAX_WAIT_SECONDS` (300): the polling back-off of Locate, Erase and Poll.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -37,7 +38,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::error::StepError;
-use crate::gdpr::GenesysDeps;
+use crate::gdpr::{GenesysDeps, PollPolicy};
 use crate::ports::{
     Downstream, DownstreamSystem, HmacKey, HttpReviewNotifier, HttpTicketReporter, S3HoldRegister,
 };
@@ -239,6 +240,26 @@ impl Env {
         }
     }
 
+    /// The polling back-off: `POLL_FIRST_WAIT_SECONDS` doubling to
+    /// `POLL_MAX_WAIT_SECONDS` ([`PollPolicy::default`] for either left out). Shorter
+    /// waits see a fast Genesys sooner at the cost of more state transitions; a test
+    /// whose Wait states take real time sets them too.
+    pub fn poll_policy(&self) -> Result<PollPolicy, StepError> {
+        let default = PollPolicy::default();
+        let first: u64 = self.parse("POLL_FIRST_WAIT_SECONDS", default.first_wait.as_secs())?;
+        let max: u64 = self.parse("POLL_MAX_WAIT_SECONDS", default.max_wait.as_secs())?;
+        if first == 0 || max < first {
+            return Err(StepError::misconfigured(
+                "POLL_FIRST_WAIT_SECONDS must be at least 1 and at most POLL_MAX_WAIT_SECONDS",
+            ));
+        }
+        Ok(PollPolicy {
+            first_wait: Duration::from_secs(first),
+            max_wait: Duration::from_secs(max),
+            ..default
+        })
+    }
+
     pub async fn genesys(&self) -> Result<GenesysDeps, StepError> {
         let environment: Environment = self.var("GENESYS_REGION")?.parse().map_err(|_| {
             StepError::misconfigured("GENESYS_REGION is not a Genesys region or base URL")
@@ -256,7 +277,9 @@ impl Env {
             )
             .with_clock(self.clock.clone()),
         )?;
-        Ok(GenesysDeps::new(client, self.clock.clone()))
+        let mut deps = GenesysDeps::new(client, self.clock.clone());
+        deps.poll = self.poll_policy()?;
+        Ok(deps)
     }
 
     pub async fn pseudonymiser(&self) -> Result<Pseudonymiser, StepError> {
@@ -434,6 +457,41 @@ impl report_ticket::Deps {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn env(vars: &[(&str, &str)]) -> Env {
+        let aws = aws_config::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .build();
+        Env::from_vars(
+            vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+            aws,
+        )
+    }
+
+    #[test]
+    fn the_poll_back_off_is_configurable_and_defaults_to_ten_seconds_doubling_to_five_minutes() {
+        assert_eq!(env(&[]).poll_policy().unwrap(), PollPolicy::default());
+        let p = env(&[
+            ("POLL_FIRST_WAIT_SECONDS", "2"),
+            ("POLL_MAX_WAIT_SECONDS", "5"),
+        ])
+        .poll_policy()
+        .unwrap();
+        let waits: Vec<u64> = (0..4).map(|n| p.wait_after(n)).collect();
+        assert_eq!(waits, [2, 4, 5, 5]);
+        assert_eq!(p.min_budget, PollPolicy::default().min_budget);
+        for bad in [
+            &[("POLL_FIRST_WAIT_SECONDS", "0")][..],
+            &[
+                ("POLL_FIRST_WAIT_SECONDS", "20"),
+                ("POLL_MAX_WAIT_SECONDS", "10"),
+            ],
+            &[("POLL_MAX_WAIT_SECONDS", "soon")],
+        ] {
+            let e = env(bad).poll_policy().unwrap_err();
+            assert_eq!(e.name(), "StepMisconfigured", "{bad:?}");
+        }
+    }
 
     #[test]
     fn secret_names_come_from_the_arn() {

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::tokens::{CallbackError, Tokens};
 
@@ -35,11 +35,24 @@ impl TaskError {
     }
 
     /// An error shaped as a Lambda function's failure reaches Step Functions: the
-    /// cause is the function's error object serialised,
-    /// `{"errorMessage": ..., "errorType": ...}`.
+    /// cause is the function's error document as the Rust runtime posts it and Lambda
+    /// passes it on, byte for byte: `{"errorType":...,"errorMessage":...}` in that
+    /// order (serde_json's `json!` would sort the keys; moto's Step Functions running
+    /// the real binaries showed the difference, `docs/second-interpreter.md`).
     pub fn lambda(error_type: impl Into<String>, error_message: impl Into<String>) -> Self {
+        #[derive(serde::Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct ErrorDocument<'a> {
+            error_type: &'a str,
+            error_message: &'a str,
+        }
         let error = error_type.into();
-        let cause = json!({"errorMessage": error_message.into(), "errorType": error}).to_string();
+        let message = error_message.into();
+        let cause = serde_json::to_string(&ErrorDocument {
+            error_type: &error,
+            error_message: &message,
+        })
+        .unwrap_or_default();
         Self { error, cause }
     }
 }
@@ -224,12 +237,18 @@ mod tests {
 
     #[test]
     fn lambda_errors_carry_the_function_error_object_as_cause() {
-        let e = TaskError::lambda("GenesysTransient", "503 from Genesys");
+        let e = TaskError::lambda("GenesysTransient", "503 from Genesys \"quoted\"");
         assert_eq!(e.error, "GenesysTransient");
-        let cause: Value = serde_json::from_str(&e.cause).unwrap();
+        // The text a Rust function's failure has in Step Functions (lambda_runtime's
+        // Diagnostic, passed on verbatim): the same key order, not just the same JSON.
+        let diagnostic = lambda_runtime::Diagnostic {
+            error_type: "GenesysTransient".into(),
+            error_message: "503 from Genesys \"quoted\"".into(),
+        };
+        assert_eq!(e.cause, serde_json::to_string(&diagnostic).unwrap());
         assert_eq!(
-            cause,
-            json!({"errorMessage": "503 from Genesys", "errorType": "GenesysTransient"})
+            e.cause,
+            r#"{"errorType":"GenesysTransient","errorMessage":"503 from Genesys \"quoted\""}"#
         );
     }
 }

@@ -220,37 +220,47 @@ pub async fn check_step_binary(program: &str, binary: &str, step: &str, fields: 
     }
     assert!(!error.cause.contains(PERSONAL_VALUE), "{}", error.cause);
 
+    // A cold start without what it needs fails by name: the secret it cannot read, or
+    // (write-record reads none) a required variable that is not set.
     let secret_var = env
         .iter()
         .find(|(k, _)| k.ends_with("_SECRET_ARN"))
-        .map(|(k, _)| k.clone())
-        .expect("every step reads a secret");
-    let missing: Vec<(String, String)> = env
-        .iter()
-        .map(|(k, v)| {
-            let v = if *k == secret_var {
-                format!(
-                    "arn:aws:secretsmanager:{}:{}:secret:no-such-secret-AbCdEf",
-                    crate::REGION,
-                    crate::ACCOUNT
-                )
-            } else {
-                v.clone()
-            };
-            (k.clone(), v)
-        })
-        .collect();
-    let process = step_process(program, &moto, &missing)
+        .map(|(k, _)| k.clone());
+    let (broken, must_name, because): (Vec<(String, String)>, String, &str) = match &secret_var {
+        Some(secret_var) => (
+            env.iter()
+                .map(|(k, v)| {
+                    let v = if k == secret_var {
+                        format!(
+                            "arn:aws:secretsmanager:{}:{}:secret:no-such-secret-AbCdEf",
+                            crate::REGION,
+                            crate::ACCOUNT
+                        )
+                    } else {
+                        v.clone()
+                    };
+                    (k.clone(), v)
+                })
+                .collect(),
+            secret_var.clone(),
+            "ResourceNotFoundException",
+        ),
+        None => {
+            let (first, _) = env.first().expect("a step has configuration");
+            (env[1..].to_vec(), first.clone(), first.as_str())
+        }
+    };
+    let process = step_process(program, &moto, &broken)
         .build()
         .expect("settings");
     let error = process
         .invoke_measured(&json!({}), None)
         .await
         .result
-        .expect_err("a cold start without its secret must fail");
+        .expect_err("a cold start without its configuration must fail");
     assert_eq!(error.error, "StepMisconfigured", "{}", error.cause);
     assert!(
-        error.cause.contains(&secret_var) && error.cause.contains("ResourceNotFoundException"),
+        error.cause.contains(&must_name) && error.cause.contains(because),
         "{}",
         error.cause
     );

@@ -8,7 +8,10 @@
 //!   examples.
 //! - [`lambda`]: a step's real Lambda binary behind the Runtime API, configured as the
 //!   template configures it, its secrets in moto.
+//! - [`cargo_lambda::CargoLambdaWatch`]: the function binaries behind `cargo lambda
+//!   watch`'s Invoke API (`$CARGO_LAMBDA`), for moto's Step Functions to invoke.
 
+pub mod cargo_lambda;
 pub mod lambda;
 pub mod moto;
 pub mod records;
@@ -34,4 +37,27 @@ where
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     panic!("gave up waiting for {what}");
+}
+
+/// The path of a tool a test starts, from the variable the Makefile exports for it
+/// (`MOTO_SERVER`, `CARGO_LAMBDA`): a precise error saying how to get it when the
+/// variable is unset or names nothing, never a silent skip.
+pub(crate) fn tool_from_env(
+    var: &str,
+    needed_for: &str,
+    how_to_get_it: &str,
+) -> Result<std::path::PathBuf, String> {
+    let Some(path) = std::env::var_os(var).filter(|p| !p.is_empty()) else {
+        return Err(format!(
+            "{var} is not set, so {needed_for}: {how_to_get_it}"
+        ));
+    };
+    let path = std::path::PathBuf::from(path);
+    if !path.is_file() {
+        return Err(format!(
+            "{var} names {}, which does not exist: {how_to_get_it}",
+            path.display()
+        ));
+    }
+    Ok(path)
 }

@@ -11,6 +11,7 @@
 //! reads back from the execution history ([`MotoServer::stub_lambda`] creates such a
 //! function).
 
+use std::ffi::OsString;
 use std::fs;
 use std::io::{Read as _, Write as _};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -57,11 +58,15 @@ impl MotoServer {
     /// As [`MotoServer::start`], returning the reason instead of panicking.
     pub fn try_start() -> Result<Self, String> {
         let program = server_program()?;
+        Self::try_start_program(&program, &[])
+    }
+
+    fn try_start_program(program: &Path, args: &[OsString]) -> Result<Self, String> {
         let mut last_error = String::new();
         for _ in 0..START_ATTEMPTS {
             // Another process can take the port between probing and binding; then
             // the server exits at once and the next attempt picks another port.
-            match Self::start_on_free_port(&program) {
+            match Self::start_on_free_port(program, args) {
                 Ok(server) => return Ok(server),
                 Err(e) => last_error = e,
             }
@@ -69,7 +74,37 @@ impl MotoServer {
         Err(last_error)
     }
 
-    fn start_on_free_port(program: &Path) -> Result<Self, String> {
+    /// Starts moto's server through a Python `launcher` run by the interpreter moto is
+    /// installed in (beside `$MOTO_SERVER`): `<python> <launcher> <launcher_args> --
+    /// -H 127.0.0.1 -p <port>`. For a launcher that changes one thing about moto before
+    /// serving (`tests/moto-sfn/launch.py`); the server is then configured to run state
+    /// machines, as [`MotoServer::start_with_step_functions`] does.
+    ///
+    /// # Panics
+    /// As [`MotoServer::start_with_step_functions`].
+    pub fn start_launched_with_step_functions(launcher: &Path, launcher_args: &[&str]) -> Self {
+        let python = server_program()
+            .and_then(|moto| {
+                let python = moto.with_file_name("python");
+                if python.is_file() {
+                    Ok(python)
+                } else {
+                    Err(format!(
+                        "no Python interpreter beside {}: {HOW_TO_GET_IT}",
+                        moto.display()
+                    ))
+                }
+            })
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut args: Vec<OsString> = vec![launcher.into()];
+        args.extend(launcher_args.iter().map(OsString::from));
+        args.push("--".into());
+        let server = Self::try_start_program(&python, &args).unwrap_or_else(|e| panic!("{e}"));
+        server.enable_step_functions();
+        server
+    }
+
+    fn start_on_free_port(program: &Path, args: &[OsString]) -> Result<Self, String> {
         let port = free_port()?;
         let log_path =
             std::env::temp_dir().join(format!("testkit-moto-{}-{port}.log", std::process::id()));
@@ -79,6 +114,7 @@ impl MotoServer {
             .try_clone()
             .map_err(|e| format!("cannot duplicate the log handle: {e}"))?;
         let child = Command::new(program)
+            .args(args)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             // The interpreter's service integrations call back into the server at
             // localhost:$MOTO_PORT; an inherited value would send them elsewhere.
@@ -118,9 +154,14 @@ impl MotoServer {
     /// As [`MotoServer::start`], and when moto refuses the configuration.
     pub fn start_with_step_functions() -> Self {
         let server = Self::start();
+        server.enable_step_functions();
+        server
+    }
+
+    fn enable_step_functions(&self) {
         let config = r#"{"stepfunctions": {"execute_state_machine": true}, "lambda": {"use_docker": false}}"#;
-        match server.post("/moto-api/config", "application/json", None, config) {
-            Ok((status, _)) if (200..300).contains(&status) => server,
+        match self.post("/moto-api/config", "application/json", None, config) {
+            Ok((status, _)) if (200..300).contains(&status) => {}
             Ok((status, body)) => {
                 panic!("moto refused the Step Functions configuration: HTTP {status} {body}")
             }
@@ -292,19 +333,11 @@ impl Drop for MotoServer {
 }
 
 fn server_program() -> Result<PathBuf, String> {
-    let Some(path) = std::env::var_os("MOTO_SERVER").filter(|p| !p.is_empty()) else {
-        return Err(format!(
-            "MOTO_SERVER is not set, so the S3 tests cannot start moto: {HOW_TO_GET_IT}"
-        ));
-    };
-    let path = PathBuf::from(path);
-    if !path.is_file() {
-        return Err(format!(
-            "MOTO_SERVER names {}, which does not exist: {HOW_TO_GET_IT}",
-            path.display()
-        ));
-    }
-    Ok(path)
+    crate::tool_from_env(
+        "MOTO_SERVER",
+        "the S3 tests cannot start moto",
+        HOW_TO_GET_IT,
+    )
 }
 
 fn free_port() -> Result<u16, String> {

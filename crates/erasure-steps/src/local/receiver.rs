@@ -3,7 +3,10 @@
 //! reference, or, for one system on purpose, never answers.
 //!
 //! It keeps which ticket each system was told about, never the instruction itself
-//! (that carries the subject's identifiers).
+//! (that carries the subject's identifiers), except for the systems it is started to
+//! keep messages of ([`DownstreamReceiver::start_keeping`]): people's tools whose
+//! messages carry no identifier of the subject (the review summary with its task token,
+//! which a test answers as the DPO).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -51,6 +54,8 @@ struct App {
     systems: Arc<HashMap<String, System>>,
     received: Arc<Mutex<Vec<Received>>>,
     references: Arc<Mutex<HashMap<String, String>>>,
+    keep: Arc<Vec<String>>,
+    kept: Arc<Mutex<Vec<(String, Value)>>>,
     clock: SharedClock,
 }
 
@@ -58,6 +63,7 @@ struct App {
 pub struct DownstreamReceiver {
     addr: SocketAddr,
     received: Arc<Mutex<Vec<Received>>>,
+    kept: Arc<Mutex<Vec<(String, Value)>>>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -71,6 +77,17 @@ impl DownstreamReceiver {
         systems: Vec<(String, HmacKey, Behaviour)>,
         clock: SharedClock,
     ) -> std::io::Result<Self> {
+        Self::start_keeping(systems, clock, &[]).await
+    }
+
+    /// As [`start`](Self::start), also keeping the JSON body of every validly signed
+    /// message to the systems named in `keep` ([`kept`](Self::kept)). Only for systems
+    /// whose messages carry no identifier of the subject (the review endpoint).
+    pub async fn start_keeping(
+        systems: Vec<(String, HmacKey, Behaviour)>,
+        clock: SharedClock,
+        keep: &[&str],
+    ) -> std::io::Result<Self> {
         let app = App {
             systems: Arc::new(
                 systems
@@ -80,9 +97,12 @@ impl DownstreamReceiver {
             ),
             received: Arc::new(Mutex::new(Vec::new())),
             references: Arc::new(Mutex::new(HashMap::new())),
+            keep: Arc::new(keep.iter().map(|s| (*s).to_owned()).collect()),
+            kept: Arc::new(Mutex::new(Vec::new())),
             clock,
         };
         let received = app.received.clone();
+        let kept = app.kept.clone();
         let router = Router::new()
             .route("/systems/{name}", post(instruction))
             .with_state(app);
@@ -99,6 +119,7 @@ impl DownstreamReceiver {
         Ok(DownstreamReceiver {
             addr,
             received,
+            kept,
             stop: Some(stop),
         })
     }
@@ -120,6 +141,18 @@ impl DownstreamReceiver {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
+    }
+
+    /// The bodies of the validly signed messages to `system`, in order of arrival, if
+    /// it is one of the systems this receiver keeps messages of.
+    pub fn kept(&self, system: &str) -> Vec<Value> {
+        self.kept
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .filter(|(s, _)| s == system)
+            .map(|(_, v)| v.clone())
+            .collect()
     }
 }
 
@@ -168,6 +201,17 @@ async fn instruction(
             .unwrap_or_else(|p| p.into_inner())
             .push(seen);
         return (StatusCode::UNAUTHORIZED, "bad or stale signature").into_response();
+    }
+    if let Some(v) = app
+        .keep
+        .contains(&name)
+        .then(|| serde_json::from_slice::<Value>(&body).ok())
+        .flatten()
+    {
+        app.kept
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((name.clone(), v));
     }
     match system.behaviour {
         Behaviour::NeverAnswer => {
