@@ -8,6 +8,7 @@ PY := $(VENV)/bin/python
 NODE_TOOLS := tools/node_modules
 ASL := statemachine/erasure.asl.json
 TEMPLATE := infra/template.yaml
+TARGET_DIR ?= target
 
 # Tests find the local servers they start through these.
 export MOTO_SERVER := $(abspath $(VENV)/bin/moto_server)
@@ -50,14 +51,19 @@ lint: tools
 infra-test: venv
 	$(PY) -m unittest discover -s infra/tests
 
-## package: every Lambda function under functions/ as an arm64 zip, target/lambda/<binary>/bootstrap.zip.
-## cargo-lambda (and zig, for cross-compiling) come with `make tools`.
+## package: every Lambda function under functions/ (all fifteen) as an arm64 zip,
+## target/lambda/<binary>/bootstrap.zip, in one cargo-lambda run (cargo-lambda and zig, its
+## cross-linker, come pinned with `make tools`), then infra/scripts/check_packages.py: every
+## zip holds an executable aarch64 `bootstrap` needing glibc 2.34 at most (provided.al2023).
+## Not part of `make test`: a release cross-build of fifteen binaries takes many minutes
+## (the check itself is tested there, infra/tests/test_packages.py).
 package: venv
 	@if command -v rustup >/dev/null; then rustup target add aarch64-unknown-linux-gnu >/dev/null; fi
-	@bins="$$($(PY) infra/scripts/function_binaries.py)" || exit 1; \
+	@bins="$$($(PY) infra/scripts/function_binaries.py --require-all)" || exit 1; \
 	  echo "packaging: $$bins"; \
 	  PATH="$(abspath $(VENV)/bin):$$PATH" $(CARGO) lambda build --release --arm64 --output-format zip \
-	    $$(for b in $$bins; do printf -- '--bin %s ' "$$b"; done)
+	    $$(for b in $$bins; do printf -- '--bin %s ' "$$b"; done) || exit 1; \
+	  $(PY) infra/scripts/check_packages.py --target-dir $(TARGET_DIR) --arch aarch64 $$bins
 
 ## deploy: sam build (cargo-lambda again, from the cache `package` filled) and sam deploy with
 ## infra/samconfig.toml. Needs the AWS SAM CLI and AWS credentials (docs/deploy.md).
@@ -68,25 +74,34 @@ deploy: venv
 	cd infra && PATH="$(abspath $(VENV)/bin):$$PATH" sam build
 	cd infra && sam deploy $(DEPLOY_ARGS)
 
-## bench: cold start, peak RSS and size of the function binaries against the guide's Python
-## step, and the poll loop's transitions and cost; writes docs/performance.md (docs/bench.md
-## says how). Release builds; every functions/* binary present is sized, functions/poll is
-## started too. Not part of `make test`. BENCH_COLD_STARTS and BENCH_WARM set the rounds.
+## bench: writes docs/performance.md (docs/bench.md says how): cold start and peak RSS of
+## the real step binaries (their secrets in moto) and of a Rust sample against the guide's
+## Python step; binary sizes of every function (x86_64, and the arm64 zips when `make
+## package` has been run); transitions, Genesys calls and cost per erasure; local runner
+## throughput. Release builds; the functions are built on their own, as `make package`
+## builds them, so the sizes are the deployed ones' (features unify per cargo run). Not
+## part of `make test`. BENCH_COLD_STARTS and BENCH_WARM set the rounds.
 BENCH_COLD_STARTS ?= 15
 BENCH_WARM ?= 5
-TARGET_DIR ?= target
+BENCH_STEPS := poll locate review erase purge-recordings verify-erasure
+# Tickets at once in the throughput section: 20 end COMPLETED; with 50 one ended PARTIAL,
+# with 200 one failed RecordNotWritten (docs/bench.md, "Local runner throughput").
+BENCH_THROUGHPUT_TICKETS ?= 20
 bench: venv
 	$(CARGO) build --release -p bench -p lambda-samples
-	@fbins="$$($(PY) infra/scripts/function_binaries.py 2>/dev/null || true)"; \
-	  if [ -n "$$fbins" ]; then \
-	    $(CARGO) build --release $$(for b in $$fbins; do printf -- '--bin %s ' "$$b"; done) || exit 1; fi; \
-	  rust="--rust $(TARGET_DIR)/release/sample-poll"; \
-	  case " $$fbins " in *" poll "*) rust="$$rust --rust $(TARGET_DIR)/release/poll";; esac; \
-	  sizes="--size $(TARGET_DIR)/release/sample-poll --reference-size $(TARGET_DIR)/release/sample-behaviours"; \
-	  for b in $$fbins; do sizes="$$sizes --size $(TARGET_DIR)/release/$$b"; done; \
+	@fbins="$$($(PY) infra/scripts/function_binaries.py --require-all)" || exit 1; \
+	  $(CARGO) build --release $$(for b in $$fbins; do printf -- '--bin %s ' "$$b"; done) || exit 1; \
+	  steps=""; for b in $(BENCH_STEPS); do steps="$$steps --step $(TARGET_DIR)/release/$$b"; done; \
+	  sizes=""; for b in $$fbins; do sizes="$$sizes --size $(TARGET_DIR)/release/$$b"; done; \
 	  set -x; $(TARGET_DIR)/release/bench --out docs/performance.md \
-	    --cold-starts $(BENCH_COLD_STARTS) --warm $(BENCH_WARM) $$rust \
-	    --python bench/guide-step:poll.handler --python-interpreter $(PY) $$sizes
+	    --cold-starts $(BENCH_COLD_STARTS) --warm $(BENCH_WARM) \
+	    --throughput-tickets $(BENCH_THROUGHPUT_TICKETS) \
+	    --rust $(TARGET_DIR)/release/sample-poll $$steps \
+	    --python bench/guide-step:poll.handler --python-interpreter $(PY) \
+	    $$sizes --reference-size $(TARGET_DIR)/release/sample-poll \
+	    --reference-size $(TARGET_DIR)/release/sample-behaviours \
+	    --lambda-dir $(TARGET_DIR)/lambda
+
 ## fuzz: every fuzz target of fuzz/ for FUZZ_SECONDS seconds each (default 60), seeded
 ## from tests/fixtures/bad-tickets. Not part of `test`. cargo-fuzz is installed into
 ## .tools on first use; it runs on stable Rust without a sanitizer (the code under test

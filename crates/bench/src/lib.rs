@@ -6,8 +6,10 @@
 //! measures, renders its markdown and names the [`report::Target`]s it checked.
 
 pub mod cold_start;
+pub mod erasure_cost;
 pub mod machine;
-pub mod poll_cost;
 pub mod report;
 pub mod sizes;
 pub mod stats;
+pub mod throughput;
+pub mod world;

@@ -2,9 +2,9 @@
 //!
 //! ```sh
 //! bench --out docs/performance.md --cold-starts 15 --warm 5 \
-//!     --rust target/release/sample-poll [--rust target/release/poll] \
+//!     --rust target/release/sample-poll [--step target/release/poll ...] \
 //!     --python bench/guide-step:poll.handler --python-interpreter .venv/bin/python \
-//!     --size target/release/sample-poll [--size target/release/<function> ...]
+//!     --size target/release/<function> ... [--lambda-dir target/lambda]
 //! ```
 
 use std::fmt::Write as _;
@@ -12,10 +12,11 @@ use std::path::PathBuf;
 
 use anyhow::{Context as _, bail};
 use bench::cold_start::{ColdStart, Function};
+use bench::erasure_cost::ErasureCost;
 use bench::machine::Machine;
-use bench::poll_cost::PollCost;
-use bench::report::{Context, Pending, Section, targets_table};
+use bench::report::{Context, Section, targets_table};
 use bench::sizes::Sizes;
+use bench::throughput::Throughput;
 use clap::Parser;
 
 #[derive(Parser)]
@@ -38,6 +39,10 @@ struct Args {
     /// A Rust function binary to start (the poll step's contract: see docs/bench.md).
     #[arg(long = "rust", value_name = "BINARY")]
     rust: Vec<PathBuf>,
+    /// A real step binary to start (`functions/<step>`: poll, locate, review, erase,
+    /// purge-recordings, verify-erasure), its secrets in moto (`$MOTO_SERVER`).
+    #[arg(long = "step", value_name = "BINARY")]
+    steps: Vec<PathBuf>,
     /// A Python function: its directory (holding `bootstrap`) and handler.
     #[arg(long = "python", value_name = "DIR:MODULE.FUNCTION")]
     python: Vec<String>,
@@ -50,9 +55,15 @@ struct Args {
     /// A binary whose size to show for reference, without a target.
     #[arg(long = "reference-size", value_name = "BINARY")]
     reference_sizes: Vec<PathBuf>,
-    /// The definition whose poll loop is costed.
-    #[arg(long, default_value = "statemachine/erasure.asl.json")]
-    definition: PathBuf,
+    /// Where `make package` put the arm64 zips (`<dir>/<binary>/bootstrap.zip`).
+    #[arg(long)]
+    lambda_dir: Option<PathBuf>,
+    /// Tickets started at once in the throughput section.
+    #[arg(long, default_value_t = 200)]
+    throughput_tickets: usize,
+    /// Batches of them (the median is reported).
+    #[arg(long, default_value_t = 5)]
+    throughput_batches: usize,
     /// How the report says it was produced.
     #[arg(long, default_value = "make bench")]
     command: String,
@@ -62,6 +73,9 @@ struct Args {
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let mut functions: Vec<Function> = args.rust.iter().map(|p| Function::rust(p)).collect();
+    for step in &args.steps {
+        functions.push(Function::step(step)?);
+    }
     let mut python_step = None;
     for spec in &args.python {
         let (dir, handler) = spec
@@ -87,18 +101,14 @@ async fn main() -> anyhow::Result<()> {
         }),
         Box::new(Sizes {
             binaries: args.sizes.clone(),
+            lambda_dir: args.lambda_dir.clone(),
             references: args.reference_sizes.clone(),
             python_step,
         }),
-        Box::new(PollCost {
-            definition: args.definition.clone(),
-        }),
-        Box::new(Pending {
-            title: "Local runner throughput",
-            what: "Executions and state transitions per second of the local runner running \
-                   `statemachine/erasure.asl.json` with the real steps against the emulator \
-                   (docs/local-runner.md has the figure for a synthetic 20-state definition: \
-                   `cargo run --release -p local-runner --example concurrent -- 1000`).",
+        Box::new(ErasureCost),
+        Box::new(Throughput {
+            tickets: args.throughput_tickets,
+            batches: args.throughput_batches,
         }),
     ];
 
@@ -125,6 +135,11 @@ async fn main() -> anyhow::Result<()> {
         targets_table(&targets)
     );
     doc.push_str(&body);
+    // Measured by the e2e suite (tests/evidence/load.rs), not here: only linked.
+    doc.push_str(
+        "\n## Load\n\n500 tickets at once against Genesys' 300 requests a minute: see \
+         [load.md](load.md).\n",
+    );
     let out = args.root.join(&args.out);
     std::fs::write(&out, doc).with_context(|| format!("cannot write {}", out.display()))?;
     eprintln!("bench: wrote {}", out.display());

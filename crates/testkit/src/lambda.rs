@@ -18,24 +18,44 @@ use crate::MotoServer;
 /// A value that must never reach a log or an error: a subject's e-mail address.
 pub const PERSONAL_VALUE: &str = "jane.doe@example.com";
 
-/// Creates the secrets a step's function reads in `moto` and returns its environment
-/// as the template sets it (secret ARNs, URLs, names; the optional settings left out).
-/// `genesys` is the `GENESYS_REGION` value: a region key, or a base URL such as the
-/// emulator's.
+/// Where a step finds Genesys: `GENESYS_REGION` (a region key, or a base URL such as
+/// the emulator's) and the OAuth client its secret holds.
+#[derive(Debug, Clone)]
+pub struct GenesysAccess {
+    pub base: String,
+    pub client_id: String,
+    pub client_secret: String,
+}
+
+impl GenesysAccess {
+    /// Nothing answers there: for a test in which no Genesys call may be made.
+    pub fn unreachable() -> Self {
+        Self {
+            base: "http://127.0.0.1:9".into(),
+            client_id: "test-client".into(),
+            client_secret: "test-secret".into(),
+        }
+    }
+}
+
+/// Creates the secrets a step's function reads in `moto` (named after the binary, so
+/// several steps share one server) and returns its environment as the template sets
+/// it (secret ARNs, URLs, names; the optional settings left out).
 ///
 /// # Panics
 /// For a binary the template does not deploy as a step, or when moto refuses a secret.
 pub async fn step_environment(
     moto: &MotoServer,
     binary: &str,
-    genesys: &str,
+    genesys: &GenesysAccess,
 ) -> Vec<(String, String)> {
     let sm = moto.secrets_client();
     let secret = |name: &'static str, value: String| {
         let sm = sm.clone();
+        let name = format!("{binary}-{name}");
         async move {
             sm.create_secret()
-                .name(name)
+                .name(&name)
                 .secret_string(value)
                 .send()
                 .await
@@ -56,9 +76,10 @@ pub async fn step_environment(
         ],
         "locate" | "poll" | "erase" | "purge-recordings" | "offboard-agent" | "verify-erasure"
         | "review" => {
-            let creds = json!({"clientId": "bench-client", "clientSecret": "bench-secret"});
+            let creds =
+                json!({"clientId": genesys.client_id, "clientSecret": genesys.client_secret});
             let mut env = vec![
-                ("GENESYS_REGION", genesys.to_owned()),
+                ("GENESYS_REGION", genesys.base.clone()),
                 (
                     "GENESYS_SECRET_ARN",
                     secret("genesys-client", creds.to_string()).await,
@@ -152,7 +173,7 @@ pub fn step_process(
 pub async fn check_step_binary(program: &str, binary: &str, step: &str, fields: &[&str]) {
     let moto = MotoServer::start();
     // Nothing is called in Genesys here: an unreachable base URL proves it.
-    let env = step_environment(&moto, binary, "http://127.0.0.1:9").await;
+    let env = step_environment(&moto, binary, &GenesysAccess::unreachable()).await;
 
     let process = step_process(program, &moto, &env)
         .build()
