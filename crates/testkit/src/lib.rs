@@ -61,3 +61,20 @@ pub(crate) fn tool_from_env(
     }
     Ok(path)
 }
+
+/// Whether an HTTP server answers at `addr` (any status): how a test knows a server
+/// it started is up.
+pub(crate) fn answers_http(addr: std::net::SocketAddr) -> bool {
+    use std::io::{Read, Write};
+    use std::time::Duration;
+    let Ok(mut stream) = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(1)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+    let request = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+    if stream.write_all(request).is_err() {
+        return false;
+    }
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1.")
+}

@@ -137,7 +137,7 @@ impl MotoServer {
                     server.log_tail()
                 ));
             }
-            if answers_http(addr) {
+            if crate::answers_http(addr) {
                 return Ok(server);
             }
             std::thread::sleep(READY_PAUSE);
@@ -347,17 +347,4 @@ fn free_port() -> Result<u16, String> {
         .local_addr()
         .map(|a| a.port())
         .map_err(|e| format!("no free local port: {e}"))
-}
-
-fn answers_http(addr: SocketAddr) -> bool {
-    let Ok(mut stream) = TcpStream::connect_timeout(&addr, Duration::from_secs(1)) else {
-        return false;
-    };
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-    let request = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
-    if stream.write_all(request).is_err() {
-        return false;
-    }
-    let mut head = [0u8; 12];
-    stream.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1.")
 }
