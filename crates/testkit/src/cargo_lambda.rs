@@ -9,7 +9,7 @@
 //! group by its id (SIGTERM, then SIGKILL for whatever is left), panicking test or not.
 
 use std::fs;
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -145,8 +145,5 @@ fn program() -> Result<PathBuf, String> {
 /// # Panics
 /// When the system has no free port.
 pub fn free_port() -> u16 {
-    TcpListener::bind(("127.0.0.1", 0))
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free local port")
+    crate::free_port().unwrap_or_else(|e| panic!("{e}"))
 }

@@ -14,7 +14,7 @@
 use std::ffi::OsString;
 use std::fs;
 use std::io::{Read as _, Write as _};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -105,7 +105,7 @@ impl MotoServer {
     }
 
     fn start_on_free_port(program: &Path, args: &[OsString]) -> Result<Self, String> {
-        let port = free_port()?;
+        let port = crate::free_port()?;
         let log_path =
             std::env::temp_dir().join(format!("testkit-moto-{}-{port}.log", std::process::id()));
         let log = fs::File::create(&log_path)
@@ -338,13 +338,4 @@ fn server_program() -> Result<PathBuf, String> {
         "the S3 tests cannot start moto",
         HOW_TO_GET_IT,
     )
-}
-
-fn free_port() -> Result<u16, String> {
-    let listener =
-        TcpListener::bind(("127.0.0.1", 0)).map_err(|e| format!("no free local port: {e}"))?;
-    listener
-        .local_addr()
-        .map(|a| a.port())
-        .map_err(|e| format!("no free local port: {e}"))
 }
