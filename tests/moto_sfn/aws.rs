@@ -132,15 +132,9 @@ impl AwsWorld {
         for (name, arn) in erasure_steps::local::substitutions() {
             text = text.replace(&format!("${{{name}}}"), &arn);
         }
-        let state_machine = sfn
-            .create_state_machine()
-            .name(erasure_steps::local::STATE_MACHINE_NAME)
-            .definition(text)
-            .role_arn(moto.role_arn())
-            .send()
-            .await
-            .expect("moto accepts the definition")
-            .state_machine_arn;
+        let state_machine = moto
+            .create_state_machine(erasure_steps::local::STATE_MACHINE_NAME, &text)
+            .await;
         AwsWorld {
             emulator,
             receiver,

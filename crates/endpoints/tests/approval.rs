@@ -59,16 +59,8 @@ impl Fixture {
             }
         });
         let sm = moto
-            .sfn_client()
-            .create_state_machine()
-            .name("erasure")
-            .definition(definition.to_string())
-            .role_arn(moto.role_arn())
-            .send()
-            .await
-            .expect("create state machine")
-            .state_machine_arn()
-            .to_owned();
+            .create_state_machine("erasure", &definition.to_string())
+            .await;
         Self { moto, sm }
     }
 
@@ -97,24 +89,7 @@ impl Fixture {
             .expect("start")
             .execution_arn()
             .to_owned();
-        let token = testkit::eventually("the task token", || {
-            let (sfn, arn) = (sfn.clone(), arn.clone());
-            async move {
-                let h = sfn
-                    .get_execution_history()
-                    .execution_arn(arn)
-                    .send()
-                    .await
-                    .ok()?;
-                h.events().iter().find_map(|e| {
-                    let p: Value =
-                        serde_json::from_str(e.task_scheduled_event_details()?.parameters())
-                            .ok()?;
-                    p["Payload"]["taskToken"].as_str().map(str::to_owned)
-                })
-            }
-        })
-        .await;
+        let token = self.moto.task_token(&arn).await;
         (arn, token)
     }
 

@@ -84,16 +84,8 @@ async fn state_machine(moto: &MotoServer, name: &str) -> String {
             "PollExport": {"Type": "Wait", "Seconds": 86400, "End": true}
         }
     });
-    moto.sfn_client()
-        .create_state_machine()
-        .name(name)
-        .definition(definition.to_string())
-        .role_arn(moto.role_arn())
-        .send()
+    moto.create_state_machine(name, &definition.to_string())
         .await
-        .expect("create state machine")
-        .state_machine_arn()
-        .to_owned()
 }
 
 async fn start(moto: &MotoServer, sm: &str, name: &str, input: &Value) {

@@ -21,16 +21,8 @@ async fn state_machine(moto: &MotoServer, name: &str, waits: bool) -> String {
     } else {
         json!({"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": true}}})
     };
-    moto.sfn_client()
-        .create_state_machine()
-        .name(name)
-        .definition(definition.to_string())
-        .role_arn(moto.role_arn())
-        .send()
+    moto.create_state_machine(name, &definition.to_string())
         .await
-        .expect("create state machine")
-        .state_machine_arn()
-        .to_owned()
 }
 
 fn webhook(moto: &MotoServer, state_machine_arn: &str) -> Webhook<aws_sdk_sfn::Client> {

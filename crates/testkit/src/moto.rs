@@ -212,6 +212,49 @@ impl MotoServer {
         format!("arn:aws:iam::{ACCOUNT}:role/{STUB_ROLE}")
     }
 
+    /// Creates a state machine from `definition` (running as [`MotoServer::role_arn`])
+    /// and returns its ARN.
+    ///
+    /// # Panics
+    /// When moto refuses the definition.
+    pub async fn create_state_machine(&self, name: &str, definition: &str) -> String {
+        self.sfn_client()
+            .create_state_machine()
+            .name(name)
+            .definition(definition)
+            .role_arn(self.role_arn())
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("moto refused state machine {name}: {e:?}"))
+            .state_machine_arn
+    }
+
+    /// Waits until the execution schedules a `.waitForTaskToken` Task and returns the
+    /// token its `Payload.taskToken` carries (as the Task's `Parameters` pass it on).
+    ///
+    /// # Panics
+    /// When none is scheduled in time ([`crate::eventually`]).
+    pub async fn task_token(&self, execution_arn: &str) -> String {
+        let sfn = self.sfn_client();
+        crate::eventually("the task token in the history", || {
+            let (sfn, arn) = (sfn.clone(), execution_arn.to_owned());
+            async move {
+                let history = sfn
+                    .get_execution_history()
+                    .execution_arn(arn)
+                    .send()
+                    .await
+                    .ok()?;
+                history.events().iter().find_map(|e| {
+                    let params = e.task_scheduled_event_details()?.parameters();
+                    let v: serde_json::Value = serde_json::from_str(params).ok()?;
+                    v["Payload"]["taskToken"].as_str().map(str::to_owned)
+                })
+            }
+        })
+        .await
+    }
+
     /// Creates a Lambda function that moto's stub runs (it answers with the payload it
     /// gets, without running code) and returns its ARN. Needs a server from
     /// [`MotoServer::start_with_step_functions`] for invocations to succeed.

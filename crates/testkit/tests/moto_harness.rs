@@ -93,40 +93,19 @@ async fn runs_state_machines_and_waits_for_task_tokens() {
             }
         }
     });
-    let machine = sfn
-        .create_state_machine()
-        .name("harness")
-        .definition(definition.to_string())
-        .role_arn(moto.role_arn())
-        .send()
-        .await
-        .expect("create state machine");
+    let machine = moto
+        .create_state_machine("harness", &definition.to_string())
+        .await;
     let started = sfn
         .start_execution()
-        .state_machine_arn(machine.state_machine_arn())
+        .state_machine_arn(machine)
         .name("run-1")
         .input("{}")
         .send()
         .await
         .expect("start");
     let arn = started.execution_arn().to_owned();
-    let token = testkit::eventually("the task token in the history", || {
-        let (sfn, arn) = (sfn.clone(), arn.clone());
-        async move {
-            let history = sfn
-                .get_execution_history()
-                .execution_arn(arn)
-                .send()
-                .await
-                .ok()?;
-            history.events().iter().find_map(|e| {
-                let params = e.task_scheduled_event_details()?.parameters();
-                let v: serde_json::Value = serde_json::from_str(params).ok()?;
-                v["Payload"]["taskToken"].as_str().map(str::to_owned)
-            })
-        }
-    })
-    .await;
+    let token = moto.task_token(&arn).await;
     sfn.send_task_success()
         .task_token(token)
         .output(r#"{"ok":true}"#)
