@@ -95,26 +95,12 @@ impl Fixture {
 
     /// Waits for the execution to end: (status, output).
     async fn ended(&self, arn: &str) -> (String, Value) {
-        let sfn = self.moto.sfn_client();
-        testkit::eventually("the execution to end", || {
-            let (sfn, arn) = (sfn.clone(), arn.to_owned());
-            async move {
-                let d = sfn
-                    .describe_execution()
-                    .execution_arn(arn)
-                    .send()
-                    .await
-                    .ok()?;
-                (d.status().as_str() != "RUNNING").then(|| {
-                    let output = d.output().and_then(|o| serde_json::from_str(o).ok());
-                    (
-                        d.status().as_str().to_owned(),
-                        output.unwrap_or(Value::Null),
-                    )
-                })
-            }
-        })
-        .await
+        let d = self.moto.execution_ended(arn).await;
+        let output = d.output().and_then(|o| serde_json::from_str(o).ok());
+        (
+            d.status().as_str().to_owned(),
+            output.unwrap_or(Value::Null),
+        )
     }
 
     async fn status(&self, arn: &str) -> String {

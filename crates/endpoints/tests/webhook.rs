@@ -123,20 +123,8 @@ async fn a_repeat_after_the_execution_ended_answers_with_that_execution() {
     let t = ticket("DSAR-8", now);
     let first = json_body(&w.handle(signed_json(WEBHOOK_KEY, &t, now)).await);
     let arn = first["executionArn"].as_str().unwrap().to_owned();
-    let sfn = moto.sfn_client();
-    testkit::eventually("the execution to end", || {
-        let (sfn, arn) = (sfn.clone(), arn.clone());
-        async move {
-            let d = sfn
-                .describe_execution()
-                .execution_arn(arn)
-                .send()
-                .await
-                .ok()?;
-            (d.status().as_str() == "SUCCEEDED").then_some(())
-        }
-    })
-    .await;
+    let ended = moto.execution_ended(&arn).await;
+    assert_eq!(ended.status().as_str(), "SUCCEEDED");
 
     let repeat = w.handle(signed_json(WEBHOOK_KEY, &t, Utc::now())).await;
 

@@ -255,6 +255,30 @@ impl MotoServer {
         .await
     }
 
+    /// Waits until the execution is no longer running and returns how it ended.
+    ///
+    /// # Panics
+    /// When it still runs when [`crate::eventually`] gives up.
+    pub async fn execution_ended(
+        &self,
+        execution_arn: &str,
+    ) -> aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput {
+        let sfn = self.sfn_client();
+        crate::eventually("the execution to end", || {
+            let (sfn, arn) = (sfn.clone(), execution_arn.to_owned());
+            async move {
+                let d = sfn
+                    .describe_execution()
+                    .execution_arn(arn)
+                    .send()
+                    .await
+                    .ok()?;
+                (d.status != aws_sdk_sfn::types::ExecutionStatus::Running).then_some(d)
+            }
+        })
+        .await
+    }
+
     /// Creates a Lambda function that moto's stub runs (it answers with the payload it
     /// gets, without running code) and returns its ARN. Needs a server from
     /// [`MotoServer::start_with_step_functions`] for invocations to succeed.

@@ -112,18 +112,6 @@ async fn runs_state_machines_and_waits_for_task_tokens() {
         .send()
         .await
         .expect("send task success");
-    let status = testkit::eventually("the execution to end", || {
-        let (sfn, arn) = (sfn.clone(), arn.clone());
-        async move {
-            let d = sfn
-                .describe_execution()
-                .execution_arn(arn)
-                .send()
-                .await
-                .ok()?;
-            (d.status().as_str() != "RUNNING").then(|| d.status().as_str().to_owned())
-        }
-    })
-    .await;
-    assert_eq!(status, "SUCCEEDED");
+    let status = moto.execution_ended(&arn).await.status;
+    assert_eq!(status, aws_sdk_sfn::types::ExecutionStatus::Succeeded);
 }
