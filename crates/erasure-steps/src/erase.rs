@@ -88,15 +88,9 @@ fn same_identifiers(a: &GdprSubject, b: &GdprSubject) -> bool {
             out.insert(format!("e:{}", e.as_str().trim().to_lowercase()));
         }
         for p in &s.phone_numbers {
-            // Genesys echoes the canonical form we sent: taken as it is, it spares a
-            // cold start loading libphonenumber's metadata (about 85 ms); any other
-            // spelling is normalised.
-            let n = p
-                .as_str()
-                .parse::<PhoneE164>()
-                .or_else(|_| PhoneE164::parse(p.as_str(), None))
+            let n = PhoneE164::from_any_spelling(p.as_str())
                 .map(|p| p.expose().to_owned())
-                .unwrap_or_else(|_| p.as_str().to_owned());
+                .unwrap_or_else(|| p.as_str().to_owned());
             out.insert(format!("p:{n}"));
         }
         if let Some(u) = &s.user_id {

@@ -364,23 +364,15 @@ fn read_export(
 /// phones in any spelling, ids case-insensitive).
 fn matching_ref(ids: &[SubjectIdentifier], value: &str) -> Option<Pseudonym> {
     let v = value.trim();
-    let found = |phone: &dyn Fn(&PhoneE164) -> bool| {
-        ids.iter()
-            .find(|i| match &i.value {
-                IdentifierValue::Email(e) => e.expose().eq_ignore_ascii_case(v),
-                IdentifierValue::Phone(p) => phone(p),
-                IdentifierValue::GenesysUserId(u) => u.expose().eq_ignore_ascii_case(v),
-                IdentifierValue::ExternalContactId(x) => x.expose().eq_ignore_ascii_case(v),
-            })
-            .map(|i| i.identifier_ref.clone())
-    };
-    // The subject's numbers are canonical E.164, and Genesys mostly answers in that
-    // form: the exact spelling first, then any spelling through libphonenumber (whose
-    // metadata costs about 85 ms to load on a cold start, docs/performance.md).
-    found(&|p| p.expose() == v).or_else(|| {
-        let as_phone = PhoneE164::parse(v, None).ok()?;
-        found(&|p| *p == as_phone)
-    })
+    let as_phone = PhoneE164::from_any_spelling(v);
+    ids.iter()
+        .find(|i| match &i.value {
+            IdentifierValue::Email(e) => e.expose().eq_ignore_ascii_case(v),
+            IdentifierValue::Phone(p) => as_phone.as_ref() == Some(p),
+            IdentifierValue::GenesysUserId(u) => u.expose().eq_ignore_ascii_case(v),
+            IdentifierValue::ExternalContactId(x) => x.expose().eq_ignore_ascii_case(v),
+        })
+        .map(|i| i.identifier_ref.clone())
 }
 
 /// Every conversation with `number` on either side, in any slice of the look-back.
