@@ -38,6 +38,20 @@ pub fn routes() -> Router<App> {
         .route("/_emulator/faults/{id}", delete(fault_remove))
         .route("/_emulator/reset", post(reset))
         .route("/_emulator/results/{token}", get(results))
+        .route(
+            "/_emulator/archive-fault",
+            get(archive_fault_get)
+                .put(archive_fault_set)
+                .delete(archive_fault_clear),
+        )
+        .route(
+            "/_emulator/redaction-faults",
+            get(redaction_faults_list).delete(redaction_faults_clear),
+        )
+        .route(
+            "/_emulator/redaction-faults/{conversationId}",
+            axum::routing::put(redaction_fault_set).delete(redaction_fault_remove),
+        )
 }
 
 async fn index() -> Json<Value> {
@@ -52,6 +66,9 @@ async fn index() -> Json<Value> {
             "GET|POST|DELETE /_emulator/faults", "DELETE /_emulator/faults/{id}",
             "POST /_emulator/reset",
             "GET /_emulator/results/{token}",
+            "GET|PUT|DELETE /_emulator/archive-fault {\"kind\": \"malformed\"|\"hostileNames\"|\"zipBomb\", \"uncompressedBytes\": n}",
+            "GET|DELETE /_emulator/redaction-faults",
+            "PUT|DELETE /_emulator/redaction-faults/{conversationId} {\"kind\": \"landsLate\", \"extraSeconds\": n}|{\"kind\": \"neverLands\"}",
         ],
     }))
 }
@@ -243,6 +260,52 @@ async fn results(State(app): State<App>, Path(token): Path<String>) -> AdminResu
         _ => Err(ApiError::not_found(
             "not.found",
             "No export results at this address.",
+        )),
+    }
+}
+
+async fn archive_fault_get(State(app): State<App>) -> Json<Value> {
+    Json(json!(app.world().0.archive_fault))
+}
+
+async fn archive_fault_set(State(app): State<App>, body: Bytes) -> AdminResult {
+    let obj = json_object(&body)?;
+    let fault: crate::export::ArchiveFault = typed("archiveFault", Value::Object(obj))?;
+    app.world().0.archive_fault = Some(fault);
+    Ok(Json(json!(fault)).into_response())
+}
+
+async fn archive_fault_clear(State(app): State<App>) -> StatusCode {
+    app.world().0.archive_fault = None;
+    StatusCode::NO_CONTENT
+}
+
+async fn redaction_faults_list(State(app): State<App>) -> Json<Value> {
+    Json(json!(app.world().0.redaction_faults))
+}
+
+async fn redaction_faults_clear(State(app): State<App>) -> StatusCode {
+    app.world().0.redaction_faults.clear();
+    StatusCode::NO_CONTENT
+}
+
+async fn redaction_fault_set(
+    State(app): State<App>,
+    Path(cid): Path<String>,
+    body: Bytes,
+) -> AdminResult {
+    let obj = json_object(&body)?;
+    let fault: crate::redact::RedactionFault = typed("redactionFault", Value::Object(obj))?;
+    app.world().0.redaction_faults.insert(cid, fault);
+    Ok(Json(json!(fault)).into_response())
+}
+
+async fn redaction_fault_remove(State(app): State<App>, Path(cid): Path<String>) -> AdminResult {
+    match app.world().0.redaction_faults.remove(&cid) {
+        Some(_) => Ok(StatusCode::NO_CONTENT.into_response()),
+        None => Err(ApiError::not_found(
+            "not.found",
+            "No redaction fault for that conversation.",
         )),
     }
 }

@@ -51,6 +51,7 @@ pub fn routes() -> Router<App> {
             post(protection_query).put(protection_set),
         )
         .merge(crate::analytics::routes())
+        .merge(crate::export::routes())
 }
 
 // ----- OAuth -----
@@ -135,7 +136,7 @@ async fn gdpr_subjects(State(app): State<App>, uri: Uri) -> ApiResult {
         .ok_or_else(|| ApiError::bad_field("searchValue", "searchValue is required"))?
         .to_string();
     let (w, _) = app.world();
-    let subjects = search_subjects(&w, &search_type, &value)?;
+    let subjects = search_subjects(&w, &search_type, &value);
     let total = subjects.len();
     Ok(Json(views::listing(
         subjects,
@@ -147,7 +148,7 @@ async fn gdpr_subjects(State(app): State<App>, uri: Uri) -> ApiResult {
     .into_response())
 }
 
-fn search_subjects(w: &World, search_type: &str, value: &str) -> Result<Vec<Value>, ApiError> {
+fn search_subjects(w: &World, search_type: &str, value: &str) -> Vec<Value> {
     let contact_subject = |x: &crate::dataset::ExternalContact| {
         json!(GdprSubject {
             name: x.full_name(),
@@ -166,16 +167,14 @@ fn search_subjects(w: &World, search_type: &str, value: &str) -> Result<Vec<Valu
         })
     };
     let mut out = Vec::new();
+    let conversation_only = w.config.search_finds_conversation_only_identifiers;
     let seen_in_conversations: bool;
     match search_type {
         "PHONE" => {
-            let want = normalise_phone(value).ok_or_else(|| {
-                ApiError::bad_field_code(
-                    "invalid.value",
-                    "searchValue",
-                    "searchValue is not a phone number",
-                )
-            })?;
+            // An unparseable value is a miss, not a 400 (live-tenants.md section 2).
+            let Some(want) = normalise_phone(value) else {
+                return out;
+            };
             for x in &w.contacts {
                 if x.phone_numbers
                     .iter()
@@ -190,7 +189,7 @@ fn search_subjects(w: &World, search_type: &str, value: &str) -> Result<Vec<Valu
                         .any(|(_, v)| normalise_phone(v).as_ref() == Some(&want))
                 })
             });
-            if out.is_empty() && seen_in_conversations {
+            if out.is_empty() && seen_in_conversations && conversation_only {
                 out.push(json!(GdprSubject {
                     phone_numbers: vec![value.to_string()],
                     ..GdprSubject::default()
@@ -198,13 +197,10 @@ fn search_subjects(w: &World, search_type: &str, value: &str) -> Result<Vec<Valu
             }
         }
         "EMAIL" => {
-            let want = normalise_email(value).ok_or_else(|| {
-                ApiError::bad_field_code(
-                    "invalid.value",
-                    "searchValue",
-                    "searchValue is not an e-mail address",
-                )
-            })?;
+            // An unparseable value is a miss, not a 400 (live-tenants.md section 2).
+            let Some(want) = normalise_email(value) else {
+                return out;
+            };
             for x in &w.contacts {
                 if x.email_addresses
                     .iter()
@@ -224,7 +220,7 @@ fn search_subjects(w: &World, search_type: &str, value: &str) -> Result<Vec<Valu
                         .any(|(_, v)| normalise_email(v).as_ref() == Some(&want))
                 })
             });
-            if out.is_empty() && seen_in_conversations {
+            if out.is_empty() && seen_in_conversations && conversation_only {
                 out.push(json!(GdprSubject {
                     email_addresses: vec![value.to_string()],
                     ..GdprSubject::default()
@@ -248,7 +244,7 @@ fn search_subjects(w: &World, search_type: &str, value: &str) -> Result<Vec<Valu
                     .iter()
                     .any(|p| p.name.as_deref().is_some_and(|n| normalise_name(n) == want))
             });
-            if out.is_empty() && seen_in_conversations {
+            if out.is_empty() && seen_in_conversations && conversation_only {
                 out.push(json!(GdprSubject {
                     name: Some(value.to_string()),
                     ..GdprSubject::default()
@@ -258,7 +254,7 @@ fn search_subjects(w: &World, search_type: &str, value: &str) -> Result<Vec<Valu
         // The dataset holds no postal addresses, social handles or external ids.
         _ => {}
     }
-    Ok(out)
+    out
 }
 
 const GDPR_REQUEST_FIELDS: &[&str] = &[

@@ -4,7 +4,7 @@
 //! camelCase, one file. Phone numbers and e-mail addresses are stored as real systems
 //! store them, in mixed spellings; the emulator normalises them where Genesys would.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 
 use chrono::{DateTime, Utc};
@@ -190,6 +190,10 @@ pub struct Conversation {
     pub participants: Vec<Participant>,
     #[serde(default)]
     pub recordings: Vec<Recording>,
+    /// Whether a post-contact survey was answered (an export then holds
+    /// `quality!Survey_Conv_<id>.json`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub survey: bool,
 }
 
 impl fmt::Debug for Conversation {
@@ -269,6 +273,9 @@ pub struct Participant {
     /// An e-mail address the participant gave (e.g. a chat form), beside the addresses.
     #[serde(default)]
     pub email_address: Option<String>,
+    /// Participant data attributes (what IVR flows and scripts attach: often personal).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attributes: BTreeMap<String, String>,
 }
 
 impl fmt::Debug for Participant {

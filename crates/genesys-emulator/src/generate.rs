@@ -513,6 +513,7 @@ impl Generator {
                     address_from: from.clone(),
                     address_to: to.clone(),
                     email_address: email,
+                    attributes: Default::default(),
                 },
             )
             .collect();
@@ -559,6 +560,7 @@ impl Generator {
             direction: shape.direction,
             participants,
             recordings,
+            survey: false,
         });
         id
     }

@@ -23,10 +23,12 @@ mod api;
 mod clockctl;
 pub mod dataset;
 mod error;
+pub mod export;
 pub mod faults;
 pub mod generate;
 mod phone;
 mod query;
+pub mod redact;
 pub mod rng;
 mod server;
 mod views;
@@ -37,10 +39,15 @@ pub use dataset::{
     Conversation, Dataset, DatasetError, Direction, ExternalContact, FileState, MediaType,
     OAuthClient, Participant, Persona, PhoneTenure, Recording, User, UserState,
 };
+pub use export::ArchiveFault;
 pub use faults::{Fault, FaultAction, FaultEntry};
 pub use phone::{normalise_email, normalise_phone};
+pub use redact::RedactionFault;
 pub use server::{Emulator, EmulatorBuilder, RunningEmulator, StartError};
-pub use world::{GdprJob, GdprStatus, JobTiming, LoggedRequest, RequestType};
+pub use world::{
+    Config, DeleteEffect, DeletionProtection, ExportFormat, GdprJob, GdprStatus, JobTiming,
+    LoggedRequest, RequestType,
+};
 
 use std::time::Duration;
 
@@ -187,6 +194,26 @@ impl RunningEmulator {
     /// faults, log). Tokens stay valid.
     pub fn reset(&self) {
         self.app.world().0.reset();
+    }
+
+    /// Applies `fault` to every export archive built from now on (`None` clears it).
+    pub fn set_archive_fault(&self, fault: Option<ArchiveFault>) {
+        self.app.world().0.archive_fault = fault;
+    }
+
+    /// Makes the redaction of one conversation land late or never (`None` clears it).
+    /// Read when the redaction would land, so it may be set after the request.
+    pub fn set_redaction_fault(&self, conversation_id: &str, fault: Option<RedactionFault>) {
+        let (mut w, _) = self.app.world();
+        match fault {
+            Some(f) => w.redaction_faults.insert(conversation_id.to_string(), f),
+            None => w.redaction_faults.remove(conversation_id),
+        };
+    }
+
+    /// The settings the emulator runs with.
+    pub fn config(&self) -> Config {
+        self.app.world().0.config.clone()
     }
 
     /// Jumps the emulator-owned clock ahead.

@@ -92,22 +92,32 @@ pub struct EmulatorBuilder {
     config: Config,
     bind: SocketAddr,
     extra_clients: Vec<OAuthClient>,
+    /// A `GENESYS_EMULATOR_*` variable with a value that means nothing (reported by
+    /// `start`).
+    env_error: Option<String>,
 }
 
 /// Entry point: `Emulator::builder()`.
 pub struct Emulator;
 
 impl Emulator {
+    /// A builder with the defaults, overridden by the `GENESYS_EMULATOR_*` environment
+    /// variables (see `Config::from_env`); the builder's own setters win over both.
     pub fn builder() -> EmulatorBuilder {
+        let (config, env_error) = match Config::from_env() {
+            Ok(c) => (c, None),
+            Err(e) => (Config::default(), Some(e)),
+        };
         EmulatorBuilder {
             dataset: None,
             clock: None,
             owned_start: None,
             owned_speed: 1.0,
             seed: 0,
-            config: Config::default(),
+            config,
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             extra_clients: Vec::new(),
+            env_error,
         }
     }
 }
@@ -159,6 +169,55 @@ impl EmulatorBuilder {
         self
     }
 
+    /// What an export's `resultsUrl(s)` lead to (default: the legacy JSON files).
+    pub fn export_format(mut self, format: crate::world::ExportFormat) -> Self {
+        self.config.export_format = format;
+        self
+    }
+
+    /// Entries per export archive; more are split over several (default 5000).
+    pub fn archive_max_entries(mut self, n: usize) -> Self {
+        self.config.archive_max_entries = n;
+        self
+    }
+
+    /// How long a signed download URL works (default 5 minutes).
+    pub fn signed_url_ttl(mut self, d: Duration) -> Self {
+        self.config.signed_url_ttl = d;
+        self
+    }
+
+    /// How long after COMPLETED an export can be downloaded (default 7 days).
+    pub fn download_ttl(mut self, d: Duration) -> Self {
+        self.config.download_ttl = d;
+        self
+    }
+
+    /// What a GDPR_DELETE does (default: the legacy removal).
+    pub fn delete_effect(mut self, effect: crate::world::DeleteEffect) -> Self {
+        self.config.delete_effect = effect;
+        self
+    }
+
+    /// How long after COMPLETED a redaction lands (default 3 days).
+    pub fn redaction_lag(mut self, d: Duration) -> Self {
+        self.config.redaction_lag = d;
+        self
+    }
+
+    /// Whether a GDPR_DELETE honours recording deletion protection.
+    pub fn deletion_protection(mut self, reading: crate::world::DeletionProtection) -> Self {
+        self.config.deletion_protection = reading;
+        self
+    }
+
+    /// Whether searching an identifier seen only on conversations returns a subject
+    /// holding just that identifier (default true; false is the pessimistic reading).
+    pub fn search_finds_conversation_only_identifiers(mut self, yes: bool) -> Self {
+        self.config.search_finds_conversation_only_identifiers = yes;
+        self
+    }
+
     /// Adds (or replaces, by id) an OAuth client beside the dataset's.
     pub fn oauth_client(mut self, client: OAuthClient) -> Self {
         self.extra_clients.push(client);
@@ -173,6 +232,14 @@ impl EmulatorBuilder {
 
     /// Binds and starts serving.
     pub async fn start(self) -> Result<RunningEmulator, StartError> {
+        if let Some(e) = self.env_error {
+            return Err(StartError::Invalid(e));
+        }
+        if self.config.archive_max_entries == 0 {
+            return Err(StartError::Invalid(
+                "an export archive must hold at least one entry".into(),
+            ));
+        }
         if self.config.rate_limit_per_minute == 0 {
             return Err(StartError::Invalid(
                 "rate limit must allow at least one request a minute".into(),
@@ -329,7 +396,8 @@ async fn handle(
     let method = req.method().clone();
     // The admin API is neither logged nor faulted; the export results are: they are
     // the download of the workflow's Review step (in Genesys too a call that can fail).
-    let results = path.starts_with("/_emulator/results/");
+    let results =
+        path.starts_with("/_emulator/results/") || path.starts_with("/_emulator/downloads/");
     if (path == "/_emulator" || path.starts_with("/_emulator/")) && !results {
         let mut resp = next.run(req).await;
         set_header(resp.headers_mut(), "ININ-Correlation-Id", &correlation_id);

@@ -14,8 +14,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::dataset::{Conversation, Dataset, ExternalContact, FileState, OAuthClient, User};
+use crate::export::{ArchiveFault, Download, SignedUrl};
 use crate::faults::{Fault, FaultAction, FaultEntry};
 use crate::phone::{normalise_email, normalise_name, normalise_phone};
+use crate::redact::{RedactionFault, RedactionIdentifiers, RedactionProgress};
 use crate::rng::SeededRng;
 
 /// How long GDPR jobs take on the emulator's clock: a base per phase plus a duration
@@ -29,6 +31,9 @@ pub struct JobTiming {
     pub processing: Duration,
     pub processing_per_item: Duration,
     pub finalizing: Duration,
+    /// Business days (Monday to Friday) an export spends SEARCHING on top of the rest:
+    /// 1-2 on live orgs (live-tenants.md section 3); 0 keeps exports to minutes.
+    pub export_business_days: u32,
 }
 
 impl Default for JobTiming {
@@ -42,6 +47,7 @@ impl Default for JobTiming {
             processing: Duration::from_secs(60),
             processing_per_item: Duration::from_secs(5),
             finalizing: Duration::from_secs(30),
+            export_business_days: 0,
         }
     }
 }
@@ -57,8 +63,23 @@ impl JobTiming {
             processing: Duration::from_millis(1000),
             processing_per_item: Duration::from_millis(50),
             finalizing: Duration::from_millis(500),
+            export_business_days: 0,
         }
     }
+}
+
+/// The same time of day `n` business days (Monday to Friday) after `t`.
+pub fn business_days_later(t: DateTime<Utc>, n: u32) -> DateTime<Utc> {
+    use chrono::{Datelike, Weekday};
+    let mut end = t;
+    let mut left = n;
+    while left > 0 {
+        end += TimeDelta::days(1);
+        if !matches!(end.weekday(), Weekday::Sat | Weekday::Sun) {
+            left -= 1;
+        }
+    }
+    end
 }
 
 /// Settings fixed when the emulator starts.
@@ -67,8 +88,26 @@ pub struct Config {
     pub job_timing: JobTiming,
     /// Requests per minute per OAuth client.
     pub rate_limit_per_minute: u32,
-    /// Conversations per export results file (more produce several `resultsUrls`).
+    /// Conversations per export results file in the legacy JSON format (more produce
+    /// several `resultsUrls`).
     pub results_conversations_per_file: usize,
+    /// What an export's `resultsUrl(s)` lead to.
+    pub export_format: ExportFormat,
+    /// Entries per ZIP archive; a bigger export is split into several archives.
+    pub archive_max_entries: usize,
+    /// How long a signed download URL minted by the downloads API works.
+    pub signed_url_ttl: Duration,
+    /// How long after COMPLETED an export's downloads exist (then 404).
+    pub download_ttl: Duration,
+    /// What a GDPR_DELETE does to the conversations it matched.
+    pub delete_effect: DeleteEffect,
+    /// With `DeleteEffect::Redact`: how long after COMPLETED the redaction lands.
+    pub redaction_lag: Duration,
+    /// Whether a GDPR_DELETE leaves conversations under deletion protection alone.
+    pub deletion_protection: DeletionProtection,
+    /// Whether a subject search for an identifier seen only on conversations (no
+    /// external contact, no user) returns a subject holding just that identifier.
+    pub search_finds_conversation_only_identifiers: bool,
 }
 
 impl Default for Config {
@@ -77,6 +116,120 @@ impl Default for Config {
             job_timing: JobTiming::default(),
             rate_limit_per_minute: 300,
             results_conversations_per_file: 50,
+            export_format: ExportFormat::LegacyJson,
+            archive_max_entries: 5000,
+            signed_url_ttl: Duration::from_secs(5 * 60),
+            download_ttl: Duration::from_secs(7 * 24 * 3600),
+            delete_effect: DeleteEffect::Remove,
+            redaction_lag: Duration::from_secs(3 * 24 * 3600),
+            deletion_protection: DeletionProtection::Honoured,
+            search_finds_conversation_only_identifiers: true,
+        }
+    }
+}
+
+/// Environment variables that override the defaults (a builder call still wins), so a
+/// CI job can run a whole suite under the other reading of an open question.
+pub const ENV_DELETION_PROTECTION: &str = "GENESYS_EMULATOR_DELETION_PROTECTION";
+pub const ENV_DELETE_EFFECT: &str = "GENESYS_EMULATOR_DELETE_EFFECT";
+pub const ENV_EXPORT_FORMAT: &str = "GENESYS_EMULATOR_EXPORT_FORMAT";
+pub const ENV_REDACTION_LAG_SECONDS: &str = "GENESYS_EMULATOR_REDACTION_LAG_SECONDS";
+
+impl Config {
+    /// The defaults with the `GENESYS_EMULATOR_*` environment variables applied; an
+    /// unknown value is an error naming the variable.
+    pub fn from_env() -> Result<Self, String> {
+        Self::default().with_env(|k| std::env::var(k).ok())
+    }
+
+    /// Applies overrides read through `get` (the environment, or a map in tests).
+    pub fn with_env(mut self, get: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
+        let bad = |k: &str, v: &str, allowed: &str| format!("{k}={v:?}: expected {allowed}");
+        if let Some(v) = get(ENV_DELETION_PROTECTION) {
+            self.deletion_protection = DeletionProtection::parse(&v)
+                .ok_or_else(|| bad(ENV_DELETION_PROTECTION, &v, "honoured or ignored"))?;
+        }
+        if let Some(v) = get(ENV_DELETE_EFFECT) {
+            self.delete_effect = DeleteEffect::parse(&v)
+                .ok_or_else(|| bad(ENV_DELETE_EFFECT, &v, "redact or remove"))?;
+        }
+        if let Some(v) = get(ENV_EXPORT_FORMAT) {
+            self.export_format = ExportFormat::parse(&v)
+                .ok_or_else(|| bad(ENV_EXPORT_FORMAT, &v, "zip or legacy-json"))?;
+        }
+        if let Some(v) = get(ENV_REDACTION_LAG_SECONDS) {
+            let secs: u64 = v
+                .trim()
+                .parse()
+                .map_err(|_| bad(ENV_REDACTION_LAG_SECONDS, &v, "whole seconds"))?;
+            self.redaction_lag = Duration::from_secs(secs);
+        }
+        Ok(self)
+    }
+}
+
+/// What an export's results are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ExportFormat {
+    /// As live orgs do (live-tenants.md section 3): `resultsUrl(s)` point at the
+    /// downloads API, which mints a signed URL serving a ZIP archive.
+    Zip,
+    /// The emulator's first guess: JSON documents at unauthenticated capability URLs.
+    LegacyJson,
+}
+
+impl ExportFormat {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "zip" => Some(Self::Zip),
+            "legacy-json" | "legacy_json" | "json" => Some(Self::LegacyJson),
+            _ => None,
+        }
+    }
+}
+
+/// What a GDPR_DELETE does to a matched conversation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DeleteEffect {
+    /// As live orgs do (live-tenants.md section 1): the conversation stays, the
+    /// subject's identifiers are removed from it and its recordings are deleted, some
+    /// time after COMPLETED.
+    Redact,
+    /// The emulator's first guess: the conversation and its recordings disappear at the
+    /// end of DELETING.
+    Remove,
+}
+
+impl DeleteEffect {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "redact" => Some(Self::Redact),
+            "remove" => Some(Self::Remove),
+            _ => None,
+        }
+    }
+}
+
+/// Whether a GDPR_DELETE honours recording deletion protection: not established
+/// (live-tenants.md section 1), so tests run under both readings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DeletionProtection {
+    /// Protected conversations are left as they are (recordings and participant data).
+    Honoured,
+    /// The delete reaches protected conversations like any other (the pessimistic
+    /// reading: what cannot be ruled out).
+    Ignored,
+}
+
+impl DeletionProtection {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "honoured" | "honored" => Some(Self::Honoured),
+            "ignored" => Some(Self::Ignored),
+            _ => None,
         }
     }
 }
@@ -251,6 +404,9 @@ pub struct JobOutcome {
     pub not_processed_conversation_ids: Vec<String>,
     pub anonymised_external_contact_ids: Vec<String>,
     pub updated_conversation_ids: Vec<String>,
+    /// `DeleteEffect::Redact`: conversations the redaction has landed on (they stay,
+    /// without the subject's identifiers and recordings).
+    pub redacted_conversation_ids: Vec<String>,
 }
 
 /// One phase of a job and when it ends.
@@ -286,6 +442,16 @@ pub struct GdprJob {
     /// Result file tokens (exports), revealed once COMPLETED.
     #[serde(skip)]
     pub result_tokens: Vec<String>,
+    /// What a delete does (from the configuration when it was submitted).
+    pub delete_effect: DeleteEffect,
+    /// What a redacting delete removes (normalised identifiers: never shown).
+    #[serde(skip)]
+    pub redaction_ids: RedactionIdentifiers,
+    /// Where a redacting delete stands.
+    pub redaction: RedactionProgress,
+    /// `ExportFormat::Zip`: the download ids of the export's archives.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub download_ids: Vec<String>,
 }
 
 impl GdprJob {
@@ -295,6 +461,11 @@ impl GdprJob {
             .find(|p| now < p.ends)
             .map(|p| p.status)
             .unwrap_or(self.terminal)
+    }
+
+    /// When the request reads COMPLETED or ERROR.
+    pub fn ends_at(&self) -> DateTime<Utc> {
+        self.phases.last().map_or(self.created_date, |p| p.ends)
     }
 
     /// When the job's effect on the state happens: the end of DELETING/UPDATING.
@@ -394,6 +565,13 @@ pub struct World {
     pub protected: BTreeSet<String>,
     pub gdpr: Vec<GdprJob>,
     pub results: HashMap<String, Value>,
+    /// `ExportFormat::Zip`: archives by download id, and the signed URLs minted.
+    pub downloads: HashMap<String, Download>,
+    pub signed_urls: HashMap<String, SignedUrl>,
+    /// Applied to every export archive built while set.
+    pub archive_fault: Option<ArchiveFault>,
+    /// Per conversation: when a redaction lands, if not after the configured lag.
+    pub redaction_faults: HashMap<String, RedactionFault>,
     pub tokens: HashMap<String, Token>,
     pub windows: HashMap<String, Window>,
     pub faults: Vec<FaultEntry>,
@@ -425,6 +603,10 @@ impl World {
             protected: BTreeSet::new(),
             gdpr: Vec::new(),
             results: HashMap::new(),
+            downloads: HashMap::new(),
+            signed_urls: HashMap::new(),
+            archive_fault: None,
+            redaction_faults: HashMap::new(),
             tokens: HashMap::new(),
             windows: HashMap::new(),
             faults: Vec::new(),
@@ -451,6 +633,10 @@ impl World {
             .collect();
         self.gdpr.clear();
         self.results.clear();
+        self.downloads.clear();
+        self.signed_urls.clear();
+        self.archive_fault = None;
+        self.redaction_faults.clear();
         self.windows.clear();
         self.faults.clear();
         self.log.clear();
@@ -462,6 +648,12 @@ impl World {
         for i in 0..self.gdpr.len() {
             let job = &self.gdpr[i];
             if job.applied {
+                continue;
+            }
+            if job.request_type == RequestType::GdprDelete
+                && job.delete_effect == DeleteEffect::Redact
+            {
+                self.advance_redaction(i, now);
                 continue;
             }
             let due = match job.effect_at() {
@@ -739,6 +931,7 @@ impl World {
             partial_error_fraction,
         } = s;
         let matched = self.match_subject(&subject);
+        let redaction_ids = RedactionIdentifiers::of(self, &subject);
         let t = self.config.job_timing;
         let items = matched.item_count() as u32;
         let mut phases = Vec::new();
@@ -748,9 +941,16 @@ impl World {
             phases.push(Phase { status, ends: end });
         };
         phase(GdprStatus::Initiated, t.initiated);
+        let export_days = if request_type == RequestType::GdprExport {
+            (business_days_later(now, t.export_business_days) - now)
+                .to_std()
+                .unwrap_or_default()
+        } else {
+            Duration::ZERO
+        };
         phase(
             GdprStatus::Searching,
-            t.searching + t.searching_per_item * items,
+            t.searching + t.searching_per_item * items + export_days,
         );
         let processing = t.processing + t.processing_per_item * items;
         match request_type {
@@ -780,9 +980,16 @@ impl World {
             applied: false,
             outcome: JobOutcome::default(),
             result_tokens: Vec::new(),
+            delete_effect: self.config.delete_effect,
+            redaction_ids,
+            redaction: RedactionProgress::default(),
+            download_ids: Vec::new(),
         };
         if request_type == RequestType::GdprExport && terminal == GdprStatus::Completed {
-            self.prepare_results(&mut job, now);
+            match self.config.export_format {
+                ExportFormat::LegacyJson => self.prepare_results(&mut job, now),
+                ExportFormat::Zip => self.prepare_archives(&mut job, now),
+            }
         }
         self.gdpr.push(job);
         id
@@ -867,16 +1074,12 @@ impl World {
                     .into_iter()
                     .filter(|id| self.conversations.iter().any(|c| &c.id == *id))
                     .collect();
-                let n = present.len();
-                let take = match job.partial_error_fraction {
-                    None => n,
-                    Some(_) if n < 2 => 0,
-                    Some(f) => ((n as f64 * f).floor() as usize).clamp(1, n - 1),
-                };
+                let take = crate::redact::partial_take(&job, present.len());
+                let honoured = self.config.deletion_protection == DeletionProtection::Honoured;
                 for (i, id) in present.into_iter().enumerate() {
                     if i >= take {
                         outcome.not_processed_conversation_ids.push(id.clone());
-                    } else if self.protected.contains(id) {
+                    } else if honoured && self.protected.contains(id) {
                         outcome.protected_conversation_ids.push(id.clone());
                     } else if let Some(pos) = self.conversations.iter().position(|c| &c.id == id) {
                         let c = self.conversations.remove(pos);
@@ -887,15 +1090,7 @@ impl World {
                     }
                 }
                 if job.partial_error_fraction.is_none() {
-                    for id in &job.matched.external_contact_ids {
-                        if let Some(x) = self.contacts.iter_mut().find(|x| &x.id == id) {
-                            x.first_name = None;
-                            x.last_name = None;
-                            x.phone_numbers.clear();
-                            x.email_addresses.clear();
-                            outcome.anonymised_external_contact_ids.push(id.clone());
-                        }
-                    }
+                    self.anonymise_contacts(&job, &mut outcome);
                 }
             }
             RequestType::GdprUpdate => {
@@ -976,6 +1171,13 @@ impl World {
     pub fn results_urls(&self, job: &GdprJob, now: DateTime<Utc>) -> Vec<String> {
         if job.status_at(now) != GdprStatus::Completed {
             return Vec::new();
+        }
+        if !job.download_ids.is_empty() {
+            return job
+                .download_ids
+                .iter()
+                .map(|d| format!("{}/api/v2/downloads/{d}", self.base_url))
+                .collect();
         }
         job.result_tokens
             .iter()

@@ -5,7 +5,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clock::VirtualClock;
-use genesys_emulator::{Dataset, Emulator, EmulatorBuilder, RunningEmulator};
+use genesys_emulator::{
+    Dataset, DeleteEffect, DeletionProtection, Emulator, EmulatorBuilder, ExportFormat,
+    RunningEmulator,
+};
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
@@ -46,10 +49,15 @@ pub async fn start() -> Harness {
 pub async fn start_with(f: impl FnOnce(EmulatorBuilder) -> EmulatorBuilder) -> Harness {
     let ds = Dataset::bundled();
     let clock = Arc::new(VirtualClock::starting_at(ds.as_of));
+    // The first guesses, explicitly: a `GENESYS_EMULATOR_*` variable set for a suite
+    // run must not change what these tests check; tests of the live behaviour say so.
     let builder = Emulator::builder()
         .dataset(ds.clone())
         .clock(clock.clone())
-        .seed(7);
+        .seed(7)
+        .export_format(ExportFormat::LegacyJson)
+        .delete_effect(DeleteEffect::Remove)
+        .deletion_protection(DeletionProtection::Honoured);
     let emu = f(builder).start().await.expect("emulator starts");
     Harness {
         emu,
