@@ -76,6 +76,7 @@ pub fn timing(length: Duration) -> JobTiming {
         processing: Duration::ZERO,
         processing_per_item: Duration::ZERO,
         finalizing: length - quarter - half,
+        export_business_days: 0,
     }
 }
 
