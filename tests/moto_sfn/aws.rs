@@ -24,7 +24,7 @@ use endpoints::signature::{SIGNATURE_HEADER, SigningKey, TIMESTAMP_HEADER, Verif
 
 use crate::{
     APPROVAL_KEY, APPROVAL_URL, POLL_FIRST_WAIT_SECONDS, POLL_MAX_WAIT_SECONDS, PSEUDONYM_KEY,
-    PSEUDONYM_KEY_ID, SEED, Scenario, key_text, systems,
+    SEED, Scenario, key_text, systems,
 };
 
 pub const ARCHIVE_BUCKET: &str = "compliance-archive";
@@ -466,11 +466,7 @@ async fn environment(
         (
             "PSEUDONYM_KEY_SECRET_ARN",
             // The local side's key (e2e::pseudonymiser): the same refs on both sides.
-            secret(
-                "pseudonym-key",
-                json!({"key": PSEUDONYM_KEY, "keyId": PSEUDONYM_KEY_ID}),
-            )
-            .await,
+            secret("pseudonym-key", json!({"key": PSEUDONYM_KEY})).await,
         ),
         ("DOWNSTREAM_SYSTEMS", Value::from(downstream).to_string()),
         (

@@ -22,14 +22,12 @@ use local_runner::Event;
 use serde_json::Value;
 
 use crate::{
-    POLL_FIRST_WAIT_SECONDS, POLL_MAX_WAIT_SECONDS, PSEUDONYM_KEY, PSEUDONYM_KEY_ID, SEED,
-    Scenario, key, systems,
+    POLL_FIRST_WAIT_SECONDS, POLL_MAX_WAIT_SECONDS, PSEUDONYM_KEY, SEED, Scenario, key, systems,
 };
 
 pub fn pseudonymiser() -> Pseudonymiser {
     Pseudonymiser::new(
-        PseudonymKey::new(PSEUDONYM_KEY_ID, PSEUDONYM_KEY.as_bytes().to_vec())
-            .expect("a valid key"),
+        PseudonymKey::from_bytes(PSEUDONYM_KEY.as_bytes().to_vec()).expect("a valid key"),
     )
 }
 

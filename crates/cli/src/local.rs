@@ -207,9 +207,8 @@ pub fn pseudonymiser(
         }
         let mut key = [0u8; 32];
         rand::rng().fill_bytes(&mut key);
-        let id = format!("local-{}", &hex::encode(Sha256::digest(key))[..12]);
         let text = serde_json::to_string_pretty(&KeyFile {
-            key_id: id,
+            key_id: PseudonymKey::fingerprint(&key),
             key: hex::encode(key),
         })?;
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -232,6 +231,19 @@ pub fn pseudonymiser(
     })?;
     let bytes = hex::decode(file.key.trim())
         .map_err(|_| anyhow::anyhow!("{}: the key is not hex", path.display()))?;
+    // The id must be a fingerprint of this very key, so a key file edited to hold another
+    // key cannot pass for the old one: today's, or the one earlier versions wrote
+    // (`local-` and 12 hex digits of SHA-256 over the key), which archives made then
+    // keep naming.
+    let legacy = format!("local-{}", &hex::encode(Sha256::digest(&bytes))[..12]);
+    let fingerprint = PseudonymKey::fingerprint(&bytes);
+    if file.key_id != fingerprint && file.key_id != legacy {
+        bail!(
+            "{}: keyId {:?} is not this key's fingerprint ({fingerprint}); a changed key needs the keyId it gives, never the old one's",
+            path.display(),
+            file.key_id
+        );
+    }
     Ok(Pseudonymiser::new(PseudonymKey::new(file.key_id, bytes)?))
 }
 

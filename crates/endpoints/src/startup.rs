@@ -132,8 +132,10 @@ pub fn pseudonymiser_from_secret(
             e.column()
         ))
     })?;
-    let key = PseudonymKey::new("pseudonym-key", parsed.key.into_bytes())
-        .map_err(|e| invalid(e.to_string()))?;
+    // Named by its fingerprint, as Intake names it: the approval's actor refs and the
+    // record's keyId then name the same key.
+    let key =
+        PseudonymKey::from_bytes(parsed.key.into_bytes()).map_err(|e| invalid(e.to_string()))?;
     Ok(Pseudonymiser::new(key))
 }
 

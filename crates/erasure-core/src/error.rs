@@ -139,15 +139,24 @@ impl ConfigError {
 pub enum HoldError {
     #[error("invalid legal-hold register: {}", summarise(.0))]
     InvalidHoldRegister(Vec<FieldError>),
-    #[error("legal-hold register subjectRefs were made with another pseudonym key")]
-    HoldRegisterKeyMismatch,
+    /// A hold names subjects by pseudonym made with another key than the current one,
+    /// or does not say which key (`stated` None): its refs would match nobody.
+    #[error(
+        "legal hold {hold_id} names subjects by pseudonym made with key {}, but the current pseudonym key is {current}: recompute its subjectRefs with the current key and set keyId (on the hold or the register) to {current}",
+        .stated.as_deref().unwrap_or("(not stated)")
+    )]
+    HoldRegisterKeyMismatch {
+        hold_id: String,
+        stated: Option<String>,
+        current: String,
+    },
 }
 
 impl HoldError {
     pub fn name(&self) -> &'static str {
         match self {
             HoldError::InvalidHoldRegister(_) => "InvalidHoldRegister",
-            HoldError::HoldRegisterKeyMismatch => "HoldRegisterKeyMismatch",
+            HoldError::HoldRegisterKeyMismatch { .. } => "HoldRegisterKeyMismatch",
         }
     }
     pub fn is_retryable(&self) -> bool {
@@ -192,6 +201,11 @@ mod tests {
 
     #[test]
     fn every_error_name_is_listed_once_and_none_is_retryable() {
+        let mismatch = HoldError::HoldRegisterKeyMismatch {
+            hold_id: "LH-1".into(),
+            stated: None,
+            current: "key-sha256-0000000000000000".into(),
+        };
         let names = [
             (
                 TicketError::InvalidTicket {
@@ -216,7 +230,7 @@ mod tests {
             (PseudonymError::InvalidKeyId.name(), false),
             (ConfigError::UnknownTimeZone.name(), false),
             (HoldError::InvalidHoldRegister(vec![]).name(), false),
-            (HoldError::HoldRegisterKeyMismatch.name(), false),
+            (mismatch.name(), false),
             (RecordError::InvalidRecordInput(vec![]).name(), false),
         ];
         for (name, _) in names {
@@ -233,7 +247,7 @@ mod tests {
             }
             .is_retryable()
         );
-        assert!(!HoldError::HoldRegisterKeyMismatch.is_retryable());
+        assert!(!mismatch.is_retryable());
     }
 
     #[test]

@@ -2,9 +2,11 @@
 //! request. Two sources, both checked:
 //!
 //! - the controller's legal-hold register, a JSON document kept in S3:
-//!   `{keyId?, holds: [{holdId, matter?, conversationIds, subjectRefs?, period?, expiry, ...}]}`.
+//!   `{keyId?, holds: [{holdId, matter?, conversationIds, subjectRefs?, keyId?, period?, expiry, ...}]}`.
 //!   A hold names conversations, or subjects by pseudonym (optionally only their
-//!   conversations started within `period`). `expiry` is the last day the hold is in
+//!   conversations started within `period`). A hold naming subjects must say which
+//!   pseudonym key made its refs (its own `keyId`, else the register's): refs made with
+//!   another key match nobody, so such a hold is refused, never silently ignored. `expiry` is the last day the hold is in
 //!   force (inclusive, controller's time zone), or null for open-ended;
 //! - Genesys recording deletion protection, per conversation, with no expiry.
 //!
@@ -41,6 +43,10 @@ pub struct LegalHold {
     pub hold_id: String,
     pub conversation_ids: Vec<ConversationId>,
     pub subject_refs: Vec<Pseudonym>,
+    /// The pseudonym key `subject_refs` were made with, when the hold states it (else
+    /// the register's `keyId` applies).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_id: Option<String>,
     pub period: Option<HoldPeriod>,
     pub expiry: Option<NaiveDate>,
 }
@@ -134,18 +140,7 @@ fn read_register(value: &Value, errors: &mut Vec<FieldError>) -> Option<HoldRegi
         return None;
     };
     check_keys(map, "$", &["keyId", "holds", "updatedAt"], errors);
-    let key_id = match map.get("keyId") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) if !s.is_empty() && s.len() <= 128 => Some(s.clone()),
-        Some(_) => {
-            errors.push(FieldError::new(
-                "keyId",
-                "wrong-type",
-                "must be a pseudonym key id",
-            ));
-            None
-        }
-    };
+    let key_id = read_key_id(map, "keyId", errors);
     let Some(items) = map.get("holds").and_then(Value::as_array) else {
         errors.push(FieldError::new(
             "holds",
@@ -180,6 +175,26 @@ fn read_register(value: &Value, errors: &mut Vec<FieldError>) -> Option<HoldRegi
     Some(HoldRegister { key_id, holds })
 }
 
+/// An optional `keyId` (a pseudonym key id, as records name it).
+fn read_key_id(
+    map: &Map<String, Value>,
+    path: &str,
+    errors: &mut Vec<FieldError>,
+) -> Option<String> {
+    match map.get("keyId") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if !s.is_empty() && s.len() <= 128 => Some(s.clone()),
+        Some(_) => {
+            errors.push(FieldError::new(
+                path,
+                "wrong-type",
+                "must be a pseudonym key id",
+            ));
+            None
+        }
+    }
+}
+
 fn read_hold(value: &Value, path: &str, errors: &mut Vec<FieldError>) -> Option<LegalHold> {
     let Some(map) = value.as_object() else {
         errors.push(FieldError::new(path, "wrong-type", "must be an object"));
@@ -194,6 +209,7 @@ fn read_hold(value: &Value, path: &str, errors: &mut Vec<FieldError>) -> Option<
             "matter",
             "conversationIds",
             "subjectRefs",
+            "keyId",
             "period",
             "expiry",
             "createdAt",
@@ -261,6 +277,7 @@ fn read_hold(value: &Value, path: &str, errors: &mut Vec<FieldError>) -> Option<
             "must be an array",
         )),
     }
+    let key_id = read_key_id(map, &format!("{path}.keyId"), errors);
     let period = match map.get("period") {
         None | Some(Value::Null) => None,
         Some(Value::Object(p)) => {
@@ -325,6 +342,7 @@ fn read_hold(value: &Value, path: &str, errors: &mut Vec<FieldError>) -> Option<
         hold_id: hold_id?,
         conversation_ids,
         subject_refs,
+        key_id,
         period,
         expiry: expiry?,
     })
@@ -466,14 +484,17 @@ pub fn check_holds(
     now: DateTime<Utc>,
     tz: Tz,
 ) -> Result<HoldCheck, HoldError> {
-    let uses_refs = register.holds.iter().any(|h| !h.subject_refs.is_empty());
-    if uses_refs
-        && register
-            .key_id
-            .as_deref()
-            .is_some_and(|k| k != current_key_id)
-    {
-        return Err(HoldError::HoldRegisterKeyMismatch);
+    // Every hold naming subjects, in force or not: a register made with another key is
+    // wrong as a whole, and the operator learns of it before a hold would have mattered.
+    for hold in register.holds.iter().filter(|h| !h.subject_refs.is_empty()) {
+        let stated = hold.key_id.as_deref().or(register.key_id.as_deref());
+        if stated != Some(current_key_id) {
+            return Err(HoldError::HoldRegisterKeyMismatch {
+                hold_id: hold.hold_id.clone(),
+                stated: stated.map(str::to_owned),
+                current: current_key_id.to_owned(),
+            });
+        }
     }
     let today = local_date(now, tz);
     let mut check = HoldCheck::default();
@@ -758,7 +779,56 @@ mod tests {
                 t("2026-11-22T12:00:00Z"),
                 Tz::UTC
             ),
-            Err(HoldError::HoldRegisterKeyMismatch)
+            Err(HoldError::HoldRegisterKeyMismatch {
+                hold_id: "LH-1".into(),
+                stated: Some("k1".into()),
+                current: "k2".into(),
+            })
         );
+    }
+
+    #[test]
+    fn a_hold_naming_subjects_must_say_which_key_made_its_refs() {
+        let now = t("2026-11-22T12:00:00Z");
+        let unstated = parse_register_value(&json!({ "holds": [
+            { "holdId": "LH-C", "conversationIds": ["c-1"], "expiry": null },
+            { "holdId": "LH-S", "subjectRefs": [REF_A], "expiry": null }
+        ]}))
+        .unwrap();
+        let e = check_holds(&unstated, "k1", &[], &[], &[], now, Tz::UTC).unwrap_err();
+        assert_eq!(
+            e,
+            HoldError::HoldRegisterKeyMismatch {
+                hold_id: "LH-S".into(),
+                stated: None,
+                current: "k1".into()
+            }
+        );
+        assert!(
+            e.to_string().contains("LH-S") && e.to_string().contains("k1"),
+            "{e}"
+        );
+
+        // A hold's own keyId wins over the register's; holds naming only
+        // conversations need none.
+        let per_hold = parse_register_value(&json!({ "keyId": "k0", "holds": [
+            { "holdId": "LH-C", "conversationIds": ["c-1"], "expiry": null },
+            { "holdId": "LH-S", "subjectRefs": [REF_A], "keyId": "k1", "expiry": null }
+        ]}))
+        .unwrap();
+        assert!(check_holds(&per_hold, "k1", &[], &[], &[], now, Tz::UTC).is_ok());
+        let old = parse_register_value(&json!({ "keyId": "k1", "holds": [
+            { "holdId": "LH-S", "subjectRefs": [REF_A], "keyId": "k0", "expiry": null }
+        ]}))
+        .unwrap();
+        assert!(matches!(
+            check_holds(&old, "k1", &[], &[], &[], now, Tz::UTC),
+            Err(HoldError::HoldRegisterKeyMismatch { stated: Some(k), .. }) if k == "k0"
+        ));
+        let only_conversations = parse_register_value(&json!({ "holds": [
+            { "holdId": "LH-C", "conversationIds": ["c-1"], "expiry": null }
+        ]}))
+        .unwrap();
+        assert!(check_holds(&only_conversations, "k1", &[], &[], &[], now, Tz::UTC).is_ok());
     }
 }

@@ -9,7 +9,7 @@ use std::str::FromStr;
 
 use hmac::{Hmac, KeyInit, Mac};
 use serde::{Deserialize, Serialize};
-use sha2::Sha256;
+use sha2::{Digest, Sha256};
 
 use crate::error::{IdentifierError, PseudonymError};
 use crate::identifiers::{
@@ -22,6 +22,12 @@ const PREFIX: &str = "hmac-sha256:";
 /// Names how refs are computed (see `pseudonymise`); recorded in every record so an
 /// auditor holding the key can recompute a ref.
 pub const SCHEME: &str = "gdpr-erasure/pseudonym/v1";
+
+/// What a key id is a fingerprint over, before the key: domain separation, so the id
+/// is no HMAC or hash computed anywhere else from the same bytes.
+const KEY_ID_DOMAIN: &[u8] = b"gdpr-erasure/pseudonym-key-id/v1\0";
+/// Key ids computed from the key ([`PseudonymKey::fingerprint`]) start with this.
+pub const KEY_ID_PREFIX: &str = "key-sha256-";
 
 /// The pseudonym key and its id. `Debug` never shows the key. The raw bytes are
 /// overwritten once the keyed HMAC state has been derived from them.
@@ -56,6 +62,25 @@ impl PseudonymKey {
         // Keeps the wipe from being optimised away as a dead store.
         std::hint::black_box(&bytes);
         Ok(Self { id, mac: mac? })
+    }
+
+    /// The key with its fingerprint as its id ([`PseudonymKey::fingerprint`]): how every
+    /// deployed key is identified, so records name the key itself, and a changed key
+    /// can never be taken for the old one, whatever the secret holding it is called.
+    pub fn from_bytes(bytes: Vec<u8>) -> Result<Self, PseudonymError> {
+        let id = Self::fingerprint(&bytes);
+        Self::new(id, bytes)
+    }
+
+    /// `key-sha256-` and the first 16 hex digits of SHA-256 over a domain tag and the
+    /// key. 64 bits tell keys apart; they reveal nothing usable about a key of at least
+    /// 256 bits.
+    pub fn fingerprint(bytes: &[u8]) -> String {
+        let digest = Sha256::new()
+            .chain_update(KEY_ID_DOMAIN)
+            .chain_update(bytes)
+            .finalize();
+        format!("{KEY_ID_PREFIX}{}", &hex::encode(digest)[..16])
     }
 
     pub fn id(&self) -> &str {
@@ -182,6 +207,21 @@ mod tests {
         assert_eq!(
             PseudonymKey::new("key id", vec![1; 32]).unwrap_err(),
             PseudonymError::InvalidKeyId
+        );
+    }
+
+    #[test]
+    fn a_key_id_is_a_fingerprint_of_the_key_itself() {
+        let a = PseudonymKey::from_bytes(vec![b'k'; 32]).unwrap();
+        let again = PseudonymKey::from_bytes(vec![b'k'; 32]).unwrap();
+        let changed = PseudonymKey::from_bytes(vec![b'j'; 32]).unwrap();
+        assert_eq!(a.id(), again.id(), "the same key, the same id");
+        assert_ne!(a.id(), changed.id(), "another key, another id");
+        // printf 'gdpr-erasure/pseudonym-key-id/v1\0%s' "$(printf 'k%.0s' {1..32})" | sha256sum
+        assert_eq!(a.id(), "key-sha256-e7c4576b2c53299f");
+        assert_eq!(
+            PseudonymKey::from_bytes(vec![b'k'; 31]).unwrap_err(),
+            PseudonymError::KeyTooShort { len: 31, min: 32 }
         );
     }
 

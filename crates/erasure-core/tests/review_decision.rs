@@ -112,7 +112,7 @@ fn run(case: &Case) -> ReviewOutcome {
         })
         .collect();
     let register: HoldRegister =
-        parse_register_value(&json!({ "holds": case.register.clone() })).unwrap();
+        parse_register_value(&json!({ "keyId": "k1", "holds": case.register.clone() })).unwrap();
     let located: Vec<_> = conversations
         .iter()
         .map(|c| erasure_core::hold::LocatedConversation {

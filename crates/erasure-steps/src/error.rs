@@ -219,7 +219,11 @@ mod tests {
                 bytes: 1,
                 limit: 0,
             },
-            StepError::Hold(HoldError::HoldRegisterKeyMismatch),
+            StepError::Hold(HoldError::HoldRegisterKeyMismatch {
+                hold_id: "LH-1".into(),
+                stated: None,
+                current: "key-sha256-0000000000000000".into(),
+            }),
             StepError::Hold(HoldError::InvalidHoldRegister(vec![])),
             StepError::Record(RecordError::InvalidRecordInput(vec![])),
         ];
