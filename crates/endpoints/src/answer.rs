@@ -4,10 +4,19 @@
 //! code for machines, a sentence for people, and for invalid documents every problem
 //! as `{field, code, message}`. Nothing in an answer quotes a value the caller sent.
 
+use chrono::{DateTime, Utc};
 use erasure_core::error::FieldError;
 use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
+
+/// The namespace of the endpoints' metrics (the template's alarms watch it; the
+/// watchdog's `METRICS_NAMESPACE` is the same).
+pub const METRICS_NAMESPACE: &str = "GdprErasure";
+/// 5xx answers of the ticket webhook (infra/template.yaml, TicketWebhookServerErrorsAlarm).
+pub const WEBHOOK_SERVER_ERRORS: &str = "TicketWebhookServerErrors";
+/// 5xx answers of the approval endpoint (ApprovalServerErrorsAlarm).
+pub const APPROVAL_SERVER_ERRORS: &str = "ApprovalServerErrors";
 
 /// What an endpoint answers.
 #[derive(Debug, Clone, PartialEq)]
@@ -54,6 +63,20 @@ impl Answer {
             .get("error")
             .and_then(Value::as_str)
             .unwrap_or("ok")
+    }
+
+    /// For a 5xx answer, the CloudWatch EMF line counting it as `metric` (one, with the
+    /// state machine's ARN as its dimension, as the watchdog's metrics): the caller was
+    /// told to retry, and nothing else would show that it keeps happening.
+    pub fn server_error_metric(
+        &self,
+        metric: &str,
+        state_machine_arn: &str,
+        at: DateTime<Utc>,
+    ) -> Option<String> {
+        (self.status >= 500).then(|| {
+            crate::watchdog::emf_line(METRICS_NAMESPACE, state_machine_arn, &[(metric, 1)], at)
+        })
     }
 
     pub fn into_response(self) -> Response<Body> {
@@ -133,6 +156,27 @@ mod tests {
         let v: Value = serde_json::from_slice(r.body().as_ref()).unwrap();
         assert_eq!(v["error"], "ticket-conflict");
         assert_eq!(v["executionArn"], "arn:x");
+    }
+
+    #[test]
+    fn a_5xx_answer_is_counted_as_a_metric_and_nothing_else_is() {
+        let sm = "arn:aws:states:eu-west-1:123456789012:stateMachine:gdpr-erasure-erasure";
+        let at = DateTime::from_timestamp(1_795_000_000, 0).unwrap();
+        let failed = Answer::refuse(502, "step-functions-unavailable", "retry later");
+        let line = failed
+            .server_error_metric(WEBHOOK_SERVER_ERRORS, sm, at)
+            .expect("a 502 is counted");
+        let emf: Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(emf[WEBHOOK_SERVER_ERRORS], 1);
+        assert_eq!(emf["StateMachineArn"], sm);
+        let metrics = &emf["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(metrics["Namespace"], METRICS_NAMESPACE);
+        assert_eq!(metrics["Metrics"][0]["Name"], WEBHOOK_SERVER_ERRORS);
+        assert_eq!(metrics["Dimensions"], json!([["StateMachineArn"]]));
+        for status in [200, 202, 401, 409, 422] {
+            let a = Answer::refuse(status, "x", "y");
+            assert_eq!(a.server_error_metric(WEBHOOK_SERVER_ERRORS, sm, at), None);
+        }
     }
 
     #[test]

@@ -120,9 +120,18 @@ struct Decision {
 }
 
 impl<S: StepFunctions> ApprovalEndpoint<S> {
-    /// The Lambda handler: one request, one answer.
+    /// The Lambda handler: one request, one answer; a 5xx answer is also counted as
+    /// the metric [`answer::APPROVAL_SERVER_ERRORS`].
     pub async fn handle(&self, request: Request) -> Response<Body> {
-        self.answer(&request).await.into_response()
+        let answer = self.answer(&request).await;
+        if let Some(line) = answer.server_error_metric(
+            answer::APPROVAL_SERVER_ERRORS,
+            &self.config.state_machine_arn,
+            self.clock.now(),
+        ) {
+            println!("{line}");
+        }
+        answer.into_response()
     }
 
     pub async fn answer(&self, request: &Request) -> Answer {

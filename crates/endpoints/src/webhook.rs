@@ -57,9 +57,19 @@ pub struct Webhook<S> {
 }
 
 impl<S: StepFunctions> Webhook<S> {
-    /// The Lambda handler: one request, one answer.
+    /// The Lambda handler: one request, one answer. A 5xx answer is also counted as
+    /// the metric [`answer::WEBHOOK_SERVER_ERRORS`] (a 5xx is no Lambda error: without
+    /// it no alarm would fire).
     pub async fn handle(&self, request: Request) -> Response<Body> {
-        self.answer(&request).await.into_response()
+        let answer = self.answer(&request).await;
+        if let Some(line) = answer.server_error_metric(
+            answer::WEBHOOK_SERVER_ERRORS,
+            &self.config.state_machine_arn,
+            self.clock.now(),
+        ) {
+            println!("{line}");
+        }
+        answer.into_response()
     }
 
     /// What the webhook answers to `request`.
