@@ -7,13 +7,13 @@
 //! |---|---|---|
 //! | `GENESYS_REGION` | Genesys steps | region key (`eu_west_1`) or a base URL |
 //! | `GENESYS_SECRET_ARN` | Genesys steps | `{clientId, clientSecret}` |
-//! | `PSEUDONYM_KEY_SECRET_ARN` | Intake | `{key, keyId?}`; `keyId` defaults to the secret's name |
+//! | `PSEUDONYM_KEY_SECRET_ARN` | Intake | `{key}`; the key id is its fingerprint (`key-sha256-…`) |
 //! | `DOWNSTREAM_SYSTEMS` | Intake, NotifyDownstream | `[{name, endpoint, timeoutSeconds?}]` |
 //! | `DOWNSTREAM_SECRET_ARN` | NotifyDownstream | `{<name>: <key>}` |
 //! | `HOLD_REGISTER_BUCKET`, `HOLD_REGISTER_KEY` | Review | the legal-hold register object |
 //! | `REVIEW_ENDPOINT_URL`, `REVIEW_SECRET_ARN` (`{key}`), `APPROVAL_URL` | NotifyReview | |
 //! | `TICKET_CALLBACK_URL`, `TICKET_SECRET_ARN` (`{key}`) | ReportToTicket | |
-//! | `ARCHIVE_BUCKET`, `ARCHIVE_PREFIX`, `RETENTION_YEARS`, `ARCHIVE_KMS_KEY_ARN` | WriteRecord | |
+//! | `ARCHIVE_BUCKET`, `ARCHIVE_PREFIX`, `RETENTION_YEARS` | WriteRecord | records SSE-S3 (AES256) |
 //!
 //! Optional, with defaults: `CONTROLLER_TIME_ZONE` (UTC), `CLOCK_BASIS`
 //! (`receipt`|`verification`), `DEFAULT_PHONE_REGION`, `PUBLIC_HOLIDAYS`
@@ -282,20 +282,33 @@ impl Env {
         Ok(deps)
     }
 
+    /// The pseudonym key, identified by its fingerprint ([`PseudonymKey::from_bytes`]),
+    /// never by the secret's name: a key put in place of another under the same name gets
+    /// another id, so no record or hold register can take one for the other.
     pub async fn pseudonymiser(&self) -> Result<Pseudonymiser, StepError> {
-        let (secret, name) = self.secret_json("PSEUDONYM_KEY_SECRET_ARN").await?;
-        let key = secret
-            .get("key")
-            .and_then(Value::as_str)
-            .ok_or_else(|| StepError::misconfigured("the pseudonym key secret has no \"key\""))?;
-        let key_id = secret
-            .get("keyId")
-            .and_then(Value::as_str)
-            .map_or(name, str::to_owned);
-        let key = PseudonymKey::new(key_id, key.as_bytes().to_vec())
-            .map_err(|e| StepError::misconfigured(format!("the pseudonym key: {e}")))?;
-        Ok(Pseudonymiser::new(key))
+        let (secret, _) = self.secret_json("PSEUDONYM_KEY_SECRET_ARN").await?;
+        pseudonymiser_from_secret(&secret)
     }
+}
+
+/// See [`Env::pseudonymiser`]. A `keyId` the secret states (earlier versions read one)
+/// must be the key's fingerprint: any other would name a key that is not this one.
+pub fn pseudonymiser_from_secret(secret: &Value) -> Result<Pseudonymiser, StepError> {
+    let key = secret
+        .get("key")
+        .and_then(Value::as_str)
+        .ok_or_else(|| StepError::misconfigured("the pseudonym key secret has no \"key\""))?;
+    let key = PseudonymKey::from_bytes(key.as_bytes().to_vec())
+        .map_err(|e| StepError::misconfigured(format!("the pseudonym key: {e}")))?;
+    if let Some(stated) = secret.get("keyId").and_then(Value::as_str)
+        && stated != key.id()
+    {
+        return Err(StepError::misconfigured(format!(
+            "the pseudonym key secret states keyId {stated:?}, but the key's id is its fingerprint {}: remove keyId from the secret (records name the key by its fingerprint)",
+            key.id()
+        )));
+    }
+    Ok(Pseudonymiser::new(key))
 }
 
 /// One entry of `DOWNSTREAM_SYSTEMS`.
@@ -427,12 +440,9 @@ impl write_record::Deps {
             bucket: env.var("ARCHIVE_BUCKET")?.to_owned(),
             prefix: env.opt("ARCHIVE_PREFIX").unwrap_or_default().to_owned(),
             retention: RetentionPolicy::years(years)?,
-            encryption: match env.opt("ARCHIVE_KMS_KEY_ARN") {
-                Some(k) => ServerSideEncryption::Kms {
-                    key_id: Some(k.to_owned()),
-                },
-                None => ServerSideEncryption::BucketDefault,
-            },
+            // SSE-S3 on every record, whatever the bucket's default says: no key whose
+            // deletion or policy change could make a locked record unreadable.
+            encryption: ServerSideEncryption::S3,
         };
         Ok(write_record::Deps {
             archive: Arc::new(S3Archive::new(env.s3(), settings)?),
@@ -491,6 +501,24 @@ mod tests {
             let e = env(bad).poll_policy().unwrap_err();
             assert_eq!(e.name(), "StepMisconfigured", "{bad:?}");
         }
+    }
+
+    #[test]
+    fn the_pseudonym_key_is_named_by_its_fingerprint_not_its_secret() {
+        let key = "k".repeat(32);
+        let p = pseudonymiser_from_secret(&serde_json::json!({ "key": key })).unwrap();
+        assert_eq!(p.key_id(), PseudonymKey::fingerprint(key.as_bytes()));
+        let changed =
+            pseudonymiser_from_secret(&serde_json::json!({ "key": "j".repeat(32) })).unwrap();
+        assert_ne!(changed.key_id(), p.key_id(), "a changed key is another key");
+        // A stated keyId must be the fingerprint; any other names another key.
+        let stated = serde_json::json!({ "key": key, "keyId": p.key_id() });
+        assert!(pseudonymiser_from_secret(&stated).is_ok());
+        let e =
+            pseudonymiser_from_secret(&serde_json::json!({ "key": key, "keyId": "pseudonym-key" }))
+                .unwrap_err();
+        assert_eq!(e.name(), "StepMisconfigured");
+        assert!(!e.to_string().contains(&key), "{e}");
     }
 
     #[test]

@@ -113,14 +113,6 @@ pub async fn step_environment(
             ("ARCHIVE_BUCKET", "compliance-archive".into()),
             ("ARCHIVE_PREFIX", String::new()),
             ("RETENTION_YEARS", "7".into()),
-            (
-                "ARCHIVE_KMS_KEY_ARN",
-                format!(
-                    "arn:aws:kms:{}:{}:key/00000000-0000-0000-0000-000000000000",
-                    crate::REGION,
-                    crate::ACCOUNT
-                ),
-            ),
         ],
         "report-ticket" => vec![
             (

@@ -83,19 +83,7 @@ impl MotoServer {
     /// # Panics
     /// As [`MotoServer::start_with_step_functions`].
     pub fn start_launched_with_step_functions(launcher: &Path, launcher_args: &[&str]) -> Self {
-        let python = server_program()
-            .and_then(|moto| {
-                let python = moto.with_file_name("python");
-                if python.is_file() {
-                    Ok(python)
-                } else {
-                    Err(format!(
-                        "no Python interpreter beside {}: {HOW_TO_GET_IT}",
-                        moto.display()
-                    ))
-                }
-            })
-            .unwrap_or_else(|e| panic!("{e}"));
+        let python = python().unwrap_or_else(|e| panic!("{e}"));
         let mut args: Vec<OsString> = vec![launcher.into()];
         args.extend(launcher_args.iter().map(OsString::from));
         args.push("--".into());
@@ -235,24 +223,7 @@ impl MotoServer {
     /// # Panics
     /// When none is scheduled in time ([`crate::eventually`]).
     pub async fn task_token(&self, execution_arn: &str) -> String {
-        let sfn = self.sfn_client();
-        crate::eventually("the task token in the history", || {
-            let (sfn, arn) = (sfn.clone(), execution_arn.to_owned());
-            async move {
-                let history = sfn
-                    .get_execution_history()
-                    .execution_arn(arn)
-                    .send()
-                    .await
-                    .ok()?;
-                history.events().iter().find_map(|e| {
-                    let params = e.task_scheduled_event_details()?.parameters();
-                    let v: serde_json::Value = serde_json::from_str(params).ok()?;
-                    v["Payload"]["taskToken"].as_str().map(str::to_owned)
-                })
-            }
-        })
-        .await
+        task_token(&self.sfn_client(), execution_arn).await
     }
 
     /// Waits until the execution is no longer running and returns how it ended.
@@ -347,6 +318,49 @@ impl MotoServer {
         Ok((status, body))
     }
 
+    /// Sets moto's `INITIAL_NO_AUTH_ACTION_COUNT` (through `/moto-api/reset-auth`, which
+    /// also restarts the count): after `count` more calls, every call must be signed by
+    /// an IAM user's access key and allowed by that user's policies.
+    ///
+    /// # Panics
+    /// When moto refuses.
+    pub fn enforce_iam_after(&self, count: u32) {
+        match self.post(
+            "/moto-api/reset-auth",
+            "text/plain",
+            None,
+            &count.to_string(),
+        ) {
+            Ok((status, _)) if (200..300).contains(&status) => {}
+            Ok((status, body)) => panic!("moto refused reset-auth: HTTP {status} {body}"),
+            Err(e) => panic!("reset-auth: {e}"),
+        }
+    }
+
+    /// The AWS configuration of a caller with these access keys (region [`REGION`], this
+    /// server as the endpoint of every service), as a Lambda function gets it from its
+    /// role: clients built from it act as that IAM user.
+    pub fn sdk_config_as(
+        &self,
+        access_key_id: &str,
+        secret_access_key: &str,
+    ) -> aws_config::SdkConfig {
+        aws_config::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new(REGION))
+            .endpoint_url(&self.endpoint)
+            .credentials_provider(aws_sdk_sfn::config::SharedCredentialsProvider::new(
+                aws_sdk_sfn::config::Credentials::new(
+                    access_key_id,
+                    secret_access_key,
+                    None,
+                    None,
+                    "testkit",
+                ),
+            ))
+            .build()
+    }
+
     /// `http://127.0.0.1:<port>`.
     pub fn endpoint(&self) -> &str {
         &self.endpoint
@@ -396,6 +410,46 @@ impl Drop for MotoServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
         let _ = fs::remove_file(&self.log_path);
+    }
+}
+
+/// As [`MotoServer::task_token`], reading the history with `sfn` (a client with other
+/// credentials, when moto enforces IAM).
+///
+/// # Panics
+/// When none is scheduled in time ([`crate::eventually`]).
+pub async fn task_token(sfn: &aws_sdk_sfn::Client, execution_arn: &str) -> String {
+    crate::eventually("the task token in the history", || {
+        let (sfn, arn) = (sfn.clone(), execution_arn.to_owned());
+        async move {
+            let history = sfn
+                .get_execution_history()
+                .execution_arn(arn)
+                .send()
+                .await
+                .ok()?;
+            history.events().iter().find_map(|e| {
+                let params = e.task_scheduled_event_details()?.parameters();
+                let v: serde_json::Value = serde_json::from_str(params).ok()?;
+                v["Payload"]["taskToken"].as_str().map(str::to_owned)
+            })
+        }
+    })
+    .await
+}
+
+/// The Python interpreter moto is installed in (beside `$MOTO_SERVER`), for launchers and
+/// scripts that use moto's or boto3's modules.
+pub fn python() -> Result<PathBuf, String> {
+    let moto = server_program()?;
+    let python = moto.with_file_name("python");
+    if python.is_file() {
+        Ok(python)
+    } else {
+        Err(format!(
+            "no Python interpreter beside {}: {HOW_TO_GET_IT}",
+            moto.display()
+        ))
     }
 }
 
