@@ -54,7 +54,11 @@ async fn every_archive_written_by_an_earlier_version_still_verifies() {
         assert!(report.records_checked >= 8, "{}", report.to_text());
         versions += 1;
     }
-    assert!(versions >= 1, "no earlier archive under {}", fixtures().display());
+    assert!(
+        versions >= 1,
+        "no earlier archive under {}",
+        fixtures().display()
+    );
 }
 
 /// Each earlier record also loads through the record type the current code writes
@@ -71,8 +75,7 @@ fn every_earlier_record_parses_as_a_current_record() {
             } else if path.extension().is_some_and(|e| e == "json") {
                 let value = serde_json::from_slice(&fs::read(&path).expect("read"))
                     .expect("fixture is JSON");
-                Record::from_value(value)
-                    .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                Record::from_value(value).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
                 records += 1;
             }
         }
