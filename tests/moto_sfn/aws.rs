@@ -20,7 +20,7 @@ use testkit::cargo_lambda::{CargoLambdaWatch, free_port};
 
 use endpoints::answer::Answer;
 use endpoints::approval::{ApprovalConfig, ApprovalEndpoint};
-use endpoints::signature::{SIGNATURE_HEADER, SigningKey, TIMESTAMP_HEADER, VerifyingKeys};
+use endpoints::signature::{SIGNATURE_HEADER, SigningKey, TIMESTAMP_HEADER, KeyRing};
 
 use crate::{
     APPROVAL_KEY, APPROVAL_URL, POLL_FIRST_WAIT_SECONDS, POLL_MAX_WAIT_SECONDS, PSEUDONYM_KEY,
@@ -163,7 +163,7 @@ impl AwsWorld {
     /// `approval` function runs it (its key, this state machine, the pipeline's
     /// pseudonym key).
     fn approval_endpoint(&self) -> ApprovalEndpoint<aws_sdk_sfn::Client> {
-        let keys = VerifyingKeys::from_secret_json(&json!({ "key": APPROVAL_KEY }).to_string())
+        let keys = KeyRing::from_secret_json(&json!({ "key": APPROVAL_KEY }).to_string())
             .expect("the approval key");
         ApprovalEndpoint {
             config: ApprovalConfig::new(&self.state_machine, keys, crate::local::pseudonymiser()),

@@ -24,7 +24,7 @@ use std::time::Instant;
 use aws_sdk_sfn::types::ExecutionStatus;
 use chrono::{DateTime, Duration, Utc};
 use erasure_steps::local::receiver::Behaviour;
-use erasure_steps::ports::HmacKey;
+use erasure_steps::ports::KeyRing;
 use genesys_emulator::{Fault, FaultAction};
 use serde_json::Value;
 
@@ -44,16 +44,16 @@ pub const POLL_MAX_WAIT_SECONDS: u64 = 6;
 pub const PSEUDONYM_KEY: &str = "moto-sfn-pseudonym-key-0123456789abcdef";
 
 pub fn key_text(system: &str) -> String {
-    format!("{system}-key")
+    format!("{system}-key-0123456789abcdef0123456789")
 }
 
-pub fn key(system: &str) -> HmacKey {
-    HmacKey::new(key_text(system).into_bytes()).expect("a non-empty key")
+pub fn key(system: &str) -> KeyRing {
+    KeyRing::from_key(key_text(system)).expect("a 32-byte key")
 }
 
 /// The receiver's systems: the two downstream systems, the review endpoint and the
 /// DSAR tool's callback; all acknowledge signed POSTs.
-pub fn systems() -> Vec<(String, HmacKey, Behaviour)> {
+pub fn systems() -> Vec<(String, KeyRing, Behaviour)> {
     ["crm", "warehouse", "review", "dsar"]
         .into_iter()
         .map(|s| (s.to_owned(), key(s), Behaviour::Acknowledge))

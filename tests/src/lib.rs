@@ -24,7 +24,7 @@ use erasure_core::ticket::IntakeConfig;
 use erasure_steps::local::receiver::{Behaviour, DownstreamReceiver};
 use erasure_steps::local::{Decider, LocalPipeline, LocalPorts, PipelineDeps, RunOutcome};
 use erasure_steps::ports::{
-    Downstream, DownstreamSystem, FileHoldRegister, HmacKey, HoldRegisterSource,
+    Downstream, DownstreamSystem, FileHoldRegister, KeyRing, HoldRegisterSource,
     MemoryReviewNotifier, MemoryTicketReporter, NoHoldRegister,
 };
 use genesys::{ClientConfig, Credentials, Environment, GenesysClient};
@@ -339,8 +339,9 @@ fn proxied_s3_client(proxy: &proxy::FaultyProxy) -> aws_sdk_s3::Client {
     aws_sdk_s3::Client::from_conf(config)
 }
 
-fn key(s: &str) -> HmacKey {
-    HmacKey::new(s.as_bytes().to_vec()).expect("a non-empty key")
+/// A test key of `s`, padded to the 32 bytes a key must have.
+fn key(s: &str) -> KeyRing {
+    KeyRing::from_key(format!("{s:-<32}")).expect("a 32-byte key")
 }
 
 pub struct Harness {

@@ -20,7 +20,7 @@ use erasure_steps::gdpr::PollPolicy;
 use erasure_steps::local::receiver::{Behaviour, DownstreamReceiver};
 use erasure_steps::local::{Decider, LocalPipeline, LocalPorts, PipelineDeps, RunOutcome};
 use erasure_steps::ports::{
-    Downstream, DownstreamSystem, HmacKey, MemoryReviewNotifier, MemoryTicketReporter,
+    Downstream, DownstreamSystem, KeyRing, MemoryReviewNotifier, MemoryTicketReporter,
     StaticHoldRegister,
 };
 use genesys::{ClientConfig, Credentials, Environment, GenesysClient};
@@ -112,10 +112,10 @@ impl World {
         let emulator = emu.start().await.context("the emulator")?;
         let genesys = genesys_client(&emulator, shared.clone())?;
 
-        let systems: Vec<(String, HmacKey, Behaviour)> = ["crm", "warehouse"]
+        let systems: Vec<(String, KeyRing, Behaviour)> = ["crm", "warehouse"]
             .into_iter()
             .map(|n| {
-                let key = HmacKey::new(format!("bench-{n}-key").into_bytes()).context("a key")?;
+                let key = KeyRing::from_key(format!("bench-{n}-key-0123456789abcdef0123456789")).context("a key")?;
                 Ok((n.to_owned(), key, Behaviour::Acknowledge))
             })
             .collect::<anyhow::Result<_>>()?;

@@ -16,7 +16,7 @@ use erasure_core::record::ApprovalDecision;
 use erasure_steps::local::receiver::{Behaviour, DownstreamReceiver};
 use erasure_steps::local::{Decider, LocalPipeline, LocalPorts, PipelineDeps};
 use erasure_steps::ports::{
-    Downstream, DownstreamSystem, HmacKey, MemoryReviewNotifier, MemoryTicketReporter,
+    Downstream, DownstreamSystem, KeyRing, MemoryReviewNotifier, MemoryTicketReporter,
     StaticHoldRegister,
 };
 use genesys::{ClientConfig, Credentials, Environment, GenesysClient};
@@ -160,11 +160,14 @@ async fn execute(args: DemoArgs) -> anyhow::Result<bool> {
         .with_clock(clock.clone()),
     )?;
 
-    let systems = [("crm", "demo-crm-key"), ("warehouse", "demo-warehouse-key")];
-    let keys: Vec<(String, HmacKey, Behaviour)> = systems
+    let systems = [
+        ("crm", "demo-crm-key-0123456789abcdef0123456789"),
+        ("warehouse", "demo-warehouse-key-0123456789abcdef0123"),
+    ];
+    let keys: Vec<(String, KeyRing, Behaviour)> = systems
         .iter()
         .map(|(n, k)| {
-            let key = HmacKey::new(k.as_bytes().to_vec()).context("a demo key")?;
+            let key = KeyRing::from_key(k).context("a demo key")?;
             Ok(((*n).to_owned(), key, Behaviour::Acknowledge))
         })
         .collect::<anyhow::Result<_>>()?;

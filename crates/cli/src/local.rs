@@ -13,7 +13,7 @@ use erasure_core::deadline::{ClockBasis, DeadlineConfig};
 use erasure_core::pseudonym::{PseudonymKey, Pseudonymiser};
 use erasure_core::ticket::IntakeConfig;
 use erasure_steps::ports::{
-    Downstream, DownstreamSystem, FileHoldRegister, HmacKey, HoldRegisterSource, NoHoldRegister,
+    Downstream, DownstreamSystem, FileHoldRegister, KeyRing, HoldRegisterSource, NoHoldRegister,
 };
 use rand::RngCore as _;
 use serde::Deserialize;
@@ -146,11 +146,12 @@ impl LocalConfig {
             };
             systems.push(DownstreamSystem {
                 name: d.name.clone(),
-                endpoint: d.endpoint.parse().with_context(|| {
-                    format!("downstream system {}: endpoint is not a URL", d.name)
-                })?,
-                key: HmacKey::new(secret.into_bytes())
-                    .with_context(|| format!("downstream system {}: the key is empty", d.name))?,
+                endpoint: d
+                    .endpoint
+                    .parse()
+                    .with_context(|| format!("downstream system {}: endpoint", d.name))?,
+                key: KeyRing::from_key(secret)
+                    .with_context(|| format!("downstream system {}: the key", d.name))?,
                 timeout: Duration::from_secs(d.timeout_seconds.unwrap_or(30)),
             });
         }

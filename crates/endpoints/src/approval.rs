@@ -34,7 +34,7 @@ use serde_json::{Map, Value, json};
 
 use crate::answer::{self, Answer};
 use crate::sfn::{self, SfnError, StepFunctions};
-use crate::signature::{self, SIGNATURE_HEADER, TIMESTAMP_HEADER, VerifyingKeys};
+use crate::signature::{self, SIGNATURE_HEADER, TIMESTAMP_HEADER, KeyRing};
 use crate::webhook::aws_failure;
 
 /// The `channel` recorded for decisions that came through this endpoint.
@@ -52,7 +52,7 @@ const MAX_TOKEN_CHARS: usize = 2048;
 #[derive(Debug)]
 pub struct ApprovalConfig {
     pub state_machine_arn: String,
-    pub keys: VerifyingKeys,
+    pub keys: KeyRing,
     pub pseudonymiser: Pseudonymiser,
     /// Roles allowed to decide (compared case-insensitively; recorded as spelled here).
     pub allowed_roles: Vec<String>,
@@ -64,7 +64,7 @@ pub struct ApprovalConfig {
 impl ApprovalConfig {
     pub fn new(
         state_machine_arn: impl Into<String>,
-        keys: VerifyingKeys,
+        keys: KeyRing,
         pseudonymiser: Pseudonymiser,
     ) -> Self {
         Self {

@@ -8,13 +8,14 @@
 //!
 //! Each is generic over [`sfn::StepFunctions`] (implemented by `aws_sdk_sfn::Client`)
 //! and takes the time from a [`clock::SharedClock`]. [`signature`] is the HMAC
-//! scheme of every HTTP message in and out; [`startup`] reads the environment and
+//! scheme of every HTTP message in and out (the `signing` crate's, shared with the
+//! steps); [`startup`] reads the environment and
 //! the secrets once per cold start.
 
 pub mod answer;
 pub mod approval;
 pub mod sfn;
-pub mod signature;
+pub use signing::scheme as signature;
 pub mod startup;
 pub mod watchdog;
 pub mod webhook;

@@ -12,10 +12,9 @@ use std::sync::Arc;
 use aws_config::{BehaviorVersion, SdkConfig};
 use clock::{SharedClock, SystemClock};
 use erasure_core::pseudonym::{PseudonymKey, Pseudonymiser};
-use serde::Deserialize;
+use signing::{Endpoint, KeyRing, SecretError};
 
 use crate::approval::{self, ApprovalConfig, ApprovalEndpoint};
-use crate::signature::{KeyError, VerifyingKeys};
 use crate::watchdog::{HttpNotifier, Watchdog, WatchdogConfig};
 use crate::webhook::{Webhook, WebhookConfig};
 
@@ -26,10 +25,8 @@ pub enum StartupError {
     MissingEnv(&'static str),
     #[error("environment variable {name} is not usable: {reason}")]
     InvalidEnv { name: &'static str, reason: String },
-    #[error("the secret named by {name} could not be read ({code})")]
-    SecretUnreadable { name: &'static str, code: String },
-    #[error("the secret named by {name} is not usable: {reason}")]
-    SecretInvalid { name: &'static str, reason: String },
+    #[error(transparent)]
+    Secret(#[from] SecretError),
 }
 
 /// Reads settings through `lookup` (the process environment in the binaries, a map
@@ -94,12 +91,10 @@ pub async fn signing_keys(
     client: &aws_sdk_secretsmanager::Client,
     env_name: &'static str,
     arn: &str,
-) -> Result<VerifyingKeys, StartupError> {
-    let secret = secret_string(client, env_name, arn).await?;
-    VerifyingKeys::from_secret_json(&secret).map_err(|e: KeyError| StartupError::SecretInvalid {
-        name: env_name,
-        reason: e.to_string(),
-    })
+) -> Result<KeyRing, StartupError> {
+    Ok(signing::secret::read(client, env_name, arn)
+        .await?
+        .key_ring(env_name)?)
 }
 
 /// The pseudonym key (`{"key": "..."}`), for actor references.
@@ -108,76 +103,62 @@ pub async fn pseudonymiser(
     env_name: &'static str,
     arn: &str,
 ) -> Result<Pseudonymiser, StartupError> {
-    let secret = secret_string(client, env_name, arn).await?;
+    let secret = signing::secret::read(client, env_name, arn).await?;
     pseudonymiser_from_secret(env_name, &secret)
 }
 
 /// See [`pseudonymiser`]: the key bytes are the UTF-8 bytes of `key`.
 pub fn pseudonymiser_from_secret(
     env_name: &'static str,
-    secret: &str,
+    secret: &signing::Secret,
 ) -> Result<Pseudonymiser, StartupError> {
-    #[derive(Deserialize)]
-    struct Secret {
-        key: String,
-    }
-    let invalid = |reason: String| StartupError::SecretInvalid {
-        name: env_name,
-        reason,
-    };
-    let parsed: Secret = serde_json::from_str(secret).map_err(|e| {
-        invalid(format!(
-            "not JSON of the form {{\"key\": \"...\"}} (line {}, column {})",
-            e.line(),
-            e.column()
-        ))
-    })?;
     // Named by its fingerprint, as Intake names it: the approval's actor refs and the
     // record's keyId then name the same key.
-    let key =
-        PseudonymKey::from_bytes(parsed.key.into_bytes()).map_err(|e| invalid(e.to_string()))?;
-    Ok(Pseudonymiser::new(key))
-}
-
-async fn secret_string(
-    client: &aws_sdk_secretsmanager::Client,
-    env_name: &'static str,
-    arn: &str,
-) -> Result<String, StartupError> {
-    use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
-    let out = client
-        .get_secret_value()
-        .secret_id(arn)
-        .send()
-        .await
-        .map_err(|e| StartupError::SecretUnreadable {
-            name: env_name,
-            code: e.code().unwrap_or("unreachable").to_owned(),
+    let key = PseudonymKey::from_bytes(secret.string(env_name, "key")?.as_bytes().to_vec())
+        .map_err(|e| SecretError::Invalid {
+            var: env_name.to_owned(),
+            reason: e.to_string(),
         })?;
-    out.secret_string()
-        .map(str::to_owned)
-        .ok_or(StartupError::SecretInvalid {
-            name: env_name,
-            reason: "has no string value (fill it as docs/deploy.md says)".into(),
-        })
+    Ok(Pseudonymiser::new(key))
 }
 
 fn system_clock() -> SharedClock {
     Arc::new(SystemClock)
 }
 
-/// `ticket-webhook`: `WEBHOOK_SECRET_ARN`, `STATE_MACHINE_ARN`.
+/// `ticket-webhook`: `WEBHOOK_SECRET_ARN`, `STATE_MACHINE_ARN`, `ARCHIVE_BUCKET`,
+/// `ARCHIVE_PREFIX` (the archive, read only, tells a closed ticket).
 pub async fn webhook_from_env() -> Result<Webhook<aws_sdk_sfn::Client>, StartupError> {
     let env = process_env();
     let state_machine_arn = env.state_machine_arn("STATE_MACHINE_ARN")?;
     let secret_arn = env.required("WEBHOOK_SECRET_ARN")?;
+    let bucket = env.required("ARCHIVE_BUCKET")?;
+    let prefix = env.optional("ARCHIVE_PREFIX").unwrap_or_default();
     let aws = aws().await;
+    let archive = read_only_archive(&aws, bucket, prefix)?;
     let secrets = aws_sdk_secretsmanager::Client::new(&aws);
     let keys = signing_keys(&secrets, "WEBHOOK_SECRET_ARN", &secret_arn).await?;
     Ok(Webhook {
         config: WebhookConfig::new(state_machine_arn, keys),
         sfn: aws_sdk_sfn::Client::new(&aws),
+        archive: Box::new(archive),
         clock: system_clock(),
+    })
+}
+
+/// The archive as the entry points read it (they never write).
+fn read_only_archive(
+    aws: &SdkConfig,
+    bucket: String,
+    prefix: String,
+) -> Result<archive::S3Archive, StartupError> {
+    archive::S3Archive::new(
+        aws_sdk_s3::Client::new(aws),
+        archive::S3Settings::new(bucket, prefix),
+    )
+    .map_err(|e| StartupError::InvalidEnv {
+        name: "ARCHIVE_BUCKET",
+        reason: e.to_string(),
     })
 }
 
@@ -222,36 +203,14 @@ pub async fn watchdog_from_env() -> Result<Watchdog<aws_sdk_sfn::Client, HttpNot
     let ticket_secret_arn = env.required("TICKET_SECRET_ARN")?;
     let aws = aws().await;
     let secrets = aws_sdk_secretsmanager::Client::new(&aws);
-    let key = signing_keys(&secrets, "TICKET_SECRET_ARN", &ticket_secret_arn)
-        .await?
-        .signing_key()
-        .clone();
-    let archive = archive::S3Archive::new(
-        aws_sdk_s3::Client::new(&aws),
-        archive::S3Settings::new(bucket, prefix),
-    )
-    .map_err(|e| StartupError::InvalidEnv {
-        name: "ARCHIVE_BUCKET",
-        reason: e.to_string(),
-    })?;
+    let keys = signing_keys(&secrets, "TICKET_SECRET_ARN", &ticket_secret_arn).await?;
+    let archive = read_only_archive(&aws, bucket, prefix)?;
     let clock = system_clock();
-    let http = reqwest::Client::builder()
-        .timeout(std::time::Duration::from_secs(10))
-        .build()
-        .map_err(|_| StartupError::InvalidEnv {
-            name: "TICKET_CALLBACK_URL",
-            reason: "no HTTP client could be built".into(),
-        })?;
     Ok(Watchdog {
         config,
         sfn: aws_sdk_sfn::Client::new(&aws),
         archive: Box::new(archive),
-        notifier: HttpNotifier {
-            client: http,
-            url: callback_url,
-            key,
-            clock: clock.clone(),
-        },
+        notifier: HttpNotifier::new(callback_url, keys, clock.clone()),
         clock,
     })
 }
@@ -280,19 +239,15 @@ pub fn watchdog_config<F: Fn(&str) -> Option<String>>(
     Ok(config)
 }
 
-/// `TICKET_CALLBACK_URL` must be HTTPS: the callback names tickets.
+/// `TICKET_CALLBACK_URL` must be HTTPS (the callback names tickets), as every
+/// signed POST's endpoint ([`signing::post`]).
 pub fn callback_url<F: Fn(&str) -> Option<String>>(
     env: &Settings<F>,
-) -> Result<String, StartupError> {
-    let url = env.required("TICKET_CALLBACK_URL")?;
-    if url.starts_with("https://") && url.len() > "https://".len() {
-        Ok(url)
-    } else {
-        Err(StartupError::InvalidEnv {
-            name: "TICKET_CALLBACK_URL",
-            reason: "must be an https:// URL".into(),
-        })
-    }
+) -> Result<Endpoint, StartupError> {
+    Endpoint::parse(&env.required("TICKET_CALLBACK_URL")?).map_err(|e| StartupError::InvalidEnv {
+        name: "TICKET_CALLBACK_URL",
+        reason: e.to_string(),
+    })
 }
 
 #[cfg(test)]
@@ -368,15 +323,24 @@ mod tests {
     #[test]
     fn the_pseudonym_key_is_the_utf8_of_its_key_string() {
         let key = "k".repeat(32);
-        let p =
-            pseudonymiser_from_secret("PSEUDONYM_KEY_SECRET_ARN", &format!(r#"{{"key":"{key}"}}"#))
-                .unwrap();
+        let secret = |json: serde_json::Value| signing::Secret {
+            name: "pseudonym".into(),
+            json,
+        };
+        let p = pseudonymiser_from_secret(
+            "PSEUDONYM_KEY_SECRET_ARN",
+            &secret(serde_json::json!({ "key": key })),
+        )
+        .unwrap();
         // The same key as erasure-core's own openssl-checked test vector.
         let expected = Pseudonymiser::new(PseudonymKey::new("k", vec![b'k'; 32]).unwrap());
         let dpo: erasure_core::identifiers::Email = "dpo@example.com".parse().unwrap();
         assert_eq!(p.actor(&dpo), expected.actor(&dpo));
-        let e = pseudonymiser_from_secret("PSEUDONYM_KEY_SECRET_ARN", r#"{"key":"short-secret"}"#)
-            .unwrap_err();
+        let e = pseudonymiser_from_secret(
+            "PSEUDONYM_KEY_SECRET_ARN",
+            &secret(serde_json::json!({"key": "short-secret"})),
+        )
+        .unwrap_err();
         assert!(!e.to_string().contains("short-secret"), "{e}");
     }
 }

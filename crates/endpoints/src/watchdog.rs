@@ -40,7 +40,7 @@ use archive::key::parse_record_file_name;
 use archive::{Archive, ArchiveError, Outcome, Record};
 
 use crate::sfn::{self, CurrentState, SfnError, StepFunctions};
-use crate::signature::{SIGNATURE_HEADER, SigningKey, TIMESTAMP_HEADER};
+use signing::{Endpoint, KeyRing, PostOutcome, SignedPost};
 
 pub const METRIC_APPROVALS_OVERDUE: &str = "ApprovalsOverdue";
 pub const METRIC_DEADLINES_NEAR: &str = "DeadlinesNear";
@@ -320,32 +320,42 @@ pub enum NotifyError {
 #[derive(Debug, Clone)]
 pub struct HttpNotifier {
     pub client: reqwest::Client,
-    pub url: String,
-    pub key: SigningKey,
+    pub url: Endpoint,
+    pub keys: KeyRing,
     pub clock: SharedClock,
+    pub timeout: std::time::Duration,
+}
+
+impl HttpNotifier {
+    pub fn new(url: Endpoint, keys: KeyRing, clock: SharedClock) -> Self {
+        HttpNotifier {
+            client: signing::http_client(),
+            url,
+            keys,
+            clock,
+            timeout: std::time::Duration::from_secs(10),
+        }
+    }
 }
 
 #[async_trait]
 impl ResumeNotifier for HttpNotifier {
     async fn resume_due(&self, notice: &ResumeNotice) -> Result<(), NotifyError> {
         let body = serde_json::to_vec(notice).map_err(|_| NotifyError::Unreachable)?;
-        let ts = self.clock.now().timestamp();
-        let signature = self.key.sign(ts, &body);
-        let response = self
-            .client
-            .post(&self.url)
-            .header("content-type", "application/json")
-            .header(TIMESTAMP_HEADER, ts.to_string())
-            .header(SIGNATURE_HEADER, signature)
-            .body(body)
-            .send()
-            .await
-            .map_err(|_| NotifyError::Unreachable)?;
-        let status = response.status();
-        if status.is_success() {
-            Ok(())
-        } else {
-            Err(NotifyError::Status(status.as_u16()))
+        // One notice per deferred ticket and resumption date.
+        let idempotency_key = format!("{}/resume/{}", notice.ticket_id, notice.resume_on);
+        let post = SignedPost {
+            endpoint: &self.url,
+            keys: &self.keys,
+            timestamp: self.clock.now().timestamp(),
+            body: &body,
+            idempotency_key: &idempotency_key,
+            timeout: self.timeout,
+        };
+        match post.send(&self.client).await {
+            PostOutcome::Accepted { .. } => Ok(()),
+            PostOutcome::Refused { status } => Err(NotifyError::Status(status)),
+            PostOutcome::Unavailable(_) => Err(NotifyError::Unreachable),
         }
     }
 }

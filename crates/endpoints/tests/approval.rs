@@ -138,7 +138,10 @@ impl Fixture {
 fn pseudonymiser() -> erasure_core::pseudonym::Pseudonymiser {
     pseudonymiser_from_secret(
         "PSEUDONYM_KEY_SECRET_ARN",
-        &json!({ "key": PSEUDONYM_KEY }).to_string(),
+        &signing::Secret {
+            name: "pseudonym-key".into(),
+            json: json!({ "key": PSEUDONYM_KEY }),
+        },
     )
     .expect("pseudonym key")
 }

@@ -3,6 +3,7 @@
 //! value.
 
 use endpoints::startup::{StartupError, pseudonymiser, signing_keys};
+use signing::SecretError;
 use testkit::MotoServer;
 
 async fn secret(moto: &MotoServer, name: &str, value: &str) -> String {
@@ -58,8 +59,11 @@ async fn an_unusable_secret_stops_the_start_naming_the_variable_not_the_value() 
         assert!(shown.contains("APPROVAL_SECRET_ARN"), "{shown}");
         assert!(!shown.contains("hunter2"), "{shown}");
         match (err, expect_readable) {
-            (StartupError::SecretInvalid { .. }, true) => {}
-            (StartupError::SecretUnreadable { .. }, false) => {}
+            (
+                StartupError::Secret(SecretError::Invalid { .. } | SecretError::NotJson { .. }),
+                true,
+            ) => {}
+            (StartupError::Secret(SecretError::Refused { .. }), false) => {}
             (other, _) => panic!("unexpected {other:?}"),
         }
     }

@@ -16,7 +16,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use clock::{SharedClock, VirtualClock};
-use endpoints::signature::{self, SIGNATURE_HEADER, SigningKey, TIMESTAMP_HEADER};
+use endpoints::signature::{self, KeyRing, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 use endpoints::watchdog::{HttpNotifier, Watchdog, WatchdogConfig};
 use lambda_http::lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};
@@ -142,12 +142,11 @@ fn watchdog(
         config: WatchdogConfig::new(sm, "GdprErasure", 72, 7),
         sfn: moto.sfn_client(),
         archive: Box::new(archive),
-        notifier: HttpNotifier {
-            client: reqwest::Client::new(),
-            url,
-            key: SigningKey::new(TICKET_KEY.as_bytes()).expect("key"),
-            clock: clock.clone(),
-        },
+        notifier: HttpNotifier::new(
+            url.parse().expect("a local callback"),
+            KeyRing::from_key(TICKET_KEY).expect("key"),
+            clock.clone(),
+        ),
         clock,
     }
 }

@@ -27,7 +27,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use archive::{RetentionPolicy, S3Archive, S3Settings, ServerSideEncryption};
-use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
 use chrono::NaiveDate;
 use clock::{SharedClock, SystemClock};
 use erasure_core::deadline::{ClockBasis, DeadlineConfig};
@@ -40,7 +39,8 @@ use serde_json::Value;
 use crate::error::StepError;
 use crate::gdpr::{GenesysDeps, PollPolicy};
 use crate::ports::{
-    Downstream, DownstreamSystem, HmacKey, HttpReviewNotifier, HttpTicketReporter, S3HoldRegister,
+    Downstream, DownstreamSystem, Endpoint, HttpReviewNotifier, HttpTicketReporter, KeyRing,
+    S3HoldRegister,
 };
 use crate::{intake, notify_downstream, notify_review, report_ticket, review, write_record};
 
@@ -120,66 +120,29 @@ impl Env {
         aws_sdk_s3::Client::from_conf(b.build())
     }
 
-    /// A secret's JSON (and its name, for key ids).
-    pub async fn secret_json(&self, arn_var: &str) -> Result<(Value, String), StepError> {
+    /// A secret (its JSON and its name, for key ids), read as every function reads
+    /// secrets ([`signing::secret::read`]).
+    pub async fn secret(&self, arn_var: &str) -> Result<signing::Secret, StepError> {
         let arn = self.var(arn_var)?;
         let client = aws_sdk_secretsmanager::Client::new(&self.aws);
-        let out = client
-            .get_secret_value()
-            .secret_id(arn)
-            .send()
-            .await
-            .map_err(|e| match e.code() {
-                Some(
-                    code @ ("ResourceNotFoundException"
-                    | "AccessDeniedException"
-                    | "DecryptionFailure"
-                    | "InvalidRequestException"),
-                ) => StepError::misconfigured(format!(
-                    "the secret in {arn_var} cannot be read ({code})"
-                )),
-                code => StepError::SecretUnavailable(format!(
-                    "{arn_var}: {}",
-                    code.unwrap_or("no answer from Secrets Manager")
-                )),
-            })?;
-        let text = out.secret_string().ok_or_else(|| {
-            StepError::misconfigured(format!("the secret in {arn_var} has no string value"))
-        })?;
-        let value: Value = serde_json::from_str(text).map_err(|_| {
-            StepError::misconfigured(format!(
-                "the secret in {arn_var} is not JSON (it must be an object)"
-            ))
-        })?;
-        let name = out
-            .name()
-            .map(str::to_owned)
-            .unwrap_or_else(|| secret_name(arn));
-        Ok((value, name))
+        Ok(signing::secret::read(&client, arn_var, arn).await?)
     }
 
-    /// `{"key": "..."}` of a secret, as an HMAC key.
-    pub async fn hmac_key(&self, arn_var: &str) -> Result<HmacKey, StepError> {
-        let (v, _) = self.secret_json(arn_var).await?;
-        v.get("key")
-            .and_then(Value::as_str)
-            .and_then(|k| HmacKey::new(k.as_bytes().to_vec()))
-            .ok_or_else(|| {
-                StepError::misconfigured(format!("the secret in {arn_var} has no \"key\""))
-            })
+    /// A secret's JSON and its name.
+    pub async fn secret_json(&self, arn_var: &str) -> Result<(Value, String), StepError> {
+        let s = self.secret(arn_var).await?;
+        Ok((s.json, s.name))
     }
 
-    fn url(&self, name: &str) -> Result<url::Url, StepError> {
-        let u: url::Url = self
-            .var(name)?
-            .parse()
-            .map_err(|_| StepError::misconfigured(format!("{name} is not a URL")))?;
-        if !matches!(u.scheme(), "https" | "http") {
-            return Err(StepError::misconfigured(format!(
-                "{name} must be an http(s) URL"
-            )));
-        }
-        Ok(u)
+    /// `{"key": "...", "previousKey"?: "..."}` of a secret, as HMAC keys.
+    pub async fn key_ring(&self, arn_var: &str) -> Result<KeyRing, StepError> {
+        Ok(self.secret(arn_var).await?.key_ring(arn_var)?)
+    }
+
+    /// Where signed POSTs named by `name` go (HTTPS; see [`signing::post`]).
+    fn endpoint(&self, name: &str) -> Result<Endpoint, StepError> {
+        Endpoint::parse(self.var(name)?)
+            .map_err(|e| StepError::misconfigured(format!("{name} {e}")))
     }
 
     /// The deadline and ticket rules (optional variables, with defaults).
@@ -328,13 +291,6 @@ struct GenesysSecret {
     client_secret: String,
 }
 
-/// `name-AbCdEf` of `arn:aws:secretsmanager:<region>:<account>:secret:name-AbCdEf`.
-fn secret_name(arn: &str) -> String {
-    arn.rsplit_once(":secret:")
-        .map_or(arn, |(_, n)| n)
-        .to_owned()
-}
-
 impl GenesysDeps {
     pub async fn from_env(env: &Env) -> Result<Self, StepError> {
         env.genesys().await
@@ -379,9 +335,9 @@ impl review::Deps {
 impl notify_review::Deps {
     pub async fn from_env(env: &Env) -> Result<Self, StepError> {
         let notifier = HttpReviewNotifier::new(
-            env.url("REVIEW_ENDPOINT_URL")?,
+            env.endpoint("REVIEW_ENDPOINT_URL")?,
             env.opt("APPROVAL_URL").map(str::to_owned),
-            env.hmac_key("REVIEW_SECRET_ARN").await?,
+            env.key_ring("REVIEW_SECRET_ARN").await?,
         );
         Ok(notify_review::Deps {
             notifier: Arc::new(notifier),
@@ -394,29 +350,24 @@ impl notify_downstream::Deps {
     pub async fn from_env(env: &Env) -> Result<Self, StepError> {
         let entries = env.downstream_entries()?;
         let keys = if entries.is_empty() {
-            Value::Null
+            None
         } else {
-            env.secret_json("DOWNSTREAM_SECRET_ARN").await?.0
+            Some(env.secret("DOWNSTREAM_SECRET_ARN").await?)
         };
         let mut systems = Vec::new();
         for e in entries {
+            let endpoint = Endpoint::parse(&e.endpoint).map_err(|why| {
+                StepError::misconfigured(format!(
+                    "downstream system {}: the endpoint {why}",
+                    e.name
+                ))
+            })?;
             let key = keys
-                .get(&e.name)
-                .and_then(Value::as_str)
-                .and_then(|k| HmacKey::new(k.as_bytes().to_vec()))
-                .ok_or_else(|| {
-                    StepError::misconfigured(format!(
-                        "the downstream secret has no key for {}",
-                        e.name
-                    ))
-                })?;
+                .as_ref()
+                .ok_or_else(|| StepError::misconfigured("DOWNSTREAM_SECRET_ARN is not set"))?
+                .member_key_ring("DOWNSTREAM_SECRET_ARN", &e.name)?;
             systems.push(DownstreamSystem {
-                endpoint: e.endpoint.parse().map_err(|_| {
-                    StepError::misconfigured(format!(
-                        "downstream system {}: the endpoint is not a URL",
-                        e.name
-                    ))
-                })?,
+                endpoint,
                 name: e.name,
                 key,
                 timeout: Duration::from_secs(e.timeout_seconds.unwrap_or(30)),
@@ -444,8 +395,17 @@ impl write_record::Deps {
             // deletion or policy change could make a locked record unreadable.
             encryption: ServerSideEncryption::S3,
         };
+        // A record the archive refuses is kept under `<prefix>fallback/` of the same
+        // bucket (private, encrypted as the records are) for an operator to replay.
+        let fallback = archive::S3Fallback::new(
+            env.s3(),
+            settings.bucket.clone(),
+            &format!("{}fallback/", settings.prefix),
+            settings.encryption.clone(),
+        )?;
         Ok(write_record::Deps {
             archive: Arc::new(S3Archive::new(env.s3(), settings)?),
+            fallback: Some(Arc::new(fallback)),
             pipeline_version: crate::PIPELINE_VERSION.to_owned(),
             definition_digest: env.opt("DEFINITION_DIGEST").map(str::to_owned),
         })
@@ -456,8 +416,8 @@ impl report_ticket::Deps {
     pub async fn from_env(env: &Env) -> Result<Self, StepError> {
         Ok(report_ticket::Deps {
             reporter: Arc::new(HttpTicketReporter::new(
-                env.url("TICKET_CALLBACK_URL")?,
-                env.hmac_key("TICKET_SECRET_ARN").await?,
+                env.endpoint("TICKET_CALLBACK_URL")?,
+                env.key_ring("TICKET_SECRET_ARN").await?,
             )),
             clock: env.clock(),
         })
@@ -521,13 +481,4 @@ mod tests {
         assert!(!e.to_string().contains(&key), "{e}");
     }
 
-    #[test]
-    fn secret_names_come_from_the_arn() {
-        assert_eq!(
-            secret_name(
-                "arn:aws:secretsmanager:eu-west-1:123456789012:secret:gdpr-pseudonym-AbCdEf"
-            ),
-            "gdpr-pseudonym-AbCdEf"
-        );
-    }
 }

@@ -167,6 +167,18 @@ impl StepError {
     }
 }
 
+/// A secret Secrets Manager could not give now is worth waiting for; one it refused,
+/// or one that is not usable, is configuration to fix.
+impl From<signing::SecretError> for StepError {
+    fn from(e: signing::SecretError) -> Self {
+        if e.is_transient() {
+            StepError::SecretUnavailable(e.to_string())
+        } else {
+            StepError::Misconfigured(e.to_string())
+        }
+    }
+}
+
 /// What a Lambda function returns on failure: the error's name as `errorType`, so the
 /// definition's `Retry` and `Catch` see it.
 impl From<StepError> for lambda_runtime::Diagnostic {

@@ -83,7 +83,7 @@ async fn every_step_reads_its_configuration_from_the_template_variables_and_secr
         ),
         (
             "DOWNSTREAM_SECRET_ARN",
-            secret(&sm, "downstream", r#"{"crm": "crm-key"}"#).await,
+            secret(&sm, "downstream", &format!(r#"{{"crm": "{}"}}"#, "c".repeat(32))).await,
         ),
         ("HOLD_REGISTER_BUCKET", "holds".to_owned()),
         ("HOLD_REGISTER_KEY", "legal-holds.json".to_owned()),
@@ -93,7 +93,7 @@ async fn every_step_reads_its_configuration_from_the_template_variables_and_secr
         ),
         (
             "REVIEW_SECRET_ARN",
-            secret(&sm, "review", r#"{"key": "r"}"#).await,
+            secret(&sm, "review", &format!(r#"{{"key": "{}"}}"#, "r".repeat(32))).await,
         ),
         ("APPROVAL_URL", "https://approve.example.com/".to_owned()),
         (
@@ -102,7 +102,7 @@ async fn every_step_reads_its_configuration_from_the_template_variables_and_secr
         ),
         (
             "TICKET_SECRET_ARN",
-            secret(&sm, "ticket", r#"{"key": "t"}"#).await,
+            secret(&sm, "ticket", &format!(r#"{{"key": "{}"}}"#, "t".repeat(32))).await,
         ),
         ("ARCHIVE_BUCKET", "records".to_owned()),
         ("ARCHIVE_PREFIX", "prod/".to_owned()),
@@ -187,4 +187,46 @@ async fn every_step_reads_its_configuration_from_the_template_variables_and_secr
         .await
         .unwrap_err();
     assert!(e.to_string().contains("RETENTION_YEARS"));
+}
+
+/// The signed-POST rules hold at configuration: a downstream system with a 1-byte
+/// key, or reached over plain `http://`, stops the cold start, named; the value is
+/// never shown.
+#[tokio::test]
+async fn a_short_downstream_key_or_an_http_downstream_is_refused_at_configuration() {
+    let moto = MotoServer::start();
+    let sdk = sdk(&moto).await;
+    let sm = aws_sdk_secretsmanager::Client::new(&sdk);
+    let good_key = "c".repeat(32);
+    let one_byte = secret(&sm, "one-byte", r#"{"crm": "Q"}"#).await;
+    let good = secret(&sm, "good", &format!(r#"{{"crm": "{good_key}"}}"#)).await;
+    let env = |endpoint: &str, secret_arn: &str| {
+        Env::from_vars(
+            [
+                (
+                    "DOWNSTREAM_SYSTEMS".to_owned(),
+                    format!(r#"[{{"name": "crm", "endpoint": "{endpoint}"}}]"#),
+                ),
+                ("DOWNSTREAM_SECRET_ARN".to_owned(), secret_arn.to_owned()),
+            ],
+            sdk.clone(),
+        )
+    };
+    notify_downstream::Deps::from_env(&env("https://crm.example.com/erase", &good))
+        .await
+        .expect("an https endpoint and a 32-byte key are accepted");
+
+    let e = notify_downstream::Deps::from_env(&env("https://crm.example.com/erase", &one_byte))
+        .await
+        .unwrap_err();
+    assert_eq!(e.name(), "StepMisconfigured", "{e}");
+    assert!(e.to_string().contains("1 bytes, at least 32"), "{e}");
+    assert!(e.to_string().contains("crm"), "{e}");
+
+    let e = notify_downstream::Deps::from_env(&env("http://crm.example.com/erase", &good))
+        .await
+        .unwrap_err();
+    assert_eq!(e.name(), "StepMisconfigured", "{e}");
+    assert!(e.to_string().contains("https://"), "{e}");
+    assert!(!e.to_string().contains(&good_key), "{e}");
 }

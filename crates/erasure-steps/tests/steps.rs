@@ -13,7 +13,7 @@ use erasure_core::ticket::IntakeConfig;
 use erasure_steps::gdpr::GenesysDeps;
 use erasure_steps::intake::{self, ExecutionRef, PollBudget};
 use erasure_steps::local::receiver::{Behaviour, DownstreamReceiver};
-use erasure_steps::ports::{Downstream, DownstreamSystem, HmacKey};
+use erasure_steps::ports::{Downstream, DownstreamSystem, KeyRing};
 use erasure_steps::state::{AgentSection, PollState, Selection, SubjectSection};
 use erasure_steps::{
     erase, locate, notify_downstream, offboard_agent, poll, purge_recordings, write_record,
@@ -348,7 +348,7 @@ async fn offboarding_re_reads_the_user_skips_an_active_one_and_cleans_a_soft_del
 #[tokio::test]
 async fn downstream_refusals_and_unknown_systems_have_their_own_names() {
     let clock: SharedClock = Arc::new(VirtualClock::starting_at(START.parse().unwrap()));
-    let key = HmacKey::new(b"right".to_vec()).unwrap();
+    let key = KeyRing::from_key("right".repeat(8)).unwrap();
     let receiver = DownstreamReceiver::start(
         vec![("crm".into(), key, Behaviour::Acknowledge)],
         clock.clone(),
@@ -360,7 +360,7 @@ async fn downstream_refusals_and_unknown_systems_have_their_own_names() {
         downstream: Downstream::new(vec![DownstreamSystem {
             name: "crm".into(),
             endpoint: receiver.endpoint("crm"),
-            key: HmacKey::new(b"wrong".to_vec()).unwrap(),
+            key: KeyRing::from_key("wrong".repeat(8)).unwrap(),
             timeout: Duration::from_secs(5),
         }])
         .unwrap(),
@@ -444,6 +444,7 @@ async fn intake_keeps_no_name_and_a_retried_record_write_is_answered_idempotentl
     let archive: Arc<dyn Archive> =
         Arc::new(LocalArchive::new(dir.path(), RetentionPolicy::default()));
     let wr = write_record::Deps {
+        fallback: None,
         archive,
         pipeline_version: "test".into(),
         definition_digest: None,
@@ -525,6 +526,7 @@ async fn a_follow_up_tickets_resumes_goes_from_intake_into_its_record() {
     let archive: Arc<dyn Archive> =
         Arc::new(LocalArchive::new(dir.path(), RetentionPolicy::default()));
     let wr = write_record::Deps {
+        fallback: None,
         archive: archive.clone(),
         pipeline_version: "test".into(),
         definition_digest: None,
@@ -579,8 +581,8 @@ async fn the_review_summary_and_the_outcome_report_are_signed_posts() {
     };
     use erasure_steps::{notify_review, report_ticket};
     let clock: SharedClock = Arc::new(VirtualClock::starting_at(START.parse().unwrap()));
-    let review_key = HmacKey::new(b"review-key".to_vec()).unwrap();
-    let ticket_key = HmacKey::new(b"ticket-key".to_vec()).unwrap();
+    let review_key = KeyRing::from_key("review-key".repeat(4)).unwrap();
+    let ticket_key = KeyRing::from_key("ticket-key".repeat(4)).unwrap();
     let receiver = DownstreamReceiver::start(
         vec![
             ("review".into(), review_key.clone(), Behaviour::Acknowledge),
@@ -643,7 +645,7 @@ async fn the_review_summary_and_the_outcome_report_are_signed_posts() {
     let wrong = HttpReviewNotifier::new(
         receiver.endpoint("review"),
         None,
-        HmacKey::new(b"x".to_vec()).unwrap(),
+        KeyRing::from_key("x".repeat(32)).unwrap(),
     );
     let notice = erasure_steps::ports::ReviewNotice {
         ticket_id: "DSAR-17".into(),
@@ -660,7 +662,7 @@ async fn the_review_summary_and_the_outcome_report_are_signed_posts() {
     // Nobody listening: worth retrying.
     let gone = HttpTicketReporter::new(
         "http://127.0.0.1:9/".parse().unwrap(),
-        HmacKey::new(b"k".to_vec()).unwrap(),
+        KeyRing::from_key("k".repeat(32)).unwrap(),
     );
     let report = erasure_steps::ports::TicketReport {
         ticket_id: "DSAR-17".into(),

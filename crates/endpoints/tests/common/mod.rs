@@ -5,7 +5,7 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
-use endpoints::signature::{SIGNATURE_HEADER, SigningKey, TIMESTAMP_HEADER, VerifyingKeys};
+use endpoints::signature::{SIGNATURE_HEADER, SigningKey, TIMESTAMP_HEADER, KeyRing};
 use lambda_http::{Body, Request};
 use serde_json::{Value, json};
 
@@ -23,8 +23,8 @@ pub const PERSONAL_DATA: &[&str] = &[
     "dpo.anne@example.com",
 ];
 
-pub fn keys(key: &str) -> VerifyingKeys {
-    VerifyingKeys::from_secret_json(&json!({ "key": key }).to_string()).expect("test key")
+pub fn keys(key: &str) -> KeyRing {
+    KeyRing::from_secret_json(&json!({ "key": key }).to_string()).expect("test key")
 }
 
 pub fn rfc3339(t: DateTime<Utc>) -> String {

@@ -22,8 +22,7 @@ use axum::routing::post;
 use clock::SharedClock;
 use serde_json::{Value, json};
 
-use crate::ports::http::{IDEMPOTENCY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER};
-use crate::ports::{HmacKey, verify_signature};
+use signing::{DEFAULT_TOLERANCE, Endpoint, IDEMPOTENCY_HEADER, KeyRing, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 
 /// How a system behaves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,7 +44,7 @@ pub struct Received {
 }
 
 struct System {
-    key: HmacKey,
+    key: KeyRing,
     behaviour: Behaviour,
 }
 
@@ -67,14 +66,11 @@ pub struct DownstreamReceiver {
     stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
-/// Signatures older or newer than this are refused (replay).
-const MAX_SKEW_SECONDS: i64 = 300;
-
 impl DownstreamReceiver {
     /// Serves the systems on 127.0.0.1 (a free port). Timestamps are checked against
     /// `clock`, the pipeline's.
     pub async fn start(
-        systems: Vec<(String, HmacKey, Behaviour)>,
+        systems: Vec<(String, KeyRing, Behaviour)>,
         clock: SharedClock,
     ) -> std::io::Result<Self> {
         Self::start_keeping(systems, clock, &[]).await
@@ -84,7 +80,7 @@ impl DownstreamReceiver {
     /// message to the systems named in `keep` ([`kept`](Self::kept)). Only for systems
     /// whose messages carry no identifier of the subject (the review endpoint).
     pub async fn start_keeping(
-        systems: Vec<(String, HmacKey, Behaviour)>,
+        systems: Vec<(String, KeyRing, Behaviour)>,
         clock: SharedClock,
         keep: &[&str],
     ) -> std::io::Result<Self> {
@@ -124,8 +120,9 @@ impl DownstreamReceiver {
         })
     }
 
-    /// Where system `name` receives instructions.
-    pub fn endpoint(&self, name: &str) -> url::Url {
+    /// Where system `name` receives instructions (plain HTTP on 127.0.0.1, the one
+    /// place [`Endpoint`] allows it).
+    pub fn endpoint(&self, name: &str) -> Endpoint {
         let mut u: url::Url = format!("http://{}/", self.addr)
             .parse()
             .expect("a socket address makes a URL");
@@ -133,7 +130,7 @@ impl DownstreamReceiver {
             .expect("http URLs have paths")
             .pop_if_empty()
             .extend(["systems", name]);
-        u
+        Endpoint::new(u).expect("http to 127.0.0.1 is an endpoint")
     }
 
     pub fn received(&self) -> Vec<Received> {
@@ -179,13 +176,17 @@ async fn instruction(
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned)
     };
-    let timestamp = header(TIMESTAMP_HEADER).and_then(|t| t.parse::<i64>().ok());
-    let fresh =
-        timestamp.is_some_and(|t| (app.clock.now().timestamp() - t).abs() <= MAX_SKEW_SECONDS);
-    let signature_valid = fresh
-        && timestamp.is_some_and(|t| {
-            header(SIGNATURE_HEADER).is_some_and(|s| verify_signature(&system.key, t, &body, &s))
-        });
+    // The receiver's check is the pipeline's own (signing::verify), stale timestamps
+    // (replays) included.
+    let signature_valid = signing::verify(
+        &system.key,
+        header(TIMESTAMP_HEADER).as_deref(),
+        header(SIGNATURE_HEADER).as_deref(),
+        &body,
+        app.clock.now(),
+        DEFAULT_TOLERANCE,
+    )
+    .is_ok();
     let ticket_id = serde_json::from_slice::<Value>(&body)
         .ok()
         .and_then(|v| v.get("ticketId").and_then(Value::as_str).map(str::to_owned));

@@ -6,15 +6,15 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::http::{HmacKey, PostOutcome, http_client, post_signed};
+use signing::{Endpoint, KeyRing, PostOutcome, SignedPost, http_client};
 use crate::error::StepError;
 
 /// One recipient: where it is and the key it verifies our signature with.
 #[derive(Clone)]
 pub struct DownstreamSystem {
     pub name: String,
-    pub endpoint: url::Url,
-    pub key: HmacKey,
+    pub endpoint: Endpoint,
+    pub key: KeyRing,
     /// How long one attempt waits for the answer.
     pub timeout: Duration,
 }
@@ -23,7 +23,7 @@ impl fmt::Debug for DownstreamSystem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("DownstreamSystem")
             .field("name", &self.name)
-            .field("endpoint", &self.endpoint.origin().ascii_serialization())
+            .field("endpoint", &self.endpoint)
             .finish_non_exhaustive()
     }
 }
@@ -67,12 +67,6 @@ impl Downstream {
                     s.name
                 )));
             }
-            if !matches!(s.endpoint.scheme(), "https" | "http") {
-                return Err(StepError::misconfigured(format!(
-                    "downstream system {}: the endpoint must be an http(s) URL",
-                    s.name
-                )));
-            }
         }
         Ok(Downstream {
             systems,
@@ -97,17 +91,19 @@ impl Downstream {
         timestamp: i64,
     ) -> Result<(u16, Acknowledgement), StepError> {
         let name = system.name.clone();
-        match post_signed(
-            &self.http,
-            &system.endpoint,
-            &system.key,
+        let body = serde_json::to_vec(body).map_err(|_| StepError::DownstreamRejected {
+            system: name.clone(),
+            detail: "the instruction cannot be encoded".into(),
+        })?;
+        let post = SignedPost {
+            endpoint: &system.endpoint,
+            keys: &system.key,
             timestamp,
-            body,
+            body: &body,
             idempotency_key,
-            system.timeout,
-        )
-        .await
-        {
+            timeout: system.timeout,
+        };
+        match post.send(&self.http).await {
             PostOutcome::Accepted { status, body } => {
                 match serde_json::from_slice::<Acknowledgement>(&body) {
                     Ok(ack)

@@ -6,14 +6,13 @@
 
 pub mod downstream;
 pub mod holds;
-pub mod http;
 pub mod notify;
 
 pub use downstream::{Acknowledgement, Downstream, DownstreamSystem};
 pub use holds::{
     FileHoldRegister, HoldRegisterSource, NoHoldRegister, S3HoldRegister, StaticHoldRegister,
 };
-pub use http::{HmacKey, SIGNATURE_HEADER, TIMESTAMP_HEADER, sign, verify_signature};
+pub use signing::{Endpoint, KeyRing};
 pub use notify::{
     HttpReviewNotifier, HttpTicketReporter, MemoryReviewNotifier, MemoryTicketReporter,
     ReviewNotice, ReviewNotifier, TicketReport, TicketReporter,

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::http::{HmacKey, PostOutcome, http_client, post_signed};
+use signing::{Endpoint, KeyRing, PostOutcome, SignedPost, http_client};
 use crate::error::StepError;
 use crate::state::ReviewSummary;
 
@@ -53,15 +53,15 @@ pub trait TicketReporter: Send + Sync + std::fmt::Debug {
 /// `REVIEW_ENDPOINT_URL`, signed with the review key.
 #[derive(Debug, Clone)]
 pub struct HttpReviewNotifier {
-    pub endpoint: url::Url,
+    pub endpoint: Endpoint,
     pub approval_url: Option<String>,
-    pub key: HmacKey,
+    pub key: KeyRing,
     pub timeout: Duration,
     pub http: reqwest::Client,
 }
 
 impl HttpReviewNotifier {
-    pub fn new(endpoint: url::Url, approval_url: Option<String>, key: HmacKey) -> Self {
+    pub fn new(endpoint: Endpoint, approval_url: Option<String>, key: KeyRing) -> Self {
         HttpReviewNotifier {
             endpoint,
             approval_url,
@@ -79,20 +79,18 @@ impl ReviewNotifier for HttpReviewNotifier {
         if notice.approval_url.is_none() {
             notice.approval_url.clone_from(&self.approval_url);
         }
-        let body = serde_json::to_value(&notice)
+        let body = serde_json::to_vec(&notice)
             .map_err(|e| StepError::input(format!("the review notice cannot be encoded: {e}")))?;
         let key = format!("{}/review", notice.ticket_id);
-        match post_signed(
-            &self.http,
-            &self.endpoint,
-            &self.key,
-            notice.sent_at.timestamp(),
-            &body,
-            &key,
-            self.timeout,
-        )
-        .await
-        {
+        let post = SignedPost {
+            endpoint: &self.endpoint,
+            keys: &self.key,
+            timestamp: notice.sent_at.timestamp(),
+            body: &body,
+            idempotency_key: &key,
+            timeout: self.timeout,
+        };
+        match post.send(&self.http).await {
             PostOutcome::Accepted { .. } => Ok(()),
             PostOutcome::Unavailable(d) => Err(StepError::ReviewerUnavailable(d)),
             PostOutcome::Refused { status } => {
@@ -105,14 +103,14 @@ impl ReviewNotifier for HttpReviewNotifier {
 /// `TICKET_CALLBACK_URL`, signed with the ticket key.
 #[derive(Debug, Clone)]
 pub struct HttpTicketReporter {
-    pub endpoint: url::Url,
-    pub key: HmacKey,
+    pub endpoint: Endpoint,
+    pub key: KeyRing,
     pub timeout: Duration,
     pub http: reqwest::Client,
 }
 
 impl HttpTicketReporter {
-    pub fn new(endpoint: url::Url, key: HmacKey) -> Self {
+    pub fn new(endpoint: Endpoint, key: KeyRing) -> Self {
         HttpTicketReporter {
             endpoint,
             key,
@@ -125,20 +123,18 @@ impl HttpTicketReporter {
 #[async_trait]
 impl TicketReporter for HttpTicketReporter {
     async fn report(&self, report: &TicketReport) -> Result<(), StepError> {
-        let body = serde_json::to_value(report)
+        let body = serde_json::to_vec(report)
             .map_err(|e| StepError::input(format!("the report cannot be encoded: {e}")))?;
         let key = format!("{}/{}", report.ticket_id, report.sequence);
-        match post_signed(
-            &self.http,
-            &self.endpoint,
-            &self.key,
-            report.reported_at.timestamp(),
-            &body,
-            &key,
-            self.timeout,
-        )
-        .await
-        {
+        let post = SignedPost {
+            endpoint: &self.endpoint,
+            keys: &self.key,
+            timestamp: report.reported_at.timestamp(),
+            body: &body,
+            idempotency_key: &key,
+            timeout: self.timeout,
+        };
+        match post.send(&self.http).await {
             PostOutcome::Accepted { .. } => Ok(()),
             PostOutcome::Unavailable(d) => Err(StepError::TicketSystemUnavailable(d)),
             PostOutcome::Refused { status } => {

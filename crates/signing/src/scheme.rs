@@ -3,14 +3,18 @@
 //! ```text
 //! X-Gdpr-Erasure-Timestamp: <unix seconds>
 //! X-Gdpr-Erasure-Signature: v1=<hex HMAC-SHA256(key, "<timestamp>.<raw body>")>
+//! Idempotency-Key: <ticket>/<purpose>
 //! ```
 //!
 //! The key is the UTF-8 bytes of the secret's `key` string (so `openssl dgst -sha256
-//! -hmac "$KEY"` computes the same). The signed message binds the body to its time,
-//! and a receiver refuses a timestamp more than [`DEFAULT_TOLERANCE`] from its own
-//! clock, so a captured request cannot be replayed later. The signature header may
-//! carry several comma-separated `v1=` entries (a sender rotating its key signs with
-//! both); one match is enough. Comparison is constant-time (`Mac::verify_slice`).
+//! -hmac "$KEY"` computes the same), at least [`MIN_KEY_BYTES`] long. The signed
+//! message binds the body to its time, and a receiver refuses a timestamp more than
+//! [`DEFAULT_TOLERANCE`] from its own clock, so a captured request cannot be replayed
+//! later. The signature header may carry several comma-separated `v1=` entries (a
+//! sender rotating its key signs with both, see [`KeyRing::signature_header`]); one
+//! match is enough, and a header of more than [`MAX_SIGNATURE_ENTRIES`] entries is
+//! refused before any HMAC is computed (a header of thousands of entries would make
+//! the receiver compute thousands). Comparison is constant-time (`Mac::verify_slice`).
 
 use std::fmt;
 
@@ -21,6 +25,10 @@ use sha2::Sha256;
 
 pub const TIMESTAMP_HEADER: &str = "x-gdpr-erasure-timestamp";
 pub const SIGNATURE_HEADER: &str = "x-gdpr-erasure-signature";
+/// Names the message, so a receiver that sees it twice (a retry) acts once.
+pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
+/// Entries (of any scheme) a signature header may carry: a rotation needs two.
+pub const MAX_SIGNATURE_ENTRIES: usize = 4;
 /// The version tag of the scheme above; another scheme would get another tag.
 pub const SCHEME: &str = "v1";
 /// How far a signed timestamp may be from the receiver's clock, either way.
@@ -74,37 +82,66 @@ impl fmt::Debug for SigningKey {
     }
 }
 
-/// The keys a receiver accepts: the current one and, while a rotation is under way,
-/// the previous one.
+/// The keys of one channel: the current one and, while a rotation is under way, the
+/// previous one. A receiver accepts either; a sender signs with both, so the receiver
+/// can move to the new key before or after the sender does.
 #[derive(Debug, Clone)]
-pub struct VerifyingKeys {
+pub struct KeyRing {
     current: SigningKey,
     previous: Option<SigningKey>,
 }
 
-impl VerifyingKeys {
+impl KeyRing {
     pub fn new(current: SigningKey, previous: Option<SigningKey>) -> Self {
         Self { current, previous }
     }
 
-    /// The key messages are signed with.
+    /// One key, no rotation under way.
+    pub fn from_key(bytes: impl AsRef<[u8]>) -> Result<Self, KeyError> {
+        Ok(Self::new(SigningKey::new(bytes.as_ref())?, None))
+    }
+
+    /// The current key.
     pub fn signing_key(&self) -> &SigningKey {
         &self.current
     }
 
+    /// The `X-Gdpr-Erasure-Signature` value: one entry per key, current first.
+    pub fn signature_header(&self, timestamp: i64, body: &[u8]) -> String {
+        self.keys()
+            .map(|k| k.sign(timestamp, body))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
     /// Reads a Secrets Manager value `{"key": "...", "previousKey": "..."?}`.
     pub fn from_secret_json(secret: &str) -> Result<Self, KeyError> {
+        // serde_json's message could quote the secret: say only where it broke.
+        let value: serde_json::Value =
+            serde_json::from_str(secret).map_err(|e| KeyError::NotJson {
+                line: e.line(),
+                column: e.column(),
+            })?;
+        Self::from_secret_value(&value)
+    }
+
+    /// As [`from_secret_json`](Self::from_secret_json), from parsed JSON; a bare
+    /// string is taken as `{"key": <string>}` (the per-system map of the downstream
+    /// secret).
+    pub fn from_secret_value(secret: &serde_json::Value) -> Result<Self, KeyError> {
         #[derive(Deserialize)]
         #[serde(rename_all = "camelCase", deny_unknown_fields)]
         struct Secret {
             key: String,
             previous_key: Option<String>,
         }
-        // serde_json's message could quote the secret: say only where it broke.
-        let parsed: Secret = serde_json::from_str(secret).map_err(|e| KeyError::NotJson {
-            line: e.line(),
-            column: e.column(),
-        })?;
+        let parsed = match secret {
+            serde_json::Value::String(key) => Secret {
+                key: key.clone(),
+                previous_key: None,
+            },
+            other => Secret::deserialize(other).map_err(|_| KeyError::NotKeyObject)?,
+        };
         let current = SigningKey::new(parsed.key.as_bytes())?;
         let previous = parsed
             .previous_key
@@ -127,6 +164,10 @@ pub enum KeyError {
         "the secret is not JSON of the form {{\"key\": \"...\"}} (line {line}, column {column})"
     )]
     NotJson { line: usize, column: usize },
+    #[error(
+        "the secret is not of the form {{\"key\": \"...\", \"previousKey\": \"...\"}} (previousKey optional)"
+    )]
+    NotKeyObject,
 }
 
 /// Why a message was refused. Messages name the header, never echo its value.
@@ -147,6 +188,8 @@ pub enum SignatureError {
     MissingSignature,
     #[error("the X-Gdpr-Erasure-Signature header is not of the form v1=<64 hex digits>")]
     MalformedSignature,
+    #[error("the X-Gdpr-Erasure-Signature header has more than {max} entries")]
+    TooManyEntries { max: usize },
     #[error("the signature does not match the body and timestamp under the shared key")]
     Mismatch,
 }
@@ -160,6 +203,7 @@ impl SignatureError {
             SignatureError::OutsideWindow { .. } => "timestamp-outside-window",
             SignatureError::MissingSignature => "signature-missing",
             SignatureError::MalformedSignature => "signature-malformed",
+            SignatureError::TooManyEntries { .. } => "signature-too-many-entries",
             SignatureError::Mismatch => "signature-mismatch",
         }
     }
@@ -171,7 +215,7 @@ impl SignatureError {
 /// The window is judged after the signature, so only a correctly signed (stale or
 /// early) message learns that its time was the problem.
 pub fn verify(
-    keys: &VerifyingKeys,
+    keys: &KeyRing,
     timestamp: Option<&str>,
     signature: Option<&str>,
     body: &[u8],
@@ -212,8 +256,19 @@ fn parse_timestamp(raw: &str) -> Result<i64, SignatureError> {
 /// `v1=<hex>[,v1=<hex>...]`; entries of other schemes are skipped, so a sender can
 /// add a future scheme beside v1.
 fn parse_signature_header(raw: &str) -> Result<Vec<Vec<u8>>, SignatureError> {
+    let entries: Vec<&str> = raw
+        .split(',')
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .take(MAX_SIGNATURE_ENTRIES + 1)
+        .collect();
+    if entries.len() > MAX_SIGNATURE_ENTRIES {
+        return Err(SignatureError::TooManyEntries {
+            max: MAX_SIGNATURE_ENTRIES,
+        });
+    }
     let mut tags = Vec::new();
-    for entry in raw.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+    for entry in entries {
         let Some((scheme, value)) = entry.split_once('=') else {
             return Err(SignatureError::MalformedSignature);
         };
@@ -238,8 +293,8 @@ mod tests {
 
     const KEY: &str = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01";
 
-    fn keys() -> VerifyingKeys {
-        VerifyingKeys::from_secret_json(&format!(r#"{{"key": "{KEY}"}}"#)).unwrap()
+    fn keys() -> KeyRing {
+        KeyRing::from_secret_json(&format!(r#"{{"key": "{KEY}"}}"#)).unwrap()
     }
 
     fn now() -> DateTime<Utc> {
@@ -363,7 +418,7 @@ mod tests {
     #[test]
     fn the_previous_key_is_accepted_during_a_rotation() {
         let old = "old-key-old-key-old-key-old-key-old-key-!";
-        let k = VerifyingKeys::from_secret_json(&format!(
+        let k = KeyRing::from_secret_json(&format!(
             r#"{{"key": "{KEY}", "previousKey": "{old}"}}"#
         ))
         .unwrap();
@@ -391,13 +446,78 @@ mod tests {
     #[test]
     fn weak_or_malformed_secrets_are_refused_without_quoting_them() {
         assert_eq!(
-            VerifyingKeys::from_secret_json(r#"{"key": "short"}"#).unwrap_err(),
+            KeyRing::from_secret_json(r#"{"key": "short"}"#).unwrap_err(),
             KeyError::TooShort { len: 5, min: 32 }
         );
-        let e = VerifyingKeys::from_secret_json(r#"{"kee": "s3cr3t-value"}"#).unwrap_err();
+        let e = KeyRing::from_secret_json(r#"{"kee": "s3cr3t-value"}"#).unwrap_err();
         assert!(!e.to_string().contains("s3cr3t"), "{e}");
-        let e = VerifyingKeys::from_secret_json("s3cr3t-value").unwrap_err();
+        let e = KeyRing::from_secret_json("s3cr3t-value").unwrap_err();
         assert!(!e.to_string().contains("s3cr3t"), "{e}");
+    }
+
+    #[test]
+    fn a_header_of_many_entries_is_refused_before_any_mac() {
+        let body = b"{}";
+        let ts = now().timestamp();
+        let good = keys().signing_key().sign(ts, body);
+        // Even with the right signature among them: the count alone refuses it.
+        let header = std::iter::repeat_n("v0=x", MAX_SIGNATURE_ENTRIES)
+            .chain([good.as_str()])
+            .collect::<Vec<_>>()
+            .join(",");
+        assert_eq!(
+            check(&ts.to_string(), &header, body),
+            Err(SignatureError::TooManyEntries {
+                max: MAX_SIGNATURE_ENTRIES
+            })
+        );
+        let header = std::iter::repeat_n("v0=x", MAX_SIGNATURE_ENTRIES - 1)
+            .chain([good.as_str()])
+            .collect::<Vec<_>>()
+            .join(",");
+        assert_eq!(check(&ts.to_string(), &header, body), Ok(()));
+    }
+
+    #[test]
+    fn a_rotating_sender_signs_with_both_keys_and_either_receiver_accepts() {
+        let old = "old-key-old-key-old-key-old-key-old-key-!";
+        let sender = KeyRing::from_secret_json(&format!(
+            r#"{{"key": "{KEY}", "previousKey": "{old}"}}"#
+        ))
+        .unwrap();
+        let body = b"{}";
+        let ts = now().timestamp();
+        let header = sender.signature_header(ts, body);
+        assert_eq!(header.matches("v1=").count(), 2);
+        let old_receiver =
+            KeyRing::new(SigningKey::new(old.as_bytes()).unwrap(), None);
+        for receiver in [keys(), old_receiver] {
+            assert_eq!(
+                verify(
+                    &receiver,
+                    Some(&ts.to_string()),
+                    Some(&header),
+                    body,
+                    now(),
+                    DEFAULT_TOLERANCE
+                ),
+                Ok(())
+            );
+        }
+    }
+
+    #[test]
+    fn a_one_byte_key_is_refused_and_a_bare_string_is_a_key() {
+        assert_eq!(
+            KeyRing::from_secret_value(&serde_json::json!("k")).unwrap_err(),
+            KeyError::TooShort { len: 1, min: 32 }
+        );
+        assert!(KeyRing::from_secret_value(&serde_json::json!(KEY)).is_ok());
+        assert_eq!(
+            KeyRing::from_secret_value(&serde_json::json!({"key": KEY, "extra": 1}))
+                .unwrap_err(),
+            KeyError::NotKeyObject
+        );
     }
 
     #[test]
