@@ -10,6 +10,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
+use unicode_normalization::UnicodeNormalization;
 
 use crate::error::IdentifierError;
 
@@ -153,7 +154,14 @@ impl PersonName {
     }
 }
 
-/// An e-mail address: trimmed, lower-cased, syntactically checked.
+/// An e-mail address: trimmed, in Unicode NFC, lower-cased, an internationalised
+/// domain in its Unicode spelling (`xn--` labels decoded), syntactically checked.
+///
+/// One address as people write it gives one value, so one pseudonym: `jörg@bücher.de`
+/// typed with a combining diaeresis, or with its domain as `xn--bcher-kva.de`, is the
+/// same address. An address already in this form (every ASCII one written in lower
+/// case) is left exactly as it is, so pseudonyms computed before this normalisation
+/// still compare.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Email(String);
 personal_data_type!(Email);
@@ -173,10 +181,29 @@ impl FromStr for Email {
         }
         // Lower-cased whole: mail systems (and Genesys matching) treat the local part
         // case-insensitively in practice, and one spelling means one pseudonym.
-        let value = raw.trim().to_lowercase();
+        let value: String = raw.trim().nfc().collect::<String>().to_lowercase();
+        let value = decode_punycode_domain(value).map_err(invalid)?;
         check_email_syntax(&value).map_err(invalid)?;
         Ok(Email(value))
     }
+}
+
+/// The Unicode spelling of a domain written with `xn--` (punycode) labels; any other
+/// address as it is. The decoded form then goes through the same checks as a typed
+/// one (mixed scripts, look-alikes), so a punycode homoglyph is refused too.
+fn decode_punycode_domain(value: String) -> Result<String, TextProblem> {
+    let Some((local, domain)) = value.rsplit_once('@') else {
+        return Ok(value);
+    };
+    if !domain.split('.').any(|l| l.starts_with("xn--")) {
+        return Ok(value);
+    }
+    let (unicode, result) = idna::domain_to_unicode(domain);
+    if result.is_err() || unicode.starts_with("xn--") || unicode.contains(".xn--") {
+        return Err(problem("invalid-email", "is not a valid e-mail address"));
+    }
+    let unicode: String = unicode.nfc().collect::<String>().to_lowercase();
+    Ok(format!("{local}@{unicode}"))
 }
 
 /// Compatibility forms: characters that are drawn as (or fold to) other letters and
@@ -628,6 +655,28 @@ mod tests {
         }
         let one_script: Email = "иван@пример.рф".parse().unwrap();
         assert_eq!(one_script.expose(), "иван@пример.рф");
+    }
+
+    #[test]
+    fn an_address_is_one_value_in_nfc_and_in_either_domain_spelling() {
+        let composed: Email = "jörg@bücher.de".parse().unwrap();
+        // o + U+0308 COMBINING DIAERESIS, u likewise: NFC composes them.
+        let decomposed: Email = "jo\u{308}rg@bu\u{308}cher.de".parse().unwrap();
+        let punycode: Email = "Jörg@XN--BCHER-KVA.de".parse().unwrap();
+        assert_eq!(composed, decomposed);
+        assert_eq!(composed, punycode);
+        assert_eq!(punycode.expose(), "jörg@bücher.de");
+        let cyrillic: Email = "иван@xn--e1afmkfd.xn--p1ai".parse().unwrap();
+        assert_eq!(cyrillic.expose(), "иван@пример.рф");
+        // Already-normalised ASCII addresses are left exactly as they were.
+        for ascii in ["jane.doe+dsar@example.com", "a_b-c@sub.example.co.uk"] {
+            assert_eq!(ascii.parse::<Email>().unwrap().expose(), ascii);
+        }
+        // A punycode label that does not decode, or decodes to a homoglyph of
+        // example.com (Latin and Cyrillic mixed), is refused.
+        for bad in ["jane@xn--.com", "jane@xn--zz-zzz.com", "jane@xn--exmple-4nf.com"] {
+            assert!(bad.parse::<Email>().is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use erasure_core::hold::{LocatedConversation, check_holds, parse_register};
-use erasure_core::identifiers::{ConversationId, EntityId, IdentifierKind, PhoneE164};
+use erasure_core::identifiers::{ConversationId, Email, EntityId, IdentifierKind, PhoneE164};
 use erasure_core::pseudonym::Pseudonym;
 use erasure_core::record::RecordingRef;
 use erasure_core::review::{
@@ -360,14 +360,16 @@ fn read_export(
     Ok(())
 }
 
-/// Which of the subject's identifiers a matched value is (e-mails case-insensitive,
-/// phones in any spelling, ids case-insensitive).
+/// Which of the subject's identifiers a matched value is (e-mails normalised as the
+/// ticket's were, so any case, NFC form or domain spelling; phones in any spelling;
+/// ids case-insensitive).
 fn matching_ref(ids: &[SubjectIdentifier], value: &str) -> Option<Pseudonym> {
     let v = value.trim();
     let as_phone = PhoneE164::from_any_spelling(v);
+    let as_email = v.parse::<Email>().ok();
     ids.iter()
         .find(|i| match &i.value {
-            IdentifierValue::Email(e) => e.expose().eq_ignore_ascii_case(v),
+            IdentifierValue::Email(e) => as_email.as_ref() == Some(e),
             IdentifierValue::Phone(p) => as_phone.as_ref() == Some(p),
             IdentifierValue::GenesysUserId(u) => u.expose().eq_ignore_ascii_case(v),
             IdentifierValue::ExternalContactId(x) => x.expose().eq_ignore_ascii_case(v),
@@ -589,6 +591,23 @@ mod tests {
     use super::*;
     use erasure_core::review::DeleteSubject;
     use erasure_core::tenure::{Exclusion, ExclusionReason};
+
+    #[test]
+    fn genesys_values_are_normalised_as_the_ticket_was_before_they_are_matched() {
+        let r: Pseudonym = format!("hmac-sha256:{}", "b".repeat(64)).parse().unwrap();
+        let ids = [SubjectIdentifier {
+            identifier_ref: r.clone(),
+            value: IdentifierValue::Email("jörg@bücher.de".parse().unwrap()),
+        }];
+        for genesys_spelling in [
+            "jörg@bücher.de",
+            " JÖRG@xn--bcher-kva.de",
+            "jo\u{308}rg@bu\u{308}cher.DE",
+        ] {
+            assert_eq!(matching_ref(&ids, genesys_spelling), Some(r.clone()), "{genesys_spelling}");
+        }
+        assert_eq!(matching_ref(&ids, "jorg@bucher.de"), None);
+    }
 
     fn outcome(excluded: usize) -> ReviewOutcome {
         let r: Pseudonym = format!("hmac-sha256:{}", "a".repeat(64)).parse().unwrap();
