@@ -15,22 +15,26 @@ use chrono::{DateTime, Utc};
 
 pub mod canonical;
 mod error;
+pub mod fallback;
 pub mod key;
 mod local;
 mod location;
 mod record;
+pub mod repeat;
 pub mod report;
 mod retention;
 mod s3;
 pub mod verify;
 
 pub use error::ArchiveError;
+pub use fallback::{Fallback, LocalFallback, S3Fallback};
 pub use local::LocalArchive;
 pub use location::{ArchiveLocation, OpenOptions, open};
 pub use record::{
     ClockView, DeferralView, HoldView, Outcome, Record, RecordView, RetentionView, SCHEMA_V1,
     SCHEMA_V1_JSON, schema_violations,
 };
+pub use repeat::{ClosedTicket, closed_ticket};
 pub use retention::{DEFAULT_RETENTION_YEARS, RetentionPolicy};
 pub use s3::{S3Archive, S3Settings, ServerSideEncryption};
 

@@ -256,6 +256,22 @@ async fn execute(args: RunArgs) -> anyhow::Result<u8> {
         "gdpr-erasure run: ticket {name} ({clock_note}), archive {}",
         archive.location()
     );
+    // A ticket id runs once. This machine's runner keeps no executions between runs
+    // (as Step Functions forgets a name 90 days after it closed): the archive is the
+    // memory, and a ticket it holds a record of is answered as a repeat.
+    if archive::key::validate_ticket_id(&name).is_ok()
+        && let Some(closed) = archive::closed_ticket(archive.as_ref(), &name).await?
+    {
+        println!("\nRepeat    ticket {name} already ran; nothing was run again");
+        println!("Outcome   {}", closed.outcome.as_str());
+        println!(
+            "Record    {}",
+            record_location(&archive.location(), &closed.record_key)
+        );
+        println!("Digest    {}", closed.record_digest);
+        println!("Sequence  {}", closed.sequence);
+        return Ok(local::exit_code(Some(closed.outcome.as_str()), false));
+    }
     let outcome = pipeline.run(&name, input).await?;
 
     println!("\nTimeline");

@@ -74,8 +74,15 @@ fn run_prints_the_timeline_and_the_record_and_exits_by_outcome() {
         );
     }
 
-    // A reviewer who rejects: REJECTED (12), nothing deleted.
-    let out = gdpr_erasure(
+    // The same ticket again, against the archive that holds its record: a repeat,
+    // answered with the existing outcome; nothing runs, Genesys is never called.
+    let digest = out
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("Digest"))
+        .expect("a digest line")
+        .to_owned();
+    let again = gdpr_erasure(
         dir.path(),
         &[
             "run",
@@ -85,6 +92,25 @@ fn run_prints_the_timeline_and_the_record_and_exits_by_outcome() {
             "reject",
             "--archive",
             "records",
+        ],
+    );
+    assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
+    assert!(again.stdout.contains("Repeat    ticket DSAR-2026-1002 already ran"), "{}", again.stdout);
+    assert!(again.stdout.contains("Outcome   COMPLETED"), "{}", again.stdout);
+    assert!(again.stdout.contains(&digest), "{}", again.stdout);
+    assert!(!again.stdout.contains("genesys:"), "{}", again.stdout);
+
+    // A reviewer who rejects (another archive): REJECTED (12), nothing deleted.
+    let out = gdpr_erasure(
+        dir.path(),
+        &[
+            "run",
+            "--ticket",
+            &fixture("recycled-number.json"),
+            "--decision",
+            "reject",
+            "--archive",
+            "records-2",
         ],
     );
     assert_eq!(out.code, 12, "{}", out.stdout);

@@ -11,6 +11,15 @@
 //! | same ticket again, execution still running | returns the same execution | 202, same body |
 //! | same ticket again, execution ended | `ExecutionAlreadyExists` | 200, the existing execution with `status` and `alreadyStarted: true`: the ticket was taken in once, and that is the truth the DSAR tool needs |
 //! | another ticket under the same name | `ExecutionAlreadyExists` | 409 `ticket-conflict` with the existing `executionArn`: two different documents claim one ticket id, and a person must decide which is right. A ticket id runs once: to erase again (after a hold, say) the DSAR tool opens a follow-up ticket with `ticket.resumes` |
+//! | a ticket the archive holds a record of | not called | 200 `{executionName, executionArn, alreadyStarted: true, closed: true, outcome, recordKey, recordDigest, sequence}` |
+//!
+//! The last row is checked first, before Step Functions is asked: Step Functions
+//! forgets an execution name 90 days after it closed, and `StartExecution` would then
+//! start the ticket a second time. The archive keeps every ticket's record for years,
+//! under the ticket's own key prefix, so one short listing tells a closed ticket. Its
+//! record does not keep the ticket document, so beyond Step Functions' memory a
+//! different document under a closed ticket id is answered as a repeat too (never
+//! run): the pessimistic reading of "a ticket id runs once".
 //!
 //! A ticket Intake would reject is refused here with Intake's own reasons, so the DSAR
 //! tool learns at once and nothing starts. Bodies and logs never quote the ticket.
@@ -22,15 +31,17 @@ use erasure_core::ticket::{IntakeConfig, validate};
 use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
 
+use archive::Archive;
+
 use crate::answer::{self, Answer};
 use crate::sfn::{SfnError, StepFunctions, execution_arn};
-use crate::signature::{self, SIGNATURE_HEADER, TIMESTAMP_HEADER, VerifyingKeys};
+use crate::signature::{self, SIGNATURE_HEADER, TIMESTAMP_HEADER, KeyRing};
 
 /// How the webhook is set up (built once per cold start).
 #[derive(Debug, Clone)]
 pub struct WebhookConfig {
     pub state_machine_arn: String,
-    pub keys: VerifyingKeys,
+    pub keys: KeyRing,
     /// The same rules Intake applies (the deployment's defaults).
     pub intake: IntakeConfig,
     /// The replay window.
@@ -38,7 +49,7 @@ pub struct WebhookConfig {
 }
 
 impl WebhookConfig {
-    pub fn new(state_machine_arn: impl Into<String>, keys: VerifyingKeys) -> Self {
+    pub fn new(state_machine_arn: impl Into<String>, keys: KeyRing) -> Self {
         Self {
             state_machine_arn: state_machine_arn.into(),
             keys,
@@ -49,11 +60,22 @@ impl WebhookConfig {
 }
 
 /// The webhook with its clients.
-#[derive(Debug)]
 pub struct Webhook<S> {
     pub config: WebhookConfig,
     pub sfn: S,
+    /// The compliance archive (read only): the memory of closed tickets.
+    pub archive: Box<dyn Archive>,
     pub clock: SharedClock,
+}
+
+impl<S: std::fmt::Debug> std::fmt::Debug for Webhook<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Webhook")
+            .field("config", &self.config)
+            .field("sfn", &self.sfn)
+            .field("archive", &self.archive.location())
+            .finish_non_exhaustive()
+    }
 }
 
 impl<S: StepFunctions> Webhook<S> {
@@ -117,6 +139,9 @@ impl<S: StepFunctions> Webhook<S> {
         let span = tracing::info_span!("ticket", ticket_id = name.as_str());
         let _entered = span.enter();
         let input = canonical_input(&value)?;
+        if let Some(closed) = self.closed(&name).await? {
+            return Ok(closed);
+        }
         match self
             .sfn
             .start_execution(&self.config.state_machine_arn, &name, &input)
@@ -136,6 +161,36 @@ impl<S: StepFunctions> Webhook<S> {
             Err(SfnError::ExecutionAlreadyExists) => self.existing(&name, &value).await,
             Err(e) => Err(aws_failure(&e)),
         }
+    }
+
+    /// The repeat answer for a ticket the archive holds a record of, if it does.
+    async fn closed(&self, name: &str) -> Result<Option<Answer>, Answer> {
+        let closed = archive::closed_ticket(self.archive.as_ref(), name)
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "the archive could not be read");
+                Answer::refuse(
+                    502,
+                    "archive-unavailable",
+                    "the archive could not be read to tell whether this ticket already ran; nothing was started; retry later",
+                )
+            })?;
+        Ok(closed.map(|c| {
+            tracing::info!(outcome = c.outcome.as_str(), "repeat of a closed ticket (from the archive)");
+            Answer::ok(
+                200,
+                json!({
+                    "executionName": name,
+                    "executionArn": c.execution_id,
+                    "alreadyStarted": true,
+                    "closed": true,
+                    "outcome": c.outcome.as_str(),
+                    "recordKey": c.record_key,
+                    "recordDigest": c.record_digest,
+                    "sequence": c.sequence,
+                }),
+            )
+        }))
     }
 
     /// `ExecutionAlreadyExists`: the same ticket again (200) or another one (409).

@@ -7,10 +7,12 @@ use std::sync::Arc;
 
 use chrono::{Duration, Utc};
 use clock::{SharedClock, SystemClock};
+use archive::{Archive, Record, S3Archive, S3Settings};
 use endpoints::webhook::{Webhook, WebhookConfig};
 use lambda_http::Body;
 use serde_json::{Value, json};
 use testkit::MotoServer;
+use testkit::records::RecordBuilder;
 
 use common::*;
 
@@ -25,11 +27,29 @@ async fn state_machine(moto: &MotoServer, name: &str, waits: bool) -> String {
         .await
 }
 
-fn webhook(moto: &MotoServer, state_machine_arn: &str) -> Webhook<aws_sdk_sfn::Client> {
+const ARCHIVE_BUCKET: &str = "webhook-archive";
+
+/// The archive the webhook reads (created on first use, Object Lock on, as deployed).
+async fn archive(moto: &MotoServer) -> S3Archive {
+    let s3 = moto.s3_client();
+    let exists = s3.head_bucket().bucket(ARCHIVE_BUCKET).send().await.is_ok();
+    if !exists {
+        s3.create_bucket()
+            .bucket(ARCHIVE_BUCKET)
+            .object_lock_enabled_for_bucket(true)
+            .send()
+            .await
+            .expect("locked bucket");
+    }
+    S3Archive::new(s3, S3Settings::new(ARCHIVE_BUCKET, "gdpr/")).expect("archive")
+}
+
+async fn webhook(moto: &MotoServer, state_machine_arn: &str) -> Webhook<aws_sdk_sfn::Client> {
     let clock: SharedClock = Arc::new(SystemClock);
     Webhook {
         config: WebhookConfig::new(state_machine_arn, keys(WEBHOOK_KEY)),
         sfn: moto.sfn_client(),
+        archive: Box::new(archive(moto).await),
         clock,
     }
 }
@@ -62,7 +82,7 @@ async fn executions(moto: &MotoServer, state_machine_arn: &str) -> Vec<(String, 
 async fn a_signed_ticket_starts_one_execution_named_after_the_ticket() {
     let moto = MotoServer::start_with_step_functions();
     let sm = state_machine(&moto, "erasure", true).await;
-    let w = webhook(&moto, &sm);
+    let w = webhook(&moto, &sm).await;
     let now = Utc::now();
     let t = ticket("DSAR-2026-0042", now);
 
@@ -88,7 +108,7 @@ async fn a_signed_ticket_starts_one_execution_named_after_the_ticket() {
 async fn the_same_ticket_twice_starts_one_execution() {
     let moto = MotoServer::start_with_step_functions();
     let sm = state_machine(&moto, "erasure", true).await;
-    let w = webhook(&moto, &sm);
+    let w = webhook(&moto, &sm).await;
     let now = Utc::now();
     let t = ticket("DSAR-7", now);
 
@@ -118,7 +138,7 @@ async fn the_same_ticket_twice_starts_one_execution() {
 async fn a_repeat_after_the_execution_ended_answers_with_that_execution() {
     let moto = MotoServer::start_with_step_functions();
     let sm = state_machine(&moto, "quick", false).await;
-    let w = webhook(&moto, &sm);
+    let w = webhook(&moto, &sm).await;
     let now = Utc::now();
     let t = ticket("DSAR-8", now);
     let first = json_body(&w.handle(signed_json(WEBHOOK_KEY, &t, now)).await);
@@ -140,7 +160,7 @@ async fn a_repeat_after_the_execution_ended_answers_with_that_execution() {
 async fn another_ticket_under_the_same_id_is_a_conflict_and_starts_nothing() {
     let moto = MotoServer::start_with_step_functions();
     let sm = state_machine(&moto, "erasure", true).await;
-    let w = webhook(&moto, &sm);
+    let w = webhook(&moto, &sm).await;
     let now = Utc::now();
     let t = ticket("DSAR-9", now);
     let first = json_body(&w.handle(signed_json(WEBHOOK_KEY, &t, now)).await);
@@ -164,7 +184,7 @@ async fn another_ticket_under_the_same_id_is_a_conflict_and_starts_nothing() {
 async fn a_follow_up_ticket_starts_its_own_execution_named_after_its_own_id() {
     let moto = MotoServer::start_with_step_functions();
     let sm = state_machine(&moto, "erasure", true).await;
-    let w = webhook(&moto, &sm);
+    let w = webhook(&moto, &sm).await;
     let now = Utc::now();
     let deferred = ticket("DSAR-10", now);
     let mut follow_up = ticket("DSAR-11", now);
@@ -217,7 +237,7 @@ async fn a_follow_up_ticket_starts_its_own_execution_named_after_its_own_id() {
 async fn refused_requests_start_nothing_and_say_precisely_why() {
     let moto = MotoServer::start_with_step_functions();
     let sm = state_machine(&moto, "erasure", true).await;
-    let w = webhook(&moto, &sm);
+    let w = webhook(&moto, &sm).await;
     let (logs, _guard) = Logs::capture();
     let now = Utc::now();
     let good = ticket("DSAR-11", now);
@@ -305,7 +325,7 @@ async fn refused_requests_start_nothing_and_say_precisely_why() {
 async fn an_invalid_ticket_gets_intakes_reasons_by_field_and_code() {
     let moto = MotoServer::start_with_step_functions();
     let sm = state_machine(&moto, "erasure", true).await;
-    let w = webhook(&moto, &sm);
+    let w = webhook(&moto, &sm).await;
     let now = Utc::now();
     let mut t = ticket("DSAR-14", now);
     t["ticket"]["signOff"] = Value::Null;
@@ -348,7 +368,7 @@ async fn a_step_functions_failure_is_a_502_that_names_nothing() {
         testkit::REGION,
         testkit::ACCOUNT
     );
-    let w = webhook(&moto, &missing);
+    let w = webhook(&moto, &missing).await;
     let now = Utc::now();
 
     let response = w
@@ -366,4 +386,40 @@ async fn a_step_functions_failure_is_a_502_that_names_nothing() {
     ] {
         assert!(!body.to_string().contains(internal), "{body}");
     }
+}
+
+#[tokio::test]
+async fn a_ticket_whose_execution_is_gone_but_whose_record_exists_is_a_repeat_and_starts_nothing()
+{
+    // Step Functions released the name (90 days after the execution closed): it
+    // knows no execution DSAR-90, but the archive holds its record.
+    let moto = MotoServer::start_with_step_functions();
+    let sm = state_machine(&moto, "quick", false).await;
+    let w = webhook(&moto, &sm).await;
+    let record = Record::from_value(RecordBuilder::new("DSAR-90", "COMPLETED").build())
+        .expect("valid record");
+    let receipt = archive(&moto).await.write(&record).await.expect("written");
+    let now = Utc::now();
+
+    let response = w
+        .handle(signed_json(WEBHOOK_KEY, &ticket("DSAR-90", now), now))
+        .await;
+
+    assert_eq!(response.status(), 200);
+    let body = json_body(&response);
+    assert_eq!(body["alreadyStarted"], true);
+    assert_eq!(body["closed"], true);
+    assert_eq!(body["outcome"], "COMPLETED");
+    assert_eq!(body["recordKey"], receipt.key.as_str());
+    assert_eq!(body["recordDigest"], receipt.digest.as_str());
+    assert_eq!(body["executionName"], "DSAR-90");
+    assert!(
+        executions(&moto, &sm).await.is_empty(),
+        "a closed ticket never runs a second time"
+    );
+    // Another ticket id still starts.
+    let other = w
+        .handle(signed_json(WEBHOOK_KEY, &ticket("DSAR-91", now), now))
+        .await;
+    assert_eq!(other.status(), 202);
 }
