@@ -96,7 +96,7 @@ FUNCTIONS: dict[str, tuple[str | None, set[str]]] = {
         {"ARCHIVE_BUCKET", "ARCHIVE_PREFIX", "RETENTION_YEARS"},
     ),
     "report-ticket": ("ReportTicketFunctionArn", {"TICKET_CALLBACK_URL", "TICKET_SECRET_ARN"}),
-    "ticket-webhook": (None, {"WEBHOOK_SECRET_ARN", "STATE_MACHINE_ARN"}),
+    "ticket-webhook": (None, {"WEBHOOK_SECRET_ARN", "STATE_MACHINE_ARN", "ARCHIVE_BUCKET", "ARCHIVE_PREFIX"}),
     "approval": (
         None,
         {"APPROVAL_SECRET_ARN", "PSEUDONYM_KEY_SECRET_ARN", "APPROVAL_ROLES", "STATE_MACHINE_ARN"},
@@ -878,8 +878,12 @@ def record_writer_findings(template: dict[str, Any], source: str) -> list[str]:
     where = {
         "bucket": f"<{bucket}.Arn>",
         "objects": f"<{bucket}.Arn>/<ArchivePrefix>records/*",
+        # A record the archive refused is kept there (crates/archive/src/fallback.rs):
+        # put only, WriteRecord never reads it back.
+        "fallback": f"<{bucket}.Arn>/<ArchivePrefix>fallback/*",
     }
     needed: dict[str, set[str]] = {w: set() for w in where}
+    needed["fallback"] = {"s3:PutObject"}
     for operation in sorted(archive_s3_operations(source)):
         if operation not in S3_OPERATION_ACTIONS:
             findings.append(
@@ -897,7 +901,9 @@ def record_writer_findings(template: dict[str, Any], source: str) -> list[str]:
             scope = next((w for w, r in where.items() if r == resource), None)
             if scope is None:
                 if actions:
-                    findings.append(f"{role}: S3 actions on {resource}, neither the archive nor its records")
+                    findings.append(
+                        f"{role}: S3 actions on {resource}, neither the archive, its records nor its fallback"
+                    )
                 continue
             granted[scope] |= actions
     for scope in where:

@@ -43,6 +43,24 @@ pub enum ServerSideEncryption {
     Kms { key_id: Option<String> },
 }
 
+impl ServerSideEncryption {
+    /// The encryption headers of a put (records, and the fallback's copies).
+    pub(crate) fn apply(
+        &self,
+        put: aws_sdk_s3::operation::put_object::builders::PutObjectFluentBuilder,
+    ) -> aws_sdk_s3::operation::put_object::builders::PutObjectFluentBuilder {
+        match self {
+            ServerSideEncryption::BucketDefault => put,
+            ServerSideEncryption::S3 => {
+                put.server_side_encryption(aws_sdk_s3::types::ServerSideEncryption::Aes256)
+            }
+            ServerSideEncryption::Kms { key_id } => put
+                .server_side_encryption(aws_sdk_s3::types::ServerSideEncryption::AwsKms)
+                .set_ssekms_key_id(key_id.clone()),
+        }
+    }
+}
+
 /// Where and how the S3 backend writes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct S3Settings {
@@ -62,6 +80,23 @@ impl S3Settings {
             encryption: ServerSideEncryption::BucketDefault,
         }
     }
+}
+
+/// An S3 client from the standard AWS environment (path-style against `endpoint_url`).
+pub(crate) async fn client_from_environment(
+    endpoint_url: Option<&str>,
+) -> Result<Client, ArchiveError> {
+    let shared = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let mut config = aws_sdk_s3::config::Builder::from(&shared);
+    if let Some(url) = endpoint_url {
+        config = config.endpoint_url(url).force_path_style(true);
+    }
+    if shared.region().is_none() {
+        return Err(ArchiveError::misconfigured(
+            "no AWS region: set AWS_REGION (or a profile's region)",
+        ));
+    }
+    Ok(Client::from_conf(config.build()))
 }
 
 /// Checks an S3 bucket name (3-63 of a-z 0-9 . -, starting and ending alphanumeric).
@@ -108,17 +143,7 @@ impl S3Archive {
         settings: S3Settings,
         endpoint_url: Option<&str>,
     ) -> Result<Self, ArchiveError> {
-        let shared = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-        let mut config = aws_sdk_s3::config::Builder::from(&shared);
-        if let Some(url) = endpoint_url {
-            config = config.endpoint_url(url).force_path_style(true);
-        }
-        if shared.region().is_none() {
-            return Err(ArchiveError::misconfigured(
-                "no AWS region: set AWS_REGION (or a profile's region)",
-            ));
-        }
-        Self::new(Client::from_conf(config.build()), settings)
+        Self::new(client_from_environment(endpoint_url).await?, settings)
     }
 
     pub fn settings(&self) -> &S3Settings {
@@ -214,20 +239,7 @@ impl S3Archive {
             .checksum_algorithm(ChecksumAlgorithm::Sha256)
             .checksum_sha256(checksum)
             .metadata(DIGEST_METADATA_KEY, record.digest());
-        put = match &self.settings.encryption {
-            ServerSideEncryption::BucketDefault => put,
-            ServerSideEncryption::S3 => {
-                put.server_side_encryption(aws_sdk_s3::types::ServerSideEncryption::Aes256)
-            }
-            ServerSideEncryption::Kms { key_id } => {
-                let put =
-                    put.server_side_encryption(aws_sdk_s3::types::ServerSideEncryption::AwsKms);
-                match key_id {
-                    Some(id) => put.ssekms_key_id(id),
-                    None => put,
-                }
-            }
-        };
+        put = self.settings.encryption.apply(put);
         match put.send().await {
             Ok(out) => Ok(PutOutcome::Written {
                 version_id: out.version_id().map(str::to_owned),
@@ -358,13 +370,36 @@ impl Archive for S3Archive {
         chain::check_extends(head.as_ref(), record)?;
 
         match self.put_new(&key, record, retain_until).await? {
-            PutOutcome::Written { version_id } => Ok(Receipt {
-                key,
-                version_id,
-                digest: record.digest().to_owned(),
-                retain_until,
-                already_present: false,
-            }),
+            PutOutcome::Written { version_id } => {
+                // Write-once does not rest on If-None-Match alone: some S3-compatible
+                // stores (Ceph radosgw in versioned buckets) ignore it and keep both
+                // versions. The first version at the key is the record; if another
+                // came first, this write is answered as that one's repeat or conflict.
+                if let Some(ours) = version_id.as_deref() {
+                    let first = self
+                        .list(Some(&record.view().ticket_id))
+                        .await?
+                        .into_iter()
+                        .find(|e| e.key == key)
+                        .and_then(|e| e.version_id);
+                    if first.as_deref().is_some_and(|f| f != ours) {
+                        return self
+                            .existing_or_conflict(record, &key, retain_until)
+                            .await?
+                            .ok_or_else(|| ArchiveError::ArchiveUnavailable {
+                                operation: "ListObjectVersions".into(),
+                                detail: format!("{key}: the first version is not readable"),
+                            });
+                    }
+                }
+                Ok(Receipt {
+                    key,
+                    version_id,
+                    digest: record.digest().to_owned(),
+                    retain_until,
+                    already_present: false,
+                })
+            }
             // Written meanwhile (a retry racing its own earlier attempt): same answer
             // as when the record was found before writing.
             PutOutcome::KeyExists => self

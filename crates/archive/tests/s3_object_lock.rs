@@ -463,3 +463,101 @@ async fn verify_passes_good_records_and_names_missing_or_short_locks() {
     assert_eq!(strict.findings.len(), 2, "{}", strict.to_text());
     assert!(strict.findings.iter().all(|f| f.check == Check::Retention));
 }
+
+/// A store that keeps no SHA-256 checksum (Ceph radosgw, as issue 13 found it):
+/// emulated on moto by writing without one, as such a store would hold the object.
+/// Not real Ceph: docs/archive.md says so.
+async fn put_without_checksum(client: &Client, bucket: &str, key: &str, bytes: &[u8], digest: &str) {
+    client
+        .put_object()
+        .bucket(bucket)
+        .key(key)
+        .body(ByteStream::from(bytes.to_vec()))
+        .metadata("digest", digest)
+        .object_lock_mode(ObjectLockMode::Compliance)
+        .object_lock_retain_until_date(SmithyDateTime::from_secs(
+            at("2040-01-01T00:00:00Z").timestamp(),
+        ))
+        .send()
+        .await
+        .expect("put without a checksum");
+}
+
+#[tokio::test]
+async fn a_store_without_checksums_passes_with_a_warning_and_changed_bytes_still_fail() {
+    let moto = MotoServer::start();
+    let client = moto.s3_client();
+    locked_bucket(&client, "records").await;
+    let archive = archive(&client, "records");
+    let good = record("DSAR-2026-0060");
+    let good_key = "gdpr/records/DSAR-2026-0060/20261122T114210.512Z-COMPLETED.json";
+    put_without_checksum(&client, "records", good_key, good.canonical_bytes(), good.digest())
+        .await;
+
+    let report = verify(&archive, &VerifyOptions::default())
+        .await
+        .expect("verify");
+    let text = report.to_text();
+    assert!(report.passed(), "{text}");
+    assert_eq!(report.warnings.len(), 1, "{text}");
+    assert!(
+        text.contains(&format!("WARN {good_key}: checksum: store gap: the store keeps no SHA-256 checksum")),
+        "{text}"
+    );
+
+    // Bytes that no longer match the digest recorded at write time: a failure, named.
+    let changed = record("DSAR-2026-0061");
+    let changed_key = "gdpr/records/DSAR-2026-0061/20261122T114210.512Z-COMPLETED.json";
+    let mut bytes = changed.canonical_bytes().to_vec();
+    let at_sequence = bytes.windows(3).position(|w| w == b"\"se").expect("a field");
+    bytes.insert(at_sequence, b' ');
+    put_without_checksum(&client, "records", changed_key, &bytes, changed.digest()).await;
+    let report = verify(&archive, &VerifyOptions::default())
+        .await
+        .expect("verify");
+    let text = report.to_text();
+    assert!(!report.passed(), "{text}");
+    assert!(
+        text.contains(&format!("FAIL {changed_key}: digest: the bytes changed after writing")),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn the_deployed_fallback_keeps_a_record_encrypted_and_replays_it_into_the_archive() {
+    use archive::fallback::{Fallback, replay};
+    let moto = MotoServer::start();
+    let client = moto.s3_client();
+    locked_bucket(&client, "records").await;
+    let fallback = archive::S3Fallback::new(
+        client.clone(),
+        "records",
+        "gdpr/fallback/",
+        ServerSideEncryption::S3,
+    )
+    .expect("fallback");
+    let r = record("DSAR-2026-0070");
+    let name = fallback.keep(&r).await.expect("kept");
+    assert_eq!(fallback.names().await.expect("names"), vec![name.clone()]);
+    let head = client
+        .head_object()
+        .bucket("records")
+        .key(format!("gdpr/fallback/{name}"))
+        .send()
+        .await
+        .expect("head");
+    assert_eq!(
+        head.server_side_encryption(),
+        Some(&aws_sdk_s3::types::ServerSideEncryption::Aes256)
+    );
+
+    let archive = archive(&client, "records");
+    let replayed = replay(&fallback, &archive).await.expect("replay");
+    let receipt = replayed[0].result.as_ref().expect("written");
+    assert_eq!(receipt.digest, r.digest());
+    let report = verify(&archive, &VerifyOptions::default())
+        .await
+        .expect("verify");
+    assert!(report.passed(), "{}", report.to_text());
+    assert_eq!(report.records_checked, 1, "the fallback is not under records/");
+}

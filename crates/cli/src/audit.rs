@@ -74,6 +74,14 @@ enum AuditCommand {
         #[arg(long)]
         ticket: Option<String>,
     },
+    /// Write the records WriteRecord kept in its fallback (the archive refused them)
+    /// into the archive, then check them as `verify` does.
+    ReplayFallback {
+        /// The fallback (default: `<prefix>fallback/` of an S3 archive's bucket,
+        /// `<dir>.fallback` beside a local archive).
+        #[arg(long, value_name = "DIR|s3://BUCKET/PREFIX")]
+        fallback: Option<String>,
+    },
     /// Figures for a period: outcomes, deadlines, time taken, open deferrals.
     Report {
         /// First UTC date of the period (YYYY-MM-DD).
@@ -123,6 +131,56 @@ async fn execute(args: AuditArgs) -> anyhow::Result<(String, ExitCode)> {
     let archive = archive::open(&location, &options).await?;
     let archive = archive.as_ref();
     match args.command {
+        AuditCommand::ReplayFallback { fallback } => {
+            let at = match fallback {
+                Some(f) => ArchiveLocation::parse(&f)?,
+                None => archive::fallback::default_for(&location),
+            };
+            let store = archive::fallback::open(&at, args.endpoint_url.as_deref()).await?;
+            let replayed = archive::fallback::replay(store.as_ref(), archive).await?;
+            let mut text = format!(
+                "{} record(s) in the fallback {}\n",
+                replayed.len(),
+                store.location()
+            );
+            let mut failed = false;
+            for r in &replayed {
+                match &r.result {
+                    Ok(receipt) => {
+                        let _ = writeln!(
+                            text,
+                            "  {}  {} {}",
+                            r.name,
+                            if receipt.already_present {
+                                "already in the archive at"
+                            } else {
+                                "written to"
+                            },
+                            receipt.key
+                        );
+                    }
+                    Err(e) => {
+                        failed = true;
+                        let _ = writeln!(text, "  {}  NOT replayed: {e}", r.name);
+                    }
+                }
+            }
+            let report = verify(
+                archive,
+                &VerifyOptions {
+                    min_retention,
+                    ticket_id: None,
+                },
+            )
+            .await?;
+            text.push_str(&report.to_text());
+            let code = if failed || !report.passed() {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            };
+            Ok((text, code))
+        }
         AuditCommand::List {
             ticket,
             outcome,
@@ -211,6 +269,16 @@ fn yes_no(b: Option<bool>) -> &'static str {
     }
 }
 
+/// `COMPLIANCE`, or what is wrong in capitals: a record that is not locked in
+/// compliance mode proves nothing, and the list says so on its line.
+fn lock_cell(lock: &archive::StoredLock) -> String {
+    match (lock.mode.as_deref(), lock.retain_until) {
+        (Some("COMPLIANCE"), Some(_)) => "COMPLIANCE".into(),
+        (Some(mode), _) => format!("{mode} (NOT COMPLIANCE)"),
+        (None, _) => "NOT LOCKED".into(),
+    }
+}
+
 fn list_table(records: &[LoadedRecord], unusable: &[Unusable]) -> String {
     let header = [
         "TICKET",
@@ -220,8 +288,9 @@ fn list_table(records: &[LoadedRecord], unusable: &[Unusable]) -> String {
         "WITHIN DEADLINE",
         "DIGEST",
         "RESUMES",
+        "LOCK",
     ];
-    let rows: Vec<[String; 7]> = records
+    let rows: Vec<[String; 8]> = records
         .iter()
         .map(|r| {
             let v = r.record.view();
@@ -233,6 +302,7 @@ fn list_table(records: &[LoadedRecord], unusable: &[Unusable]) -> String {
                 yes_no(v.clock.within_deadline).to_owned(),
                 short_digest(r.record.digest()).to_owned(),
                 v.resumes.clone().unwrap_or_else(|| "-".into()),
+                lock_cell(&r.lock),
             ]
         })
         .collect();
@@ -564,4 +634,23 @@ fn show_text(records: &[LoadedRecord], unusable: &[Unusable], follow_ups: &[Stri
         }
     }
     o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_list_marks_a_record_that_is_not_locked_in_compliance_mode() {
+        let lock = |mode: Option<&str>| archive::StoredLock {
+            mode: mode.map(str::to_owned),
+            retain_until: Some(chrono::Utc::now()),
+        };
+        assert_eq!(lock_cell(&lock(Some("COMPLIANCE"))), "COMPLIANCE");
+        assert_eq!(lock_cell(&lock(None)), "NOT LOCKED");
+        assert_eq!(
+            lock_cell(&lock(Some("GOVERNANCE"))),
+            "GOVERNANCE (NOT COMPLIANCE)"
+        );
+    }
 }

@@ -38,6 +38,9 @@ pub const NO_KEY_ID: &str = "unavailable";
 #[derive(Clone)]
 pub struct Deps {
     pub archive: Arc<dyn Archive>,
+    /// Where the record's bytes go when the archive does not take them
+    /// ([`archive::fallback`]): an operator replays them. `None`: nowhere.
+    pub fallback: Option<Arc<dyn archive::Fallback>>,
     /// The pipeline version the record names.
     pub pipeline_version: String,
     /// `sha256:<hex>` of the definition that ran, when known.
@@ -186,7 +189,13 @@ pub async fn handle(deps: &Deps, input: Input) -> Result<Output, StepError> {
     let record = record.ok_or_else(|| {
         StepError::input("every key of this writtenAt's second is taken by other records")
     })?;
-    let receipt = deps.archive.write(&record).await?;
+    let receipt = match deps.archive.write(&record).await {
+        Ok(r) => r,
+        Err(e) => {
+            keep_in_fallback(deps, &record).await;
+            return Err(e.into());
+        }
+    };
     let view = record.view();
     tracing::info!(
         ticket_id = ticket_id.as_str(),
@@ -206,6 +215,35 @@ pub async fn handle(deps: &Deps, input: Input) -> Result<Output, StepError> {
         already_present: receipt.already_present,
         retain_until: receipt.retain_until,
     })
+}
+
+/// Keeps a record the archive refused, at every failed attempt (the last one cannot
+/// know it is the last); the record's digest names it, so attempts keep one copy.
+async fn keep_in_fallback(deps: &Deps, record: &Record) {
+    let view = record.view();
+    let Some(fallback) = &deps.fallback else {
+        tracing::error!(
+            ticket_id = view.ticket_id.as_str(),
+            digest = record.digest(),
+            "compliance record not written and no fallback configured"
+        );
+        return;
+    };
+    match fallback.keep(record).await {
+        Ok(name) => tracing::warn!(
+            ticket_id = view.ticket_id.as_str(),
+            digest = record.digest(),
+            fallback = %fallback.location(),
+            name = name.as_str(),
+            "compliance record not written; its bytes are kept in the fallback for `gdpr-erasure audit replay-fallback`"
+        ),
+        Err(e) => tracing::error!(
+            ticket_id = view.ticket_id.as_str(),
+            digest = record.digest(),
+            error = %e,
+            "compliance record not written, and the fallback refused it too"
+        ),
+    }
 }
 
 fn to_record(

@@ -128,6 +128,7 @@ impl PipelineDeps {
             },
             write_record: write_record::Deps {
                 archive: p.archive,
+                fallback: None,
                 pipeline_version: crate::PIPELINE_VERSION.to_owned(),
                 definition_digest: Some(definition_digest()),
             },
