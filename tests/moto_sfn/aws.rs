@@ -20,7 +20,7 @@ use testkit::cargo_lambda::{CargoLambdaWatch, free_port};
 
 use endpoints::answer::Answer;
 use endpoints::approval::{ApprovalConfig, ApprovalEndpoint};
-use endpoints::signature::{SIGNATURE_HEADER, SigningKey, TIMESTAMP_HEADER, KeyRing};
+use endpoints::signature::{KeyRing, SIGNATURE_HEADER, SigningKey, TIMESTAMP_HEADER};
 
 use crate::{
     APPROVAL_KEY, APPROVAL_URL, POLL_FIRST_WAIT_SECONDS, POLL_MAX_WAIT_SECONDS, PSEUDONYM_KEY,

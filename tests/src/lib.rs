@@ -24,7 +24,7 @@ use erasure_core::ticket::IntakeConfig;
 use erasure_steps::local::receiver::{Behaviour, DownstreamReceiver};
 use erasure_steps::local::{Decider, LocalPipeline, LocalPorts, PipelineDeps, RunOutcome};
 use erasure_steps::ports::{
-    Downstream, DownstreamSystem, FileHoldRegister, KeyRing, HoldRegisterSource,
+    Downstream, DownstreamSystem, FileHoldRegister, HoldRegisterSource, KeyRing,
     MemoryReviewNotifier, MemoryTicketReporter, NoHoldRegister,
 };
 use genesys::{ClientConfig, Credentials, Environment, GenesysClient};

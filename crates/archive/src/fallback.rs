@@ -77,7 +77,9 @@ impl Fallback for LocalFallback {
         options.write(true).create(true).truncate(true);
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut file = options.open(&path).map_err(|e| io("open fallback file", e))?;
+        let mut file = options
+            .open(&path)
+            .map_err(|e| io("open fallback file", e))?;
         std::io::Write::write_all(&mut file, record.canonical_bytes())
             .map_err(|e| io("write fallback file", e))?;
         Ok(name)
@@ -160,7 +162,9 @@ impl Fallback for S3Fallback {
             .checksum_algorithm(aws_sdk_s3::types::ChecksumAlgorithm::Sha256);
         self.encryption
             .apply(put)
-            .send().await.map_err(|e| s3_error("PutObject", e))?;
+            .send()
+            .await
+            .map_err(|e| s3_error("PutObject", e))?;
         Ok(name)
     }
 
@@ -194,10 +198,14 @@ impl Fallback for S3Fallback {
             .send()
             .await
             .map_err(|e| s3_error("GetObject", e))?;
-        let body = out.body.collect().await.map_err(|e| ArchiveError::ArchiveUnavailable {
-            operation: "GetObject".into(),
-            detail: e.to_string(),
-        })?;
+        let body = out
+            .body
+            .collect()
+            .await
+            .map_err(|e| ArchiveError::ArchiveUnavailable {
+                operation: "GetObject".into(),
+                detail: e.to_string(),
+            })?;
         Ok(body.into_bytes().to_vec())
     }
 }

@@ -467,7 +467,13 @@ async fn verify_passes_good_records_and_names_missing_or_short_locks() {
 /// A store that keeps no SHA-256 checksum (Ceph radosgw, as issue 13 found it):
 /// emulated on moto by writing without one, as such a store would hold the object.
 /// Not real Ceph: docs/archive.md says so.
-async fn put_without_checksum(client: &Client, bucket: &str, key: &str, bytes: &[u8], digest: &str) {
+async fn put_without_checksum(
+    client: &Client,
+    bucket: &str,
+    key: &str,
+    bytes: &[u8],
+    digest: &str,
+) {
     client
         .put_object()
         .bucket(bucket)
@@ -491,8 +497,14 @@ async fn a_store_without_checksums_passes_with_a_warning_and_changed_bytes_still
     let archive = archive(&client, "records");
     let good = record("DSAR-2026-0060");
     let good_key = "gdpr/records/DSAR-2026-0060/20261122T114210.512Z-COMPLETED.json";
-    put_without_checksum(&client, "records", good_key, good.canonical_bytes(), good.digest())
-        .await;
+    put_without_checksum(
+        &client,
+        "records",
+        good_key,
+        good.canonical_bytes(),
+        good.digest(),
+    )
+    .await;
 
     let report = verify(&archive, &VerifyOptions::default())
         .await
@@ -501,7 +513,9 @@ async fn a_store_without_checksums_passes_with_a_warning_and_changed_bytes_still
     assert!(report.passed(), "{text}");
     assert_eq!(report.warnings.len(), 1, "{text}");
     assert!(
-        text.contains(&format!("WARN {good_key}: checksum: store gap: the store keeps no SHA-256 checksum")),
+        text.contains(&format!(
+            "WARN {good_key}: checksum: store gap: the store keeps no SHA-256 checksum"
+        )),
         "{text}"
     );
 
@@ -509,7 +523,10 @@ async fn a_store_without_checksums_passes_with_a_warning_and_changed_bytes_still
     let changed = record("DSAR-2026-0061");
     let changed_key = "gdpr/records/DSAR-2026-0061/20261122T114210.512Z-COMPLETED.json";
     let mut bytes = changed.canonical_bytes().to_vec();
-    let at_sequence = bytes.windows(3).position(|w| w == b"\"se").expect("a field");
+    let at_sequence = bytes
+        .windows(3)
+        .position(|w| w == b"\"se")
+        .expect("a field");
     bytes.insert(at_sequence, b' ');
     put_without_checksum(&client, "records", changed_key, &bytes, changed.digest()).await;
     let report = verify(&archive, &VerifyOptions::default())
@@ -518,7 +535,9 @@ async fn a_store_without_checksums_passes_with_a_warning_and_changed_bytes_still
     let text = report.to_text();
     assert!(!report.passed(), "{text}");
     assert!(
-        text.contains(&format!("FAIL {changed_key}: digest: the bytes changed after writing")),
+        text.contains(&format!(
+            "FAIL {changed_key}: digest: the bytes changed after writing"
+        )),
         "{text}"
     );
 }
@@ -559,5 +578,8 @@ async fn the_deployed_fallback_keeps_a_record_encrypted_and_replays_it_into_the_
         .await
         .expect("verify");
     assert!(report.passed(), "{}", report.to_text());
-    assert_eq!(report.records_checked, 1, "the fallback is not under records/");
+    assert_eq!(
+        report.records_checked, 1,
+        "the fallback is not under records/"
+    );
 }

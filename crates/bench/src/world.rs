@@ -115,7 +115,8 @@ impl World {
         let systems: Vec<(String, KeyRing, Behaviour)> = ["crm", "warehouse"]
             .into_iter()
             .map(|n| {
-                let key = KeyRing::from_key(format!("bench-{n}-key-0123456789abcdef0123456789")).context("a key")?;
+                let key = KeyRing::from_key(format!("bench-{n}-key-0123456789abcdef0123456789"))
+                    .context("a key")?;
                 Ok((n.to_owned(), key, Behaviour::Acknowledge))
             })
             .collect::<anyhow::Result<_>>()?;

@@ -13,7 +13,7 @@ use erasure_core::deadline::{ClockBasis, DeadlineConfig};
 use erasure_core::pseudonym::{PseudonymKey, Pseudonymiser};
 use erasure_core::ticket::IntakeConfig;
 use erasure_steps::ports::{
-    Downstream, DownstreamSystem, FileHoldRegister, KeyRing, HoldRegisterSource, NoHoldRegister,
+    Downstream, DownstreamSystem, FileHoldRegister, HoldRegisterSource, KeyRing, NoHoldRegister,
 };
 use rand::RngCore as _;
 use serde::Deserialize;

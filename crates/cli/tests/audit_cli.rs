@@ -255,8 +255,16 @@ async fn show_follows_a_deferral_to_the_follow_up_ticket_that_resumed_it() {
         "{}",
         list.stdout
     );
-    assert!(row("DSAR-D-2").ends_with("  DSAR-D   COMPLIANCE"), "{}", list.stdout);
-    assert!(row("DSAR-D").ends_with("  -        COMPLIANCE"), "{}", list.stdout);
+    assert!(
+        row("DSAR-D-2").ends_with("  DSAR-D   COMPLIANCE"),
+        "{}",
+        list.stdout
+    );
+    assert!(
+        row("DSAR-D").ends_with("  -        COMPLIANCE"),
+        "{}",
+        list.stdout
+    );
     assert_eq!(report.code, 0, "{}", report.stderr);
     assert!(
         report.stdout.contains("Open deferrals as of"),

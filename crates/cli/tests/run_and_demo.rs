@@ -95,8 +95,18 @@ fn run_prints_the_timeline_and_the_record_and_exits_by_outcome() {
         ],
     );
     assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
-    assert!(again.stdout.contains("Repeat    ticket DSAR-2026-1002 already ran"), "{}", again.stdout);
-    assert!(again.stdout.contains("Outcome   COMPLETED"), "{}", again.stdout);
+    assert!(
+        again
+            .stdout
+            .contains("Repeat    ticket DSAR-2026-1002 already ran"),
+        "{}",
+        again.stdout
+    );
+    assert!(
+        again.stdout.contains("Outcome   COMPLETED"),
+        "{}",
+        again.stdout
+    );
     assert!(again.stdout.contains(&digest), "{}", again.stdout);
     assert!(!again.stdout.contains("genesys:"), "{}", again.stdout);
 

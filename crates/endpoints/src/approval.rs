@@ -34,7 +34,7 @@ use serde_json::{Map, Value, json};
 
 use crate::answer::{self, Answer};
 use crate::sfn::{self, SfnError, StepFunctions};
-use crate::signature::{self, SIGNATURE_HEADER, TIMESTAMP_HEADER, KeyRing};
+use crate::signature::{self, KeyRing, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 use crate::webhook::aws_failure;
 
 /// The `channel` recorded for decisions that came through this endpoint.

@@ -35,7 +35,7 @@ use archive::Archive;
 
 use crate::answer::{self, Answer};
 use crate::sfn::{SfnError, StepFunctions, execution_arn};
-use crate::signature::{self, SIGNATURE_HEADER, TIMESTAMP_HEADER, KeyRing};
+use crate::signature::{self, KeyRing, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 
 /// How the webhook is set up (built once per cold start).
 #[derive(Debug, Clone)]
@@ -176,7 +176,10 @@ impl<S: StepFunctions> Webhook<S> {
                 )
             })?;
         Ok(closed.map(|c| {
-            tracing::info!(outcome = c.outcome.as_str(), "repeat of a closed ticket (from the archive)");
+            tracing::info!(
+                outcome = c.outcome.as_str(),
+                "repeat of a closed ticket (from the archive)"
+            );
             Answer::ok(
                 200,
                 json!({

@@ -5,9 +5,9 @@ mod common;
 
 use std::sync::Arc;
 
+use archive::{Archive, Record, S3Archive, S3Settings};
 use chrono::{Duration, Utc};
 use clock::{SharedClock, SystemClock};
-use archive::{Archive, Record, S3Archive, S3Settings};
 use endpoints::webhook::{Webhook, WebhookConfig};
 use lambda_http::Body;
 use serde_json::{Value, json};
@@ -389,8 +389,7 @@ async fn a_step_functions_failure_is_a_502_that_names_nothing() {
 }
 
 #[tokio::test]
-async fn a_ticket_whose_execution_is_gone_but_whose_record_exists_is_a_repeat_and_starts_nothing()
-{
+async fn a_ticket_whose_execution_is_gone_but_whose_record_exists_is_a_repeat_and_starts_nothing() {
     // Step Functions released the name (90 days after the execution closed): it
     // knows no execution DSAR-90, but the archive holds its record.
     let moto = MotoServer::start_with_step_functions();

@@ -674,7 +674,11 @@ mod tests {
         }
         // A punycode label that does not decode, or decodes to a homoglyph of
         // example.com (Latin and Cyrillic mixed), is refused.
-        for bad in ["jane@xn--.com", "jane@xn--zz-zzz.com", "jane@xn--exmple-4nf.com"] {
+        for bad in [
+            "jane@xn--.com",
+            "jane@xn--zz-zzz.com",
+            "jane@xn--exmple-4nf.com",
+        ] {
             assert!(bad.parse::<Email>().is_err(), "{bad}");
         }
     }

@@ -480,5 +480,4 @@ mod tests {
         assert_eq!(e.name(), "StepMisconfigured");
         assert!(!e.to_string().contains(&key), "{e}");
     }
-
 }

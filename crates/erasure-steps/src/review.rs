@@ -604,7 +604,11 @@ mod tests {
             " JÖRG@xn--bcher-kva.de",
             "jo\u{308}rg@bu\u{308}cher.DE",
         ] {
-            assert_eq!(matching_ref(&ids, genesys_spelling), Some(r.clone()), "{genesys_spelling}");
+            assert_eq!(
+                matching_ref(&ids, genesys_spelling),
+                Some(r.clone()),
+                "{genesys_spelling}"
+            );
         }
         assert_eq!(matching_ref(&ids, "jorg@bucher.de"), None);
     }

@@ -83,7 +83,12 @@ async fn every_step_reads_its_configuration_from_the_template_variables_and_secr
         ),
         (
             "DOWNSTREAM_SECRET_ARN",
-            secret(&sm, "downstream", &format!(r#"{{"crm": "{}"}}"#, "c".repeat(32))).await,
+            secret(
+                &sm,
+                "downstream",
+                &format!(r#"{{"crm": "{}"}}"#, "c".repeat(32)),
+            )
+            .await,
         ),
         ("HOLD_REGISTER_BUCKET", "holds".to_owned()),
         ("HOLD_REGISTER_KEY", "legal-holds.json".to_owned()),
@@ -93,7 +98,12 @@ async fn every_step_reads_its_configuration_from_the_template_variables_and_secr
         ),
         (
             "REVIEW_SECRET_ARN",
-            secret(&sm, "review", &format!(r#"{{"key": "{}"}}"#, "r".repeat(32))).await,
+            secret(
+                &sm,
+                "review",
+                &format!(r#"{{"key": "{}"}}"#, "r".repeat(32)),
+            )
+            .await,
         ),
         ("APPROVAL_URL", "https://approve.example.com/".to_owned()),
         (
@@ -102,7 +112,12 @@ async fn every_step_reads_its_configuration_from_the_template_variables_and_secr
         ),
         (
             "TICKET_SECRET_ARN",
-            secret(&sm, "ticket", &format!(r#"{{"key": "{}"}}"#, "t".repeat(32))).await,
+            secret(
+                &sm,
+                "ticket",
+                &format!(r#"{{"key": "{}"}}"#, "t".repeat(32)),
+            )
+            .await,
         ),
         ("ARCHIVE_BUCKET", "records".to_owned()),
         ("ARCHIVE_PREFIX", "prod/".to_owned()),

@@ -104,20 +104,25 @@ async fn a_forced_write_failure_leaves_replayable_bytes_that_verify_once_replaye
     .await
     .unwrap();
     assert!(report.passed(), "{}", report.to_text());
-    let head = archive.chain_head("DSAR-31").await.unwrap().expect("a record");
+    let head = archive
+        .chain_head("DSAR-31")
+        .await
+        .unwrap()
+        .expect("a record");
     assert_eq!(head.digest, receipt.digest);
-    assert_eq!(head.digest.trim_start_matches("sha256:"), kept[0].trim_start_matches("DSAR-31/").trim_end_matches(".json"));
+    assert_eq!(
+        head.digest.trim_start_matches("sha256:"),
+        kept[0]
+            .trim_start_matches("DSAR-31/")
+            .trim_end_matches(".json")
+    );
 
     // Replaying again writes nothing twice.
     let again = replay(fallback.as_ref(), &archive).await.unwrap();
     assert!(again[0].result.as_ref().unwrap().already_present);
 
     // Bytes changed in the fallback are refused, never written.
-    std::fs::write(
-        fallback_dir.join(&kept[0]),
-        br#"{"not": "the record"}"#,
-    )
-    .unwrap();
+    std::fs::write(fallback_dir.join(&kept[0]), br#"{"not": "the record"}"#).unwrap();
     let tampered = replay(fallback.as_ref(), &archive).await.unwrap();
     assert!(tampered[0].result.is_err());
 }

@@ -10,7 +10,7 @@ pub mod secret;
 
 pub use post::{Endpoint, EndpointError, PostOutcome, SignedPost, http_client};
 pub use scheme::{
-    DEFAULT_TOLERANCE, IDEMPOTENCY_HEADER, KeyError, KeyRing, MAX_SIGNATURE_ENTRIES,
-    MIN_KEY_BYTES, SIGNATURE_HEADER, SignatureError, SigningKey, TIMESTAMP_HEADER, verify,
+    DEFAULT_TOLERANCE, IDEMPOTENCY_HEADER, KeyError, KeyRing, MAX_SIGNATURE_ENTRIES, MIN_KEY_BYTES,
+    SIGNATURE_HEADER, SignatureError, SigningKey, TIMESTAMP_HEADER, verify,
 };
 pub use secret::{Secret, SecretError};

@@ -179,7 +179,10 @@ mod tests {
             ("http://localhost.example.com/", EndpointError::NotHttps),
             ("ftp://crm.example.com/", EndpointError::NotHttps),
             ("crm.example.com/erase", EndpointError::NotUrl),
-            ("https://user:pw@crm.example.com/", EndpointError::Credentials),
+            (
+                "https://user:pw@crm.example.com/",
+                EndpointError::Credentials,
+            ),
         ] {
             assert_eq!(Endpoint::parse(bad), Err(why), "{bad}");
         }

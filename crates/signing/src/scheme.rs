@@ -418,10 +418,9 @@ mod tests {
     #[test]
     fn the_previous_key_is_accepted_during_a_rotation() {
         let old = "old-key-old-key-old-key-old-key-old-key-!";
-        let k = KeyRing::from_secret_json(&format!(
-            r#"{{"key": "{KEY}", "previousKey": "{old}"}}"#
-        ))
-        .unwrap();
+        let k =
+            KeyRing::from_secret_json(&format!(r#"{{"key": "{KEY}", "previousKey": "{old}"}}"#))
+                .unwrap();
         let body = b"{}";
         let ts = now().timestamp();
         let sig = SigningKey::new(old.as_bytes()).unwrap().sign(ts, body);
@@ -481,16 +480,14 @@ mod tests {
     #[test]
     fn a_rotating_sender_signs_with_both_keys_and_either_receiver_accepts() {
         let old = "old-key-old-key-old-key-old-key-old-key-!";
-        let sender = KeyRing::from_secret_json(&format!(
-            r#"{{"key": "{KEY}", "previousKey": "{old}"}}"#
-        ))
-        .unwrap();
+        let sender =
+            KeyRing::from_secret_json(&format!(r#"{{"key": "{KEY}", "previousKey": "{old}"}}"#))
+                .unwrap();
         let body = b"{}";
         let ts = now().timestamp();
         let header = sender.signature_header(ts, body);
         assert_eq!(header.matches("v1=").count(), 2);
-        let old_receiver =
-            KeyRing::new(SigningKey::new(old.as_bytes()).unwrap(), None);
+        let old_receiver = KeyRing::new(SigningKey::new(old.as_bytes()).unwrap(), None);
         for receiver in [keys(), old_receiver] {
             assert_eq!(
                 verify(
@@ -514,8 +511,7 @@ mod tests {
         );
         assert!(KeyRing::from_secret_value(&serde_json::json!(KEY)).is_ok());
         assert_eq!(
-            KeyRing::from_secret_value(&serde_json::json!({"key": KEY, "extra": 1}))
-                .unwrap_err(),
+            KeyRing::from_secret_value(&serde_json::json!({"key": KEY, "extra": 1})).unwrap_err(),
             KeyError::NotKeyObject
         );
     }

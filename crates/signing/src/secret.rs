@@ -157,12 +157,17 @@ mod tests {
             name: "downstream".into(),
             json: serde_json::json!({"crm": "k", "warehouse": "w".repeat(32)}),
         };
-        assert!(s.member_key_ring("DOWNSTREAM_SECRET_ARN", "warehouse").is_ok());
+        assert!(
+            s.member_key_ring("DOWNSTREAM_SECRET_ARN", "warehouse")
+                .is_ok()
+        );
         let e = s
             .member_key_ring("DOWNSTREAM_SECRET_ARN", "crm")
             .unwrap_err();
         assert!(e.to_string().contains("1 bytes, at least 32"), "{e}");
-        let e = s.member_key_ring("DOWNSTREAM_SECRET_ARN", "erp").unwrap_err();
+        let e = s
+            .member_key_ring("DOWNSTREAM_SECRET_ARN", "erp")
+            .unwrap_err();
         assert!(e.to_string().contains("no key for erp"), "{e}");
         assert!(!format!("{s:?}").contains("www"));
     }

@@ -26,7 +26,10 @@ async fn serve() -> (String, Seen) {
             "/moved",
             post(move |h: HeaderMap, body: Bytes| async move {
                 a.lock().unwrap().push(("/moved".into(), h, body));
-                (StatusCode::TEMPORARY_REDIRECT, [(header::LOCATION, "/elsewhere")])
+                (
+                    StatusCode::TEMPORARY_REDIRECT,
+                    [(header::LOCATION, "/elsewhere")],
+                )
                     .into_response()
             }),
         )
@@ -34,7 +37,10 @@ async fn serve() -> (String, Seen) {
             "/elsewhere",
             post(move |h: HeaderMap, body: Bytes| async move {
                 b.lock().unwrap().push(("/elsewhere".into(), h, body));
-                (StatusCode::ACCEPTED, r#"{"status":"accepted","reference":"r"}"#)
+                (
+                    StatusCode::ACCEPTED,
+                    r#"{"status":"accepted","reference":"r"}"#,
+                )
             }),
         );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -84,13 +90,23 @@ async fn a_post_carries_a_verifiable_signature_and_its_idempotency_key() {
     }
     .send(&http_client())
     .await;
-    assert!(matches!(outcome, PostOutcome::Accepted { status: 202, .. }), "{outcome:?}");
+    assert!(
+        matches!(outcome, PostOutcome::Accepted { status: 202, .. }),
+        "{outcome:?}"
+    );
     let seen = seen.lock().unwrap();
     let (_, headers, body) = &seen[0];
     let h = |n: &str| headers.get(n).and_then(|v| v.to_str().ok());
     assert_eq!(h(IDEMPOTENCY_HEADER), Some("T-2/crm"));
     assert_eq!(
-        verify(&keys, h(TIMESTAMP_HEADER), h(SIGNATURE_HEADER), body, now, DEFAULT_TOLERANCE),
+        verify(
+            &keys,
+            h(TIMESTAMP_HEADER),
+            h(SIGNATURE_HEADER),
+            body,
+            now,
+            DEFAULT_TOLERANCE
+        ),
         Ok(())
     );
 }
@@ -98,7 +114,8 @@ async fn a_post_carries_a_verifiable_signature_and_its_idempotency_key() {
 #[tokio::test]
 async fn a_receiver_that_never_answers_times_out_as_unavailable() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let endpoint = Endpoint::parse(&format!("http://{}/x", listener.local_addr().unwrap())).unwrap();
+    let endpoint =
+        Endpoint::parse(&format!("http://{}/x", listener.local_addr().unwrap())).unwrap();
     // Accepts the connection, never answers.
     let hold = tokio::spawn(async move {
         let (_s, _) = listener.accept().await.unwrap();
@@ -115,6 +132,9 @@ async fn a_receiver_that_never_answers_times_out_as_unavailable() {
     }
     .send(&http_client())
     .await;
-    assert_eq!(outcome, PostOutcome::Unavailable("no answer within 300 ms".into()));
+    assert_eq!(
+        outcome,
+        PostOutcome::Unavailable("no answer within 300 ms".into())
+    );
     hold.abort();
 }

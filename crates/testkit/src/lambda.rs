@@ -96,7 +96,10 @@ pub async fn step_environment(
                 "REVIEW_ENDPOINT_URL",
                 "https://review.example.invalid/reviews".into(),
             ),
-            ("REVIEW_SECRET_ARN", secret("review-key", key(&"r".repeat(32))).await),
+            (
+                "REVIEW_SECRET_ARN",
+                secret("review-key", key(&"r".repeat(32))).await,
+            ),
             ("APPROVAL_URL", "https://approval.example.invalid/".into()),
         ],
         "notify-downstream" => vec![
@@ -106,7 +109,11 @@ pub async fn step_environment(
             ),
             (
                 "DOWNSTREAM_SECRET_ARN",
-                secret("downstream-keys", json!({"crm": "c".repeat(32)}).to_string()).await,
+                secret(
+                    "downstream-keys",
+                    json!({"crm": "c".repeat(32)}).to_string(),
+                )
+                .await,
             ),
         ],
         "write-record" => vec![
@@ -119,7 +126,10 @@ pub async fn step_environment(
                 "TICKET_CALLBACK_URL",
                 "https://dsar.example.invalid/outcomes".into(),
             ),
-            ("TICKET_SECRET_ARN", secret("ticket-key", key(&"t".repeat(32))).await),
+            (
+                "TICKET_SECRET_ARN",
+                secret("ticket-key", key(&"t".repeat(32))).await,
+            ),
         ],
         other => panic!("{other} is not a step function of infra/template.yaml"),
     };

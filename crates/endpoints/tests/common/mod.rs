@@ -5,7 +5,7 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
-use endpoints::signature::{SIGNATURE_HEADER, SigningKey, TIMESTAMP_HEADER, KeyRing};
+use endpoints::signature::{KeyRing, SIGNATURE_HEADER, SigningKey, TIMESTAMP_HEADER};
 use lambda_http::{Body, Request};
 use serde_json::{Value, json};
 

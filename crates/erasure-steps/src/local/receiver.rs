@@ -22,7 +22,9 @@ use axum::routing::post;
 use clock::SharedClock;
 use serde_json::{Value, json};
 
-use signing::{DEFAULT_TOLERANCE, Endpoint, IDEMPOTENCY_HEADER, KeyRing, SIGNATURE_HEADER, TIMESTAMP_HEADER};
+use signing::{
+    DEFAULT_TOLERANCE, Endpoint, IDEMPOTENCY_HEADER, KeyRing, SIGNATURE_HEADER, TIMESTAMP_HEADER,
+};
 
 /// How a system behaves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use signing::{Endpoint, KeyRing, PostOutcome, SignedPost, http_client};
 use crate::error::StepError;
+use signing::{Endpoint, KeyRing, PostOutcome, SignedPost, http_client};
 
 /// One recipient: where it is and the key it verifies our signature with.
 #[derive(Clone)]

@@ -12,8 +12,8 @@ pub use downstream::{Acknowledgement, Downstream, DownstreamSystem};
 pub use holds::{
     FileHoldRegister, HoldRegisterSource, NoHoldRegister, S3HoldRegister, StaticHoldRegister,
 };
-pub use signing::{Endpoint, KeyRing};
 pub use notify::{
     HttpReviewNotifier, HttpTicketReporter, MemoryReviewNotifier, MemoryTicketReporter,
     ReviewNotice, ReviewNotifier, TicketReport, TicketReporter,
 };
+pub use signing::{Endpoint, KeyRing};

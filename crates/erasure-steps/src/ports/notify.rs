@@ -9,9 +9,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use signing::{Endpoint, KeyRing, PostOutcome, SignedPost, http_client};
 use crate::error::StepError;
 use crate::state::ReviewSummary;
+use signing::{Endpoint, KeyRing, PostOutcome, SignedPost, http_client};
 
 /// What the DPO is sent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
