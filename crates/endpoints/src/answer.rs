@@ -127,6 +127,30 @@ pub fn require_size(body: &[u8], limit: usize) -> Result<(), Answer> {
     }
 }
 
+/// Checks the request's signature (`signing::verify`); a refusal is a 401 with the
+/// check's code, logged as `what` refused (never with the headers' values).
+pub fn require_signature(
+    request: &Request,
+    body: &[u8],
+    keys: &signing::KeyRing,
+    now: chrono::DateTime<chrono::Utc>,
+    tolerance: chrono::Duration,
+    what: &'static str,
+) -> Result<(), Answer> {
+    signing::verify(
+        keys,
+        header(request, signing::TIMESTAMP_HEADER),
+        header(request, signing::SIGNATURE_HEADER),
+        body,
+        now,
+        tolerance,
+    )
+    .map_err(|e| {
+        tracing::warn!(code = e.code(), refused = what, "refused: signature");
+        Answer::refuse(401, e.code(), e.to_string())
+    })
+}
+
 /// Parses the body as JSON; the refusal says where, never what.
 pub fn parse_json(body: &[u8]) -> Result<Value, Answer> {
     serde_json::from_slice(body).map_err(|e| {

@@ -34,7 +34,7 @@ use serde_json::{Map, Value, json};
 
 use crate::answer::{self, Answer};
 use crate::sfn::{self, SfnError, StepFunctions};
-use crate::signature::{self, KeyRing, SIGNATURE_HEADER, TIMESTAMP_HEADER};
+use crate::signature::{self, KeyRing};
 use crate::webhook::aws_failure;
 
 /// The `channel` recorded for decisions that came through this endpoint.
@@ -145,18 +145,14 @@ impl<S: StepFunctions> ApprovalEndpoint<S> {
         let body = answer::body_bytes(request);
         answer::require_size(body, MAX_BODY_BYTES)?;
         let now = self.clock.now();
-        signature::verify(
-            &self.config.keys,
-            answer::header(request, TIMESTAMP_HEADER),
-            answer::header(request, SIGNATURE_HEADER),
+        answer::require_signature(
+            request,
             body,
+            &self.config.keys,
             now,
             self.config.tolerance,
-        )
-        .map_err(|e| {
-            tracing::warn!(code = e.code(), "decision refused: signature");
-            Answer::refuse(401, e.code(), e.to_string())
-        })?;
+            "decision",
+        )?;
         let value = answer::parse_json(body)?;
         let d = self.read_decision(&value, now)?;
         let Some(role) = self

@@ -35,7 +35,7 @@ use archive::Archive;
 
 use crate::answer::{self, Answer};
 use crate::sfn::{SfnError, StepFunctions, execution_arn};
-use crate::signature::{self, KeyRing, SIGNATURE_HEADER, TIMESTAMP_HEADER};
+use crate::signature::{self, KeyRing};
 
 /// How the webhook is set up (built once per cold start).
 #[derive(Debug, Clone)]
@@ -106,18 +106,14 @@ impl<S: StepFunctions> Webhook<S> {
         let body = answer::body_bytes(request);
         answer::require_size(body, self.config.intake.max_input_bytes)?;
         let now = self.clock.now();
-        signature::verify(
-            &self.config.keys,
-            answer::header(request, TIMESTAMP_HEADER),
-            answer::header(request, SIGNATURE_HEADER),
+        answer::require_signature(
+            request,
             body,
+            &self.config.keys,
             now,
             self.config.tolerance,
-        )
-        .map_err(|e| {
-            tracing::warn!(code = e.code(), "ticket refused: signature");
-            Answer::refuse(401, e.code(), e.to_string())
-        })?;
+            "ticket",
+        )?;
         let value = answer::parse_json(body)?;
         let ticket = validate(&value, &self.config.intake, now).map_err(|e| {
             let TicketError::InvalidTicket { errors, salvage } = &e;
