@@ -314,6 +314,9 @@ pub enum NotifyError {
     Status(u16),
     #[error("the ticket callback could not be reached")]
     Unreachable,
+    /// No answer in time, a 5xx, 408 or 429: the detail says which.
+    #[error("the ticket callback is unavailable: {0}")]
+    Unavailable(String),
 }
 
 /// The real notifier: a signed JSON POST to the ticket callback URL.
@@ -355,7 +358,7 @@ impl ResumeNotifier for HttpNotifier {
         match post.send(&self.client).await {
             PostOutcome::Accepted { .. } => Ok(()),
             PostOutcome::Refused { status } => Err(NotifyError::Status(status)),
-            PostOutcome::Unavailable(_) => Err(NotifyError::Unreachable),
+            PostOutcome::Unavailable(detail) => Err(NotifyError::Unavailable(detail)),
         }
     }
 }

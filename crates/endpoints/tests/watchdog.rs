@@ -346,7 +346,7 @@ async fn a_failed_callback_fails_the_run_but_every_metric_is_still_reported() {
     assert_eq!(received.lock().expect("received").len(), 1, "it was tried");
     assert_eq!(
         report.problems,
-        vec!["ticket callback: the ticket callback answered HTTP 503".to_owned()]
+        vec!["ticket callback: the ticket callback is unavailable: HTTP 503".to_owned()]
     );
     // EventBridge's scheduled event, as the Lambda runtime hands it over.
     let scheduled = json!({
