@@ -38,7 +38,7 @@ use endpoints::webhook::{Webhook, WebhookConfig};
 use erasure_core::pseudonym::{PseudonymKey, Pseudonymiser};
 use erasure_steps::env::Env;
 use erasure_steps::local::receiver::{Behaviour, DownstreamReceiver};
-use erasure_steps::ports::HmacKey;
+use erasure_steps::ports::KeyRing;
 use erasure_steps::{intake, notify_review, write_record};
 use serde_json::{Value, json};
 use testkit::{MotoServer, RecordBuilder};
@@ -405,6 +405,9 @@ async fn webhook(stack: &Stack, user: &str) -> Webhook<aws_sdk_sfn::Client> {
     Webhook {
         config: WebhookConfig::new(&stack.sm, keys),
         sfn: stack.sfn(user),
+        archive: Box::new(
+            S3Archive::new(stack.s3(user), S3Settings::new(BUCKET, "")).expect("archive"),
+        ),
         clock: Arc::new(SystemClock),
     }
 }
@@ -551,7 +554,7 @@ async fn notify(stack: &Stack, user: &str, receiver: &DownstreamReceiver) -> Res
         &[
             (
                 "REVIEW_ENDPOINT_URL",
-                receiver.endpoint("review").to_string(),
+                receiver.endpoint("review").as_str().to_owned(),
             ),
             ("REVIEW_SECRET_ARN", stack.secrets["ReviewSecret"].clone()),
             (
@@ -591,12 +594,12 @@ async fn receiver() -> DownstreamReceiver {
         vec![
             (
                 "review".into(),
-                HmacKey::new(REVIEW_KEY.as_bytes().to_vec()).expect("key"),
+                KeyRing::from_key(REVIEW_KEY).expect("key"),
                 Behaviour::Acknowledge,
             ),
             (
                 "dsar".into(),
-                HmacKey::new(TICKET_KEY.as_bytes().to_vec()).expect("key"),
+                KeyRing::from_key(TICKET_KEY).expect("key"),
                 Behaviour::Acknowledge,
             ),
         ],
