@@ -448,21 +448,14 @@ async fn watchdog(
         &stack.secrets["TicketCallbackSecret"],
     )
     .await
-    .expect("the watchdog reads its key")
-    .signing_key()
-    .clone();
+    .expect("the watchdog reads its key");
     Watchdog {
         config: WatchdogConfig::new(&stack.sm, "GdprErasure", 72, 7),
         sfn: stack.sfn(user),
         archive: Box::new(
             S3Archive::new(stack.s3(user), S3Settings::new(BUCKET, "")).expect("archive"),
         ),
-        notifier: HttpNotifier {
-            client: reqwest::Client::new(),
-            url,
-            key,
-            clock: clock.clone(),
-        },
+        notifier: HttpNotifier::new(url.parse().expect("a local callback"), key, clock.clone()),
         clock,
     }
 }
