@@ -688,7 +688,7 @@ async fn every_function_works_with_exactly_its_template_grants() {
     let report = watchdog(
         &stack,
         "watchdog",
-        callbacks.endpoint("dsar").to_string(),
+        callbacks.endpoint("dsar").as_str().to_owned(),
         clock,
     )
     .await
@@ -821,10 +821,15 @@ async fn a_grant_taken_out_of_the_template_fails_its_path() {
     for action in ["states:ListExecutions", "s3:GetObjectVersion"] {
         let u = user("watchdog", action);
         let clock: SharedClock = Arc::new(VirtualClock::starting_at(later));
-        let report = watchdog(&stack, &u, callbacks.endpoint("dsar").to_string(), clock)
-            .await
-            .run()
-            .await;
+        let report = watchdog(
+            &stack,
+            &u,
+            callbacks.endpoint("dsar").as_str().to_owned(),
+            clock,
+        )
+        .await
+        .run()
+        .await;
         assert!(!report.problems.is_empty(), "{action}: {report:?}");
         assert!(stack.denied(&u, action), "{action}");
     }
