@@ -17,6 +17,7 @@ use clap::{Args, ValueEnum};
 use clock::SharedClock;
 use erasure_core::identifiers::{Email, TicketId};
 use erasure_core::record::ApprovalDecision;
+use erasure_core::strict_json::CheckedJson;
 use erasure_steps::local::{
     Decider, LocalPipeline, LocalPorts, PipelineDeps, ReviewAnswer, Reviewer,
 };
@@ -77,11 +78,15 @@ pub async fn run(args: RunArgs) -> ExitCode {
     }
 }
 
-/// The execution input and its name: the ticket as JSON when it parses, else
-/// `{rawTicket}` so that Intake refuses it with a REJECTED record.
+/// The execution input and its name: the ticket as JSON when it parses as one
+/// unambiguous document, else `{rawTicket}` so that Intake refuses it with a REJECTED
+/// record (not JSON, or a key given twice: `duplicate-key`, as the webhook answers).
 pub fn ticket_input(text: &str, fallback_name: &str) -> (String, Value) {
-    match serde_json::from_str::<Value>(text) {
-        Ok(v) => {
+    match CheckedJson::from_slice(text.as_bytes()) {
+        Ok(CheckedJson {
+            value: v,
+            duplicates,
+        }) if duplicates.is_empty() => {
             let name = v
                 .pointer("/ticket/id")
                 .and_then(Value::as_str)
@@ -89,7 +94,7 @@ pub fn ticket_input(text: &str, fallback_name: &str) -> (String, Value) {
                 .map_or_else(|| fallback_name.to_owned(), str::to_owned);
             (name, v)
         }
-        Err(_) => (fallback_name.to_owned(), json!({ "rawTicket": text })),
+        _ => (fallback_name.to_owned(), json!({ "rawTicket": text })),
     }
 }
 

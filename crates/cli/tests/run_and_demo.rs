@@ -154,6 +154,35 @@ fn malformed_json_ends_in_a_rejected_record_named_after_the_file() {
 }
 
 #[test]
+fn a_ticket_with_a_key_given_twice_ends_in_a_rejected_record_that_says_so() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = std::fs::read_to_string(fixture("happy-path.json")).expect("fixture");
+    let ticket: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    let twice = format!(
+        "{}, \"subject\": {{\"name\": \"Somebody Else\"}}}}",
+        ticket.to_string().strip_suffix('}').expect("object")
+    );
+    std::fs::write(dir.path().join("DSAR-78.json"), twice).expect("written");
+    let out = gdpr_erasure(
+        dir.path(),
+        &["run", "--ticket", "DSAR-78.json", "--archive", "records"],
+    );
+    assert_eq!(out.code, 12, "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("ticket DSAR-78"), "{}", out.stdout);
+    assert!(out.stdout.contains("Outcome   REJECTED"));
+    assert!(!out.stdout.contains("genesys:"), "Genesys is never called");
+    let records = dir.path().join("records/records/DSAR-78");
+    let record = std::fs::read_dir(&records)
+        .expect("the ticket's records")
+        .map(|e| e.expect("entry").path())
+        .find(|p| p.extension().is_some_and(|e| e == "json"))
+        .expect("a record");
+    let record = std::fs::read_to_string(record).expect("read");
+    assert!(record.contains("duplicate-key"), "{record}");
+    assert!(!record.contains("Somebody") && !record.contains("happy"));
+}
+
+#[test]
 fn bad_configuration_is_a_precise_error_with_exit_code_2() {
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::write(dir.path().join("c.json"), r#"{"timeZone": "Mars/Olympus"}"#).expect("written");

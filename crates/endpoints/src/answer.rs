@@ -6,6 +6,7 @@
 
 use chrono::{DateTime, Utc};
 use erasure_core::error::FieldError;
+use erasure_core::strict_json::CheckedJson;
 use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
@@ -153,17 +154,24 @@ pub fn require_signature(
 
 /// Parses the body as JSON; the refusal says where, never what.
 pub fn parse_json(body: &[u8]) -> Result<Value, Answer> {
-    serde_json::from_slice(body).map_err(|e| {
-        Answer::refuse(
-            400,
-            "invalid-json",
-            format!(
-                "the body is not valid JSON (line {}, column {})",
-                e.line(),
-                e.column()
-            ),
-        )
-    })
+    serde_json::from_slice(body).map_err(|e| not_json(&e))
+}
+
+/// Parses the body as JSON, finding every key given twice (the caller refuses those).
+pub fn parse_strict_json(body: &[u8]) -> Result<CheckedJson, Answer> {
+    CheckedJson::from_slice(body).map_err(|e| not_json(&e))
+}
+
+fn not_json(e: &serde_json::Error) -> Answer {
+    Answer::refuse(
+        400,
+        "invalid-json",
+        format!(
+            "the body is not valid JSON (line {}, column {})",
+            e.line(),
+            e.column()
+        ),
+    )
 }
 
 #[cfg(test)]

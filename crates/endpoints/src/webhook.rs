@@ -114,7 +114,20 @@ impl<S: StepFunctions> Webhook<S> {
             self.config.tolerance,
             "ticket",
         )?;
-        let value = answer::parse_json(body)?;
+        let value = answer::parse_strict_json(body)?;
+        if !value.duplicates.is_empty() {
+            tracing::warn!(
+                problems = value.duplicates.len(),
+                "ticket refused: a key given twice"
+            );
+            return Err(Answer::invalid(
+                422,
+                "invalid-ticket",
+                "the ticket would be rejected by Intake; nothing was started",
+                &value.duplicate_key_errors(),
+            ));
+        }
+        let value = value.value;
         let ticket = validate(&value, &self.config.intake, now).map_err(|e| {
             let TicketError::InvalidTicket { errors, salvage } = &e;
             tracing::warn!(

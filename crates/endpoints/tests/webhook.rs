@@ -421,4 +421,29 @@ async fn a_ticket_whose_execution_is_gone_but_whose_record_exists_is_a_repeat_an
         .handle(signed_json(WEBHOOK_KEY, &ticket("DSAR-91", now), now))
         .await;
     assert_eq!(other.status(), 202);
+
+/// serde_json keeps the last of two `subject` keys; the DSAR tool's parser may have
+/// kept the first. Such a ticket is refused with Intake's error, before anything starts.
+#[tokio::test]
+async fn a_body_with_two_subject_keys_is_refused_and_starts_nothing() {
+    let moto = MotoServer::start_with_step_functions();
+    let sm = state_machine(&moto, "erasure", true).await;
+    let w = webhook(&moto, &sm);
+    let now = Utc::now();
+    let t = ticket("DSAR-15", now);
+    let text = t.to_string();
+    let subject = t["subject"].to_string();
+    let twice = format!(
+        "{}, \"subject\": {subject}}}",
+        text.trim_end().strip_suffix('}').unwrap()
+    );
+    assert_eq!(twice.matches("\"subject\"").count(), 2);
+
+    let response = w.handle(signed(WEBHOOK_KEY, twice.as_bytes(), now)).await;
+
+    assert_eq!(response.status(), 422);
+    let body = json_body(&response);
+    assert_eq!(body["reasons"][0]["field"], "subject");
+    assert_eq!(body["reasons"][0]["code"], "duplicate-key");
+    assert!(executions(&moto, &sm).await.is_empty());
 }

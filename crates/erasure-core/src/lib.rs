@@ -26,6 +26,7 @@ pub mod intake;
 pub mod pseudonym;
 pub mod record;
 pub mod review;
+pub mod strict_json;
 pub mod tenure;
 pub mod ticket;
 pub mod time;

@@ -5,11 +5,9 @@
 //! quotes a value (it could be personal data). `docs/ticket-format.md` is the
 //! integrator's view of the same rules.
 
-use std::cell::RefCell;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -19,6 +17,7 @@ use crate::identifiers::{
     Email, ExternalContactId, GenesysUserId, PersonName, PhoneE164, PhoneRegion, TicketId,
     check_text,
 };
+use crate::strict_json::CheckedJson;
 use crate::tenure::{TenureWindow, merge_windows};
 
 /// GDPR applies from 25 May 2018 (Art. 99(2)); an earlier request is a data error.
@@ -279,15 +278,7 @@ pub fn parse_ticket(
             format!("the ticket is larger than {} bytes", config.max_input_bytes),
         )));
     }
-    let duplicates = RefCell::new(Vec::new());
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value = DuplicateCheck {
-        path: "$".to_owned(),
-        duplicates: &duplicates,
-    }
-    .deserialize(&mut de)
-    .and_then(|v| de.end().map(|()| v))
-    .map_err(|e| {
+    let checked = CheckedJson::from_slice(bytes).map_err(|e| {
         // Position only: serde_json's message can quote the input.
         reject(FieldError::new(
             "$",
@@ -295,100 +286,16 @@ pub fn parse_ticket(
             format!("not valid JSON (line {}, column {})", e.line(), e.column()),
         ))
     })?;
-    let mut duplicates = duplicates.into_inner();
-    if !duplicates.is_empty() {
+    if !checked.duplicates.is_empty() {
         // An ambiguous document is treated like one that is not JSON: nothing of it
         // is read, not even the ticket id (which of two?).
-        duplicates.truncate(MAX_ERRORS);
         return Err(TicketError::InvalidTicket {
-            errors: duplicates
-                .into_iter()
-                .map(|path| {
-                    FieldError::new(
-                        path,
-                        "duplicate-key",
-                        "is given more than once in the same object: which one was meant is unclear",
-                    )
-                })
-                .collect(),
+            errors: checked.duplicate_key_errors(),
             salvage: Box::default(),
         });
     }
+    let value = checked.value;
     validate(&value, config, now)
-}
-
-/// Reads a JSON value as `serde_json::Value` does, and records the path of every key
-/// given twice in one object. serde_json keeps the last silently; other parsers (the
-/// DSAR tool's, say) keep the first, so such a ticket means different things to
-/// different readers: two ids, two sign-offs, two subjects.
-struct DuplicateCheck<'a> {
-    path: String,
-    duplicates: &'a RefCell<Vec<String>>,
-}
-
-impl<'de> DeserializeSeed<'de> for DuplicateCheck<'_> {
-    type Value = Value;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
-        // serde_json's depth limit (128) still applies: it is enforced by the
-        // deserializer, whatever the visitor.
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for DuplicateCheck<'_> {
-    type Value = Value;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("any JSON value")
-    }
-    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
-        Ok(Value::Bool(v))
-    }
-    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
-        Ok(Value::from(v))
-    }
-    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
-        Ok(Value::from(v))
-    }
-    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
-        Ok(Value::from(v))
-    }
-    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
-        Ok(Value::String(v.to_owned()))
-    }
-    fn visit_string<E>(self, v: String) -> Result<Value, E> {
-        Ok(Value::String(v))
-    }
-    fn visit_unit<E>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        let mut items = Vec::new();
-        loop {
-            let item = DuplicateCheck {
-                path: format!("{}[{}]", self.path, items.len()),
-                duplicates: self.duplicates,
-            };
-            match seq.next_element_seed(item)? {
-                Some(v) => items.push(v),
-                None => return Ok(Value::Array(items)),
-            }
-        }
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Value, A::Error> {
-        let mut map = Map::new();
-        while let Some(key) = access.next_key::<String>()? {
-            let path = join(&self.path, safe_key(&key));
-            let value = access.next_value_seed(DuplicateCheck {
-                path: path.clone(),
-                duplicates: self.duplicates,
-            })?;
-            if map.insert(key, value).is_some() {
-                self.duplicates.borrow_mut().push(path);
-            }
-        }
-        Ok(Value::Object(map))
-    }
 }
 
 /// Validates the execution input. Every problem is reported, not just the first.
@@ -448,7 +355,7 @@ fn optional<'a>(map: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
     map.get(key).filter(|v| !v.is_null())
 }
 
-fn join(parent: &str, key: &str) -> String {
+pub(crate) fn join(parent: &str, key: &str) -> String {
     if parent == "$" {
         key.to_owned()
     } else {
@@ -490,7 +397,7 @@ pub const FIELD_NAMES: &[&str] = &[
 /// An unknown key is echoed in a path only if it is a field name of the format (one
 /// put at the wrong level). Any other key could be personal data ("jane", an e-mail
 /// address), and paths go into the REJECTED record, which can never be erased.
-fn safe_key(key: &str) -> &str {
+pub(crate) fn safe_key(key: &str) -> &str {
     if FIELD_NAMES.contains(&key) {
         key
     } else {

@@ -15,6 +15,7 @@ use erasure_core::error::FieldError;
 use erasure_core::intake::{Accepted, Refused, intake};
 use erasure_core::pseudonym::Pseudonymiser;
 use erasure_core::review::IdentifierValue;
+use erasure_core::strict_json::CheckedJson;
 use erasure_core::ticket::{IntakeConfig, Options, TicketSalvage, parse_ticket};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -70,8 +71,8 @@ pub struct Deps {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Input {
     /// The execution input: the ticket, or `{rawTicket: "<text>"}` when the caller
-    /// could not parse it.
-    pub input: Value,
+    /// could not parse it. Read strictly: a key given twice refuses the ticket.
+    pub input: CheckedJson,
     pub execution: ExecutionRef,
 }
 
@@ -118,37 +119,27 @@ pub struct RejectionSection {
 
 pub async fn handle(deps: &Deps, input: Input) -> Result<Output, StepError> {
     let now = deps.clock.now();
-    let result = match raw_ticket(&input.input) {
-        Some(text) => match serde_json::from_str::<Value>(text) {
-            Ok(value) if text.len() <= deps.config.max_input_bytes => {
-                intake(&value, &deps.config, &deps.pseudonymiser, now)
+    let result = match raw_ticket(&input.input.value) {
+        Some(text) => match CheckedJson::from_slice(text.as_bytes()) {
+            Ok(checked)
+                if checked.duplicates.is_empty() && text.len() <= deps.config.max_input_bytes =>
+            {
+                intake(&checked.value, &deps.config, &deps.pseudonymiser, now)
             }
-            // Not JSON, or too large: parse_ticket names the problem (with the line
-            // and column, never the text).
-            _ => {
-                let errors = match parse_ticket(text.as_bytes(), &deps.config, now) {
-                    Err(e) => e.errors().to_vec(),
-                    Ok(_) => vec![FieldError::new(
-                        "$",
-                        "invalid-json",
-                        "the ticket could not be read",
-                    )],
-                };
-                let salvage = TicketSalvage::default();
-                Err(Box::new(Refused {
-                    ticket_id: None,
-                    record_facts: erasure_core::record::RecordFacts::rejected(
-                        errors.clone(),
-                        &salvage,
-                        &deps.pseudonymiser,
-                        now,
-                    ),
-                    errors,
-                    salvage,
-                }))
-            }
+            // Not JSON, ambiguous, or too large: parse_ticket names the problem (with
+            // the line and column or the path, never the text).
+            _ => Err(unreadable(
+                deps,
+                parse_ticket(text.as_bytes(), &deps.config, now),
+                now,
+            )),
         },
-        None => intake(&input.input, &deps.config, &deps.pseudonymiser, now),
+        None if !input.input.duplicates.is_empty() => Err(refused_unread(
+            deps,
+            input.input.duplicate_key_errors(),
+            now,
+        )),
+        None => intake(&input.input.value, &deps.config, &deps.pseudonymiser, now),
     };
     let out = match result {
         Ok(accepted) => accepted_state(deps, &accepted, now),
@@ -163,6 +154,40 @@ pub async fn handle(deps: &Deps, input: Input) -> Result<Output, StepError> {
         "ticket taken in"
     );
     Ok(out)
+}
+
+/// A ticket refused before any of it was read: nothing is salvaged (not even the
+/// ticket id: which of two?).
+fn refused_unread(deps: &Deps, errors: Vec<FieldError>, now: DateTime<Utc>) -> Box<Refused> {
+    let salvage = TicketSalvage::default();
+    Box::new(Refused {
+        ticket_id: None,
+        record_facts: erasure_core::record::RecordFacts::rejected(
+            errors.clone(),
+            &salvage,
+            &deps.pseudonymiser,
+            now,
+        ),
+        errors,
+        salvage,
+    })
+}
+
+/// Text that does not read as one unambiguous JSON document: parse_ticket's errors.
+fn unreadable(
+    deps: &Deps,
+    parsed: Result<erasure_core::ticket::ValidTicket, erasure_core::error::TicketError>,
+    now: DateTime<Utc>,
+) -> Box<Refused> {
+    let errors = match parsed {
+        Err(e) => e.errors().to_vec(),
+        Ok(_) => vec![FieldError::new(
+            "$",
+            "invalid-json",
+            "the ticket could not be read",
+        )],
+    };
+    refused_unread(deps, errors, now)
 }
 
 /// `{rawTicket: "<text>"}` and nothing else.

@@ -410,7 +410,7 @@ async fn intake_keeps_no_name_and_a_retried_record_write_is_answered_idempotentl
     let out = intake::handle(
         &deps,
         intake::Input {
-            input: ticket,
+            input: ticket.into(),
             execution: exec.clone(),
         },
     )
@@ -433,7 +433,7 @@ async fn intake_keeps_no_name_and_a_retried_record_write_is_answered_idempotentl
     let refused = intake::handle(
         &deps,
         intake::Input {
-            input: json!({"rawTicket": "{\"ticket\": "}),
+            input: json!({"rawTicket": "{\"ticket\": "}).into(),
             execution: exec,
         },
     )
@@ -508,7 +508,7 @@ async fn a_follow_up_tickets_resumes_goes_from_intake_into_its_record() {
     let out = intake::handle(
         &deps,
         intake::Input {
-            input: follow_up.clone(),
+            input: follow_up.clone().into(),
             execution: execution("DSAR-17"),
         },
     )
@@ -564,7 +564,7 @@ async fn a_follow_up_tickets_resumes_goes_from_intake_into_its_record() {
     let refused = intake::handle(
         &deps,
         intake::Input {
-            input: unsigned,
+            input: unsigned.into(),
             execution: execution("DSAR-18"),
         },
     )
@@ -675,4 +675,47 @@ async fn the_review_summary_and_the_outcome_report_are_signed_posts() {
     let err = gone.report(&report).await.unwrap_err();
     assert_eq!(err.name(), "TicketSystemUnavailable");
     assert!(err.is_retryable());
+}
+
+/// A ticket with a key given twice is refused by Intake, whether it arrives as the
+/// execution input (read from the invocation's bytes) or as `{rawTicket}` text, with
+/// the error the other entry points give: `duplicate-key` at the path, nothing of the
+/// ticket read (not even which of two ids).
+#[tokio::test]
+async fn intake_refuses_a_key_given_twice_in_either_form() {
+    let clock: SharedClock = Arc::new(VirtualClock::starting_at(START.parse().unwrap()));
+    let deps = intake::Deps {
+        pseudonymiser: Arc::new(pseudonymiser()),
+        config: IntakeConfig::default(),
+        downstream: vec![],
+        poll_budget: PollBudget::default(),
+        clock,
+    };
+    let ticket = r#"{"ticket": {"id": "DSAR-17", "source": "onetrust", "receivedAt": "2026-11-20T10:15:00Z",
+        "identityVerifiedAt": "2026-11-21T09:00:00Z", "verificationMethod": "account-login",
+        "signOff": {"by": "dpo@brightwater.example", "role": "DPO", "at": "2026-11-21T11:00:00Z"}},
+        "subject": {"phones": [{"number": "+353 83 456 7890", "from": "2016-04-01"}]},
+        "subject": {"phones": [{"number": "+353 83 999 0000", "from": "2016-04-01"}]}}"#;
+    let execution =
+        r#"{"id": "arn:aws:states:us-east-1:123456789012:execution:gdpr-erasure:x", "name": "x"}"#;
+    let as_input: intake::Input = serde_json::from_str(&format!(
+        r#"{{"input": {ticket}, "execution": {execution}}}"#
+    ))
+    .unwrap();
+    let raw = serde_json::json!({ "input": {"rawTicket": ticket} });
+    let mut as_raw = raw.as_object().unwrap().clone();
+    as_raw.insert("execution".into(), serde_json::from_str(execution).unwrap());
+    let as_raw: intake::Input = serde_json::from_value(Value::Object(as_raw)).unwrap();
+    for input in [as_input, as_raw] {
+        let out = intake::handle(&deps, input).await.unwrap();
+        assert!(!out.valid);
+        let reasons = &out.rejection.as_ref().unwrap().reasons;
+        assert_eq!(reasons.len(), 1, "{reasons:?}");
+        assert_eq!(
+            (reasons[0].field.as_str(), reasons[0].code.as_str()),
+            ("subject", "duplicate-key")
+        );
+        let state = serde_json::to_string(&out).unwrap();
+        assert!(!state.contains("DSAR-17") && !state.contains("456 7890"));
+    }
 }
