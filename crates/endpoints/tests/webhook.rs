@@ -428,7 +428,7 @@ async fn a_ticket_whose_execution_is_gone_but_whose_record_exists_is_a_repeat_an
 async fn a_body_with_two_subject_keys_is_refused_and_starts_nothing() {
     let moto = MotoServer::start_with_step_functions();
     let sm = state_machine(&moto, "erasure", true).await;
-    let w = webhook(&moto, &sm);
+    let w = webhook(&moto, &sm).await;
     let now = Utc::now();
     let t = ticket("DSAR-15", now);
     let text = t.to_string();
