@@ -1,5 +1,9 @@
 //! The routes: one function per page or form, all behind the signed-in check.
 
+// A check's `Err` is the response the handler returns at once (a page): it is not
+// passed around, so its size does not matter.
+#![allow(clippy::result_large_err)]
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -94,18 +98,17 @@ async fn signed_in(c: &Console, headers: &HeaderMap) -> Result<Viewer, Response>
     #[cfg(feature = "local-sign-in")]
     if let Some(local) = &c.local_sign_in
         && token.starts_with("local.")
+        && let Some((name, group)) = local.check(token)
     {
-        if let Some((name, group)) = local.check(token) {
-            let claims = json!({ c.settings.roles.claim.clone(): [group], "name": name });
-            let claims = claims.as_object().cloned().unwrap_or_default();
-            return Ok(Viewer::from_claims(
-                None,
-                name,
-                &claims,
-                &c.settings.roles,
-                token.to_owned(),
-            ));
-        }
+        let claims = json!({ c.settings.roles.claim.clone(): [group], "name": name });
+        let claims = claims.as_object().cloned().unwrap_or_default();
+        return Ok(Viewer::from_claims(
+            None,
+            name,
+            &claims,
+            &c.settings.roles,
+            token.to_owned(),
+        ));
     }
     let refused = |why: String| {
         tracing::warn!(why = why.as_str(), "console: token refused");
