@@ -15,7 +15,7 @@ export MOTO_SERVER := $(abspath $(VENV)/bin/moto_server)
 export CARGO_LAMBDA := $(abspath $(VENV)/bin/cargo-lambda)
 export ASL_VALIDATOR := $(abspath $(NODE_TOOLS)/.bin/asl-validator)
 
-.PHONY: all build demo test lint fmt tools venv node-tools clean infra-test package deploy bench fuzz
+.PHONY: all build demo test lint fmt tools venv node-tools clean infra-test package deploy bench fuzz chromium console console-oidc console-screenshots
 
 all: build
 
@@ -29,7 +29,7 @@ demo:
 	$(CARGO) run --quiet -p gdpr-erasure -- demo --archive demo-archive
 
 ## test: lint, then every test of the workspace (starts its own local servers).
-test: tools lint
+test: tools chromium lint
 	$(CARGO) test --workspace --no-fail-fast
 
 ## lint: formatting, clippy, and the field's own validators on the definition and template.
@@ -127,6 +127,30 @@ $(CARGO_FUZZ):
 
 fmt:
 	$(CARGO) fmt --all
+
+## chromium: Debian's chromium and chromium-driver, for the console's browser test
+## (crates/cli/tests/console_browser.rs); installed with apt-get when missing.
+chromium:
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+	  sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium chromium-driver; fi
+
+## console: the DPO's console (docs/console.md) on http://127.0.0.1:8088 over the demo's
+## tickets, some waiting for review. Sign-in: the issuer in CONSOLE_OIDC_ISSUER (client
+## CONSOLE_OIDC_CLIENT_ID), else the local sign-in; `make console-oidc` in another
+## terminal starts a local OpenID Connect provider to point it at.
+console:
+	$(CARGO) run --quiet -p gdpr-erasure -- console --archive console-archive
+
+## console-oidc: a local OpenID Connect provider (npm oidc-provider) on :8089 with the
+## console's client; people maeve and siobhan (DPO), aidan (Auditor), visitor (none).
+## Then: CONSOLE_OIDC_ISSUER=http://127.0.0.1:8089 make console
+console-oidc: node-tools
+	node tools/console-e2e/provider.mjs 8089 http://127.0.0.1:8088/auth/callback
+
+## console-screenshots: the browser test, keeping its screenshots in docs/img/.
+console-screenshots: tools chromium
+	CONSOLE_SCREENSHOTS=$(abspath docs/img) $(CARGO) test -p gdpr-erasure --test console_browser
 
 tools: venv node-tools
 

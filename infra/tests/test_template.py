@@ -101,6 +101,22 @@ FUNCTIONS: dict[str, tuple[str | None, set[str]]] = {
         None,
         {"APPROVAL_SECRET_ARN", "PSEUDONYM_KEY_SECRET_ARN", "APPROVAL_ROLES", "STATE_MACHINE_ARN"},
     ),
+    "console": (
+        None,
+        {
+            "OIDC_ISSUER",
+            "OIDC_CLIENT_ID",
+            "PUBLIC_URL",
+            "GROUPS_CLAIM",
+            "DECIDER_GROUPS",
+            "READER_GROUPS",
+            "IDENTIFIER_GROUPS",
+            "PSEUDONYM_KEY_SECRET_ARN",
+            "STATE_MACHINE_ARN",
+            "ARCHIVE_BUCKET",
+            "ARCHIVE_PREFIX",
+        },
+    ),
     "watchdog": (
         None,
         {

@@ -34,11 +34,11 @@ pub struct DemoArgs {
     archive: PathBuf,
 }
 
-struct Scenario {
+pub struct Scenario {
     /// The execution name when the ticket cannot be read.
-    id: &'static str,
-    title: &'static str,
-    ticket: &'static str,
+    pub id: &'static str,
+    pub title: &'static str,
+    pub ticket: &'static str,
     expected: &'static str,
     shows: &'static str,
 }
@@ -49,7 +49,7 @@ macro_rules! fixture {
     };
 }
 
-const SCENARIOS: &[Scenario] = &[
+pub const SCENARIOS: &[Scenario] = &[
     Scenario {
         id: "DSAR-2026-1001",
         title: "happy path",
@@ -124,10 +124,23 @@ pub async fn run(args: DemoArgs) -> ExitCode {
     }
 }
 
-async fn execute(args: DemoArgs) -> anyhow::Result<bool> {
-    let calls = Calls::default();
-    local::init_logging(&calls);
-    let dir = args.archive.clone();
+/// The demo's world: archive, emulator, downstream receiver and the local pipeline,
+/// on one virtual clock. `decision` is how the review gate is answered (`None`
+/// leaves reviews waiting, for the console).
+pub struct World {
+    pub archive: Arc<dyn archive::Archive>,
+    pub dir: PathBuf,
+    pub key_file: PathBuf,
+    pub pseudonymiser: Arc<erasure_core::pseudonym::Pseudonymiser>,
+    pub clock: clock::SharedClock,
+    pub start: DateTime<Utc>,
+    pub pipeline: LocalPipeline,
+    pub receiver: DownstreamReceiver,
+    pub reports: Arc<MemoryTicketReporter>,
+    pub emulator: genesys_emulator::RunningEmulator,
+}
+
+pub async fn world(dir: PathBuf, decision: Option<ApprovalDecision>) -> anyhow::Result<World> {
     let (archive, _) = local::open_archive(
         dir.to_str().context("the archive path is not UTF-8")?,
         None,
@@ -200,7 +213,7 @@ async fn execute(args: DemoArgs) -> anyhow::Result<bool> {
         reporter: reports.clone(),
     });
     let dpo = Decider::new(
-        Some(ApprovalDecision::Approve),
+        decision,
         &DEMO_DPO.parse().context("the demo DPO's address")?,
         "DPO",
         "demo",
@@ -208,6 +221,35 @@ async fn execute(args: DemoArgs) -> anyhow::Result<bool> {
         clock.clone(),
     );
     let pipeline = LocalPipeline::new(deps, Arc::new(dpo), clock.clone(), 2026)?;
+
+    Ok(World {
+        archive,
+        dir,
+        key_file,
+        pseudonymiser,
+        clock,
+        start,
+        pipeline,
+        receiver,
+        reports,
+        emulator: emu,
+    })
+}
+
+async fn execute(args: DemoArgs) -> anyhow::Result<bool> {
+    let calls = Calls::default();
+    local::init_logging(&calls);
+    let World {
+        archive,
+        dir,
+        key_file,
+        start,
+        pipeline,
+        receiver,
+        reports,
+        emulator: emu,
+        ..
+    } = world(args.archive.clone(), Some(ApprovalDecision::Approve)).await?;
 
     println!("gdpr-erasure demo: the workflow definition on this machine");
     println!(

@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 
 mod asl;
 mod audit;
+mod console;
 mod demo;
 mod emulator;
 mod local;
@@ -41,6 +42,8 @@ enum Command {
     Emulator(emulator::EmulatorArgs),
     /// Read and check the compliance archive (for auditors).
     Audit(audit::AuditArgs),
+    /// The DPO's console over the demo's tickets (`make console`).
+    Console(console::ConsoleArgs),
 }
 
 #[tokio::main]
@@ -62,5 +65,6 @@ async fn main() -> ExitCode {
             }
         },
         Command::Audit(args) => audit::run(args).await,
+        Command::Console(args) => console::run(args).await,
     }
 }

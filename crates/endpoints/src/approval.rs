@@ -390,7 +390,9 @@ impl<S: StepFunctions> ApprovalEndpoint<S> {
         let reason_code = match map.get("reasonCode").filter(|v| !v.is_null()) {
             None => None,
             Some(Value::String(code)) => {
+                // The record keeps it as a code (`^[a-z0-9][a-z0-9._-]{0,63}$`).
                 let ok = (1..=64).contains(&code.len())
+                    && !code.starts_with('-')
                     && code
                         .chars()
                         .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');

@@ -108,6 +108,9 @@ pub struct HistoryEvent {
     /// A `TaskScheduled` event's resolved parameters (JSON); they carry the task token
     /// of a `.waitForTaskToken` task.
     pub task_parameters: Option<String>,
+    /// A `*StateEntered` event's input: the execution state as the state received it
+    /// (the DPO's console reads the review and the deadline from it).
+    pub state_input: Option<String>,
 }
 
 impl HistoryEvent {
@@ -129,6 +132,10 @@ impl fmt::Debug for HistoryEvent {
             .field(
                 "task_parameters",
                 &self.task_parameters.as_ref().map(|_| "<redacted>"),
+            )
+            .field(
+                "state_input",
+                &self.state_input.as_ref().map(|_| "<redacted>"),
             )
             .finish()
     }
@@ -282,6 +289,10 @@ impl StepFunctions for aws_sdk_sfn::Client {
                 task_parameters: e
                     .task_scheduled_event_details()
                     .map(|d| d.parameters().to_owned()),
+                state_input: e
+                    .state_entered_event_details()
+                    .and_then(|d| d.input())
+                    .map(str::to_owned),
             })
             .collect();
         Ok(HistoryPage {
@@ -353,6 +364,8 @@ pub struct CurrentState {
     /// The parameters of the newest `TaskScheduled` event since the state was entered
     /// (a retried task is scheduled again, with a new token).
     pub task_parameters: Option<String>,
+    /// The state's input, when the history carried it.
+    pub state_input: Option<String>,
 }
 
 impl fmt::Debug for CurrentState {
@@ -416,6 +429,7 @@ fn newest_state(events: &[HistoryEvent]) -> Option<Option<CurrentState>> {
         name: event.state_name.clone().unwrap_or_default(),
         entered_at: event.at,
         task_parameters,
+        state_input: event.state_input.clone(),
     }))
 }
 
@@ -449,6 +463,7 @@ mod tests {
             at: DateTime::from_timestamp(1_795_000_000 + id, 0).unwrap(),
             state_name: state.map(Into::into),
             task_parameters: params.map(Into::into),
+            state_input: None,
         }
     }
 

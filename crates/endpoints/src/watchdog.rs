@@ -656,6 +656,7 @@ mod tests {
             name: name.into(),
             entered_at: entered,
             task_parameters: None,
+            state_input: None,
         };
         let f = facts_of(None, Some(&at("AwaitDecision")), &config(), now());
         assert_eq!(f.awaiting_decision_since, Some(entered));

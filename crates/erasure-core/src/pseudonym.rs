@@ -184,6 +184,11 @@ impl Pseudonymiser {
     pub fn actor(&self, v: &Email) -> Pseudonym {
         self.pseudonymise("actor", v.expose())
     }
+    /// A person an OpenID Connect issuer vouched for (the console's sign-in), by the
+    /// issuer and its stable subject id (`sub`): unique per issuer, never reassigned.
+    pub fn oidc_actor(&self, issuer: &str, subject: &str) -> Pseudonym {
+        self.pseudonymise("actor-oidc", &format!("{issuer}#{subject}"))
+    }
 }
 
 #[cfg(test)]

@@ -205,6 +205,19 @@ pub struct Approval {
     #[serde(with = "crate::time::utc_z")]
     pub at: DateTime<Utc>,
     pub channel: String,
+    /// Why a rejection was given, as a code (absent when none was given, and always
+    /// for an approval). Added with the DPO's console; earlier records lack it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason_code: Option<String>,
+    /// The OpenID Connect issuer that proved who decided (the console's sign-in):
+    /// `actorRef` is then the keyed pseudonym of that issuer's subject (`sub`).
+    /// Absent when the decider was asserted by the caller (approval endpoint, cli).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    /// Four-eyes approval: the first of the two people; `actorRef` is the second,
+    /// whose approval released the erasure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_approval: Option<ActorDecision>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -690,6 +703,23 @@ fn check_inputs(ctx: &RecordContext, f: &RecordFacts) -> Vec<FieldError> {
             matches_code(&a.channel, 64),
             "decisions.approval.channel",
             "must be a code",
+        );
+        need(
+            a.reason_code.as_deref().is_none_or(|c| matches_code(c, 64)),
+            "decisions.approval.reasonCode",
+            "must be a code",
+        );
+        need(
+            a.issuer
+                .as_deref()
+                .is_none_or(|i| i.starts_with("https://") || i.starts_with("http://")),
+            "decisions.approval.issuer",
+            "must be the issuer's URL",
+        );
+        need(
+            a.first_approval.as_ref().is_none_or(|f| is_role(&f.role)),
+            "decisions.approval.firstApproval.role",
+            "is not a valid role",
         );
     }
     for (i, r) in f.genesys_requests.iter().enumerate() {

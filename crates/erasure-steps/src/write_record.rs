@@ -98,6 +98,15 @@ pub struct ApprovalInput {
     #[serde(with = "erasure_core::time::utc_z")]
     pub at: DateTime<Utc>,
     pub channel: String,
+    /// A rejection's reason code (the approval endpoint's `reasonCode`, the console's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason_code: Option<String>,
+    /// The OpenID Connect issuer that proved who decided (the console).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    /// Four-eyes: the first approver (`actorRef` is the second).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_approval: Option<ActorDecision>,
 }
 
 /// `$.record`: where the record is.
@@ -573,6 +582,13 @@ fn approval(a: &ApprovalInput, decision: ApprovalDecision) -> Approval {
         role: a.role.clone(),
         at: a.at,
         channel: a.channel.clone(),
+        // Only a rejection has a reason: one sent with an approval is not recorded.
+        reason_code: match decision {
+            ApprovalDecision::Reject => a.reason_code.clone(),
+            ApprovalDecision::Approve => None,
+        },
+        issuer: a.issuer.clone(),
+        first_approval: a.first_approval.clone(),
     }
 }
 

@@ -66,6 +66,9 @@ impl Decider {
             role: self.role.clone(),
             at: self.clock.now(),
             channel: self.channel.clone(),
+            reason_code: None,
+            issuer: None,
+            first_approval: None,
         }
     }
 }
