@@ -14,6 +14,7 @@
 //! | `REVIEW_ENDPOINT_URL`, `REVIEW_SECRET_ARN` (`{key}`), `APPROVAL_URL` | NotifyReview | |
 //! | `TICKET_CALLBACK_URL`, `TICKET_SECRET_ARN` (`{key}`) | ReportToTicket | |
 //! | `ARCHIVE_BUCKET`, `ARCHIVE_PREFIX`, `RETENTION_YEARS` | WriteRecord | records SSE-S3 (AES256) |
+//! | `LEDGER_BUCKET`, `LEDGER_PREFIX` (`ledger/`) | Erase (required there) | the submission ledger |
 //!
 //! Optional, with defaults: `CONTROLLER_TIME_ZONE` (UTC), `CLOCK_BASIS`
 //! (`receipt`|`verification`), `DEFAULT_PHONE_REGION`, `PUBLIC_HOLIDAYS`
@@ -40,7 +41,7 @@ use crate::error::StepError;
 use crate::gdpr::{GenesysDeps, PollPolicy};
 use crate::ports::{
     Downstream, DownstreamSystem, Endpoint, HttpReviewNotifier, HttpTicketReporter, KeyRing,
-    S3HoldRegister,
+    S3HoldRegister, S3Ledger,
 };
 use crate::{intake, notify_downstream, notify_review, report_ticket, review, write_record};
 
@@ -242,6 +243,13 @@ impl Env {
         )?;
         let mut deps = GenesysDeps::new(client, self.clock.clone());
         deps.poll = self.poll_policy()?;
+        if let Some(bucket) = self.opt("LEDGER_BUCKET") {
+            deps.ledger = Arc::new(S3Ledger {
+                client: self.s3(),
+                bucket: bucket.to_owned(),
+                prefix: self.opt("LEDGER_PREFIX").unwrap_or("ledger/").to_owned(),
+            });
+        }
         Ok(deps)
     }
 
@@ -326,7 +334,6 @@ impl review::Deps {
             holds: Arc::new(holds),
             analytics: review::AnalyticsSettings {
                 lookback: chrono::Duration::days(lookback.max(1)),
-                ..review::AnalyticsSettings::default()
             },
         })
     }
