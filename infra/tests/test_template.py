@@ -83,7 +83,7 @@ FUNCTIONS: dict[str, tuple[str | None, set[str]]] = {
         "NotifyReviewFunctionArn",
         {"REVIEW_ENDPOINT_URL", "REVIEW_SECRET_ARN", "APPROVAL_URL"},
     ),
-    "erase": ("EraseFunctionArn", GENESYS),
+    "erase": ("EraseFunctionArn", GENESYS | {"LEDGER_BUCKET"}),
     "purge-recordings": ("PurgeRecordingsFunctionArn", GENESYS),
     "offboard-agent": ("OffboardAgentFunctionArn", GENESYS),
     "notify-downstream": (
