@@ -159,6 +159,19 @@ impl LocalConfig {
     }
 }
 
+/// The submission ledger of `run` with a local archive: beside the directory (the
+/// archive holds records only).
+pub fn default_ledger_dir(archive_dir: &Path) -> PathBuf {
+    let name = archive_dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "archive".into());
+    archive_dir
+        .parent()
+        .unwrap_or_else(|| Path::new("."))
+        .join(format!("{name}.ledger"))
+}
+
 /// The default key file of a local archive: beside the directory, never in it (the
 /// archive can never be erased; the key must stay separable from it).
 pub fn default_key_file(archive_dir: &Path) -> PathBuf {

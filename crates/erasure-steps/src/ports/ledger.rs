@@ -224,3 +224,139 @@ impl SubmissionLedger for S3Ledger {
         }
     }
 }
+
+/// `<root>/<name>/intent.json` and `.../request.json`, each created once
+/// (`create_new`): the ledger of `gdpr-erasure run`, kept beside its archive so a
+/// second run of the same ticket against a real org finds the first run's requests.
+#[derive(Debug, Clone)]
+pub struct DirLedger {
+    pub root: std::path::PathBuf,
+}
+
+impl DirLedger {
+    fn path(&self, name: &str, fact: &str) -> Result<std::path::PathBuf, StepError> {
+        if name
+            .split('/')
+            .any(|p| p.is_empty() || p == "." || p == "..")
+        {
+            return Err(StepError::input(
+                "a ledger name has an empty or dot component",
+            ));
+        }
+        Ok(self.root.join(name).join(format!("{fact}.json")))
+    }
+
+    fn read(&self, name: &str, fact: &str) -> Result<Option<Vec<u8>>, StepError> {
+        match std::fs::read(self.path(name, fact)?) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(StepError::LedgerUnavailable(format!(
+                "{}: {:?}",
+                self.root.display(),
+                e.kind()
+            ))),
+        }
+    }
+
+    fn write_once(&self, name: &str, fact: &str, body: &[u8]) -> Result<bool, StepError> {
+        use std::io::Write;
+        let path = self.path(name, fact)?;
+        let unavailable = |e: std::io::Error| {
+            StepError::LedgerUnavailable(format!("{}: {:?}", self.root.display(), e.kind()))
+        };
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(unavailable)?;
+        }
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+        {
+            Ok(mut f) => {
+                f.write_all(body).map_err(unavailable)?;
+                f.sync_all().map_err(unavailable)?;
+                Ok(true)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+}
+
+#[async_trait]
+impl SubmissionLedger for DirLedger {
+    async fn get(&self, name: &str) -> Result<Option<LedgerEntry>, StepError> {
+        let Some(intent) = self.read(name, "intent")? else {
+            return Ok(None);
+        };
+        let intent: IntentObject = S3Ledger::decode(&intent)?;
+        let request_id = match self.read(name, "request")? {
+            Some(bytes) => Some(S3Ledger::decode::<RequestObject>(&bytes)?.request_id),
+            None => None,
+        };
+        Ok(Some(LedgerEntry {
+            intent_at: intent.intent_at,
+            request_id,
+        }))
+    }
+
+    async fn record_intent(&self, name: &str, at: DateTime<Utc>) -> Result<LedgerEntry, StepError> {
+        let body = serde_json::to_vec(&IntentObject { intent_at: at })
+            .map_err(|e| StepError::input(format!("a ledger entry cannot be encoded: {e}")))?;
+        self.write_once(name, "intent", &body)?;
+        self.get(name).await?.ok_or_else(|| {
+            StepError::LedgerUnavailable("the intent just written cannot be read back".into())
+        })
+    }
+
+    async fn record_request(&self, name: &str, request_id: &str) -> Result<(), StepError> {
+        let body = serde_json::to_vec(&RequestObject {
+            request_id: request_id.to_owned(),
+        })
+        .map_err(|e| StepError::input(format!("a ledger entry cannot be encoded: {e}")))?;
+        if self.write_once(name, "request", &body)? {
+            return Ok(());
+        }
+        match self.get(name).await?.and_then(|e| e.request_id) {
+            Some(id) if id == request_id => Ok(()),
+            _ => Err(StepError::SubmissionUnknown(format!(
+                "{name} already names another request"
+            ))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_directory_ledger_keeps_the_first_intent_and_one_request_id() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = DirLedger {
+            root: dir.path().to_owned(),
+        };
+        let name = "gdpr-erasure/DSAR-1/delete";
+        assert_eq!(ledger.get(name).await.unwrap(), None);
+        let t1: DateTime<Utc> = "2026-11-22T11:00:00Z".parse().unwrap();
+        ledger.record_intent(name, t1).await.unwrap();
+        let again = ledger
+            .record_intent(name, t1 + chrono::Duration::hours(1))
+            .await
+            .unwrap();
+        assert_eq!(again.intent_at, t1);
+        ledger.record_request(name, "r-1").await.unwrap();
+        ledger.record_request(name, "r-1").await.unwrap();
+        assert_eq!(
+            ledger.record_request(name, "r-2").await.unwrap_err().name(),
+            "GdprSubmissionUnknown"
+        );
+        // A second process over the same directory sees it all.
+        let other = DirLedger {
+            root: dir.path().to_owned(),
+        };
+        let entry = other.get(name).await.unwrap().unwrap();
+        assert_eq!(entry.request_id.as_deref(), Some("r-1"));
+        assert!(other.get("../x").await.is_err());
+    }
+}

@@ -13,7 +13,7 @@ pub use downstream::{Acknowledgement, Downstream, DownstreamSystem};
 pub use holds::{
     FileHoldRegister, HoldRegisterSource, NoHoldRegister, S3HoldRegister, StaticHoldRegister,
 };
-pub use ledger::{LedgerEntry, MemoryLedger, S3Ledger, SubmissionLedger};
+pub use ledger::{DirLedger, LedgerEntry, MemoryLedger, S3Ledger, SubmissionLedger};
 pub use notify::{
     HttpReviewNotifier, HttpTicketReporter, MemoryReviewNotifier, MemoryTicketReporter,
     ReviewNotice, ReviewNotifier, TicketReport, TicketReporter,
