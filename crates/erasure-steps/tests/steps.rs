@@ -219,11 +219,15 @@ async fn a_delete_that_never_reached_genesys_is_sent_on_the_retry() {
         .await
         .unwrap();
     assert!(!retried.reused);
-    assert_eq!(
-        w.emu
-            .gdpr_submissions(genesys_emulator::RequestType::GdprDelete),
-        1
-    );
+    // The 503 created nothing; the retry created the one request of that name.
+    let created = w
+        .deps
+        .client
+        .find_gdpr_requests_by_name("gdpr-erasure/DSAR-22/delete")
+        .await
+        .unwrap();
+    assert_eq!(created.len(), 1);
+    assert_eq!(created[0].id, retried.request_id);
 }
 
 #[tokio::test]
