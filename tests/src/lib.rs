@@ -294,6 +294,8 @@ impl Builder {
             archive: archive.clone(),
             notifier: notices.clone(),
             reporter: reports.clone(),
+            letters: erasure_steps::local::example_letters()
+                .expect("the embedded letter templates pass their checks"),
         });
         if let Some(lookback) = self.analytics_lookback {
             deps.review.analytics.lookback = lookback;

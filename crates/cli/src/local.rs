@@ -50,6 +50,9 @@ pub struct LocalConfig {
     pub reviewer: Option<ReviewerConfig>,
     /// A real Genesys org (used with --genesys config).
     pub genesys: Option<GenesysConfig>,
+    /// The letters to the data subject (docs/letters.md). Absent: the example
+    /// controller, against the emulator only.
+    pub letters: Option<letters::LetterSettings>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -119,6 +122,19 @@ impl LocalConfig {
         }
         c.deadline = d;
         Ok(c)
+    }
+
+    /// The letters, their templates checked now (before any ticket runs). A real org
+    /// needs the controller's own settings: the example controller is for the emulator.
+    pub fn letters(&self, real_org: bool) -> anyhow::Result<Arc<letters::Letters>> {
+        let settings = match (&self.letters, real_org) {
+            (Some(s), _) => s.clone(),
+            (None, false) => letters::LetterSettings::example(),
+            (None, true) => bail!(
+                "a run against a real Genesys org needs the `letters` section of --config (controller, dpo, supervisoryAuthority: docs/letters.md)"
+            ),
+        };
+        Ok(Arc::new(letters::Letters::from_settings(settings)?))
     }
 
     pub fn retention(&self) -> anyhow::Result<RetentionPolicy> {

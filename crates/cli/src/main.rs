@@ -9,6 +9,7 @@ mod asl;
 mod audit;
 mod demo;
 mod emulator;
+mod letter;
 mod local;
 mod run;
 mod timeline;

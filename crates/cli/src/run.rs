@@ -139,6 +139,9 @@ async fn execute(args: RunArgs) -> anyhow::Result<u8> {
         archive_dir.as_deref(),
     )?);
 
+    // The letters' templates are checked before anything runs.
+    let letters = config.letters(args.genesys != "emulator")?;
+
     // Genesys, and the clock everything shares.
     let mut _emulator = None;
     let (clock, genesys, clock_note): (SharedClock, GenesysClient, &str) =
@@ -250,6 +253,7 @@ async fn execute(args: RunArgs) -> anyhow::Result<u8> {
         archive: archive.clone(),
         notifier: Arc::new(MemoryReviewNotifier::default()),
         reporter: reports.clone(),
+        letters,
     });
     // Erase's submission ledger outlives the run: a second run of the ticket (against
     // a real org above all) finds the first one's GDPR_DELETE instead of sending one.
@@ -316,6 +320,13 @@ async fn execute(args: RunArgs) -> anyhow::Result<u8> {
     }
     if let Some(report) = reports.reports().last() {
         println!("Ticket    told {} (local reporter)", report.outcome);
+        for l in report
+            .letters
+            .iter()
+            .filter(|l| l.format == letters::Format::Text)
+        {
+            println!("Letter    {} {} {}", l.kind, l.language, l.sha256);
+        }
     }
     println!(
         "Took      {} s on the {}",

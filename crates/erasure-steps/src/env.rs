@@ -15,6 +15,7 @@
 //! | `TICKET_CALLBACK_URL`, `TICKET_SECRET_ARN` (`{key}`) | ReportToTicket | |
 //! | `ARCHIVE_BUCKET`, `ARCHIVE_PREFIX`, `RETENTION_YEARS` | WriteRecord | records SSE-S3 (AES256) |
 //! | `LEDGER_BUCKET`, `LEDGER_PREFIX` (`ledger/`) | Erase (required there) | the submission ledger |
+//! | `LETTER_SETTINGS` | WriteRecord | the letters' settings as JSON (`docs/letters.md`); templates checked at cold start |
 //!
 //! Optional, with defaults: `CONTROLLER_TIME_ZONE` (UTC), `CLOCK_BASIS`
 //! (`receipt`|`verification`), `DEFAULT_PHONE_REGION`, `PUBLIC_HOLIDAYS`
@@ -410,11 +411,16 @@ impl write_record::Deps {
             &format!("{}fallback/", settings.prefix),
             settings.encryption.clone(),
         )?;
+        // A template a letter would fail on is refused here, at cold start.
+        let letters = letters::LetterSettings::from_json(env.var("LETTER_SETTINGS")?)
+            .and_then(letters::Letters::from_settings)
+            .map_err(|e| StepError::misconfigured(format!("LETTER_SETTINGS: {e}")))?;
         Ok(write_record::Deps {
             archive: Arc::new(S3Archive::new(env.s3(), settings)?),
             fallback: Some(Arc::new(fallback)),
             pipeline_version: crate::PIPELINE_VERSION.to_owned(),
             definition_digest: env.opt("DEFINITION_DIGEST").map(str::to_owned),
+            letters: Some(Arc::new(letters)),
         })
     }
 }

@@ -602,6 +602,7 @@ async fn intake_keeps_no_name_and_a_retried_record_write_is_answered_idempotentl
         archive,
         pipeline_version: "test".into(),
         definition_digest: None,
+        letters: None,
     };
     let mut input = serde_json::to_value(&refused).unwrap();
     let o = input.as_object_mut().unwrap();
@@ -684,6 +685,7 @@ async fn a_follow_up_tickets_resumes_goes_from_intake_into_its_record() {
         archive: archive.clone(),
         pipeline_version: "test".into(),
         definition_digest: None,
+        letters: None,
     };
     let mut input = serde_json::to_value(&out).unwrap();
     let o = input.as_object_mut().unwrap();
@@ -825,6 +827,7 @@ async fn the_review_summary_and_the_outcome_report_are_signed_posts() {
         record_digest: "d".into(),
         sequence: 1,
         reported_at: START.parse().unwrap(),
+        letters: vec![],
     };
     let err = gone.report(&report).await.unwrap_err();
     assert_eq!(err.name(), "TicketSystemUnavailable");
