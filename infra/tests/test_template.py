@@ -83,7 +83,7 @@ FUNCTIONS: dict[str, tuple[str | None, set[str]]] = {
         "NotifyReviewFunctionArn",
         {"REVIEW_ENDPOINT_URL", "REVIEW_SECRET_ARN", "APPROVAL_URL"},
     ),
-    "erase": ("EraseFunctionArn", GENESYS),
+    "erase": ("EraseFunctionArn", GENESYS | {"LEDGER_BUCKET"}),
     "purge-recordings": ("PurgeRecordingsFunctionArn", GENESYS),
     "offboard-agent": ("OffboardAgentFunctionArn", GENESYS),
     "notify-downstream": (
@@ -93,7 +93,7 @@ FUNCTIONS: dict[str, tuple[str | None, set[str]]] = {
     "verify-erasure": ("VerifyErasureFunctionArn", GENESYS),
     "write-record": (
         "WriteRecordFunctionArn",
-        {"ARCHIVE_BUCKET", "ARCHIVE_PREFIX", "RETENTION_YEARS"},
+        {"ARCHIVE_BUCKET", "ARCHIVE_PREFIX", "RETENTION_YEARS", "LETTER_SETTINGS"},
     ),
     "report-ticket": ("ReportTicketFunctionArn", {"TICKET_CALLBACK_URL", "TICKET_SECRET_ARN"}),
     "ticket-webhook": (None, {"WEBHOOK_SECRET_ARN", "STATE_MACHINE_ARN", "ARCHIVE_BUCKET", "ARCHIVE_PREFIX"}),

@@ -25,6 +25,8 @@ async fn tickets_started_at_once_all_finish_in_one_record_each_with_429s_absorbe
     let subjects = e2e::load::subjects(n);
     let h = Harness::builder()
         .simulated_clock()
+        // Its conversations start in June 2026: a year back covers them all.
+        .analytics_lookback(TimeDelta::days(366))
         .dataset(e2e::load::dataset(&subjects))
         .start()
         .await;

@@ -476,6 +476,10 @@ fn write_record_env(stack: &Stack, user: &str) -> Env {
             ("ARCHIVE_BUCKET", BUCKET.to_owned()),
             ("ARCHIVE_PREFIX", String::new()),
             ("RETENTION_YEARS", "7".to_owned()),
+            (
+                "LETTER_SETTINGS",
+                testkit::lambda::example_letter_settings(),
+            ),
         ],
     )
 }

@@ -494,6 +494,10 @@ async fn environment(
         ),
         ("ARCHIVE_BUCKET", ARCHIVE_BUCKET.into()),
         ("ARCHIVE_PREFIX", ARCHIVE_PREFIX.into()),
+        (
+            "LETTER_SETTINGS",
+            testkit::lambda::example_letter_settings(),
+        ),
         ("RETENTION_YEARS", "7".into()),
         (
             "DEFINITION_DIGEST",

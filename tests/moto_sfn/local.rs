@@ -101,6 +101,8 @@ pub async fn run(scenario: &Scenario, name: &str, input: Value, start: DateTime<
         archive: archive.clone(),
         notifier: notices.clone(),
         reporter: reports.clone(),
+        letters: erasure_steps::local::example_letters()
+            .expect("the embedded letter templates pass their checks"),
     });
     // The AWS side's POLL_FIRST_WAIT_SECONDS / POLL_MAX_WAIT_SECONDS.
     deps.genesys.poll = PollPolicy {

@@ -123,6 +123,20 @@ async fn no_identifier_of_any_test_subject_appears_in_logs_records_or_the_record
             "review notice",
         ));
     }
+    // The letters to the subjects, every kind, language and format.
+    let reports = h.reports.reports();
+    assert!(
+        reports.iter().filter(|r| !r.letters.is_empty()).count() >= 6,
+        "letters were sent"
+    );
+    for r in &reports {
+        for l in &r.letters {
+            found.extend(leaks(
+                &l.body,
+                &format!("{} {} {} letter", r.ticket_id, l.kind, l.language),
+            ));
+        }
+    }
     assert!(
         found.is_empty(),
         "identifiers leaked:\n{}",

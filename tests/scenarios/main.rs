@@ -9,6 +9,7 @@ mod failures;
 mod happy_path;
 mod idempotency;
 mod legal_hold;
+mod letters;
 mod recycled_number;
 mod rejections;
 mod terminal_record;

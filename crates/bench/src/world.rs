@@ -147,6 +147,8 @@ impl World {
             archive: Arc::new(LocalArchive::new(dir.path(), RetentionPolicy::default())),
             notifier: Arc::new(MemoryReviewNotifier::default()),
             reporter: Arc::new(MemoryTicketReporter::default()),
+            letters: erasure_steps::local::example_letters()
+                .expect("the embedded letter templates pass their checks"),
         });
         deps.genesys.poll = o.poll;
         deps.review.genesys.poll = o.poll;

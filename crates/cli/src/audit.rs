@@ -94,6 +94,9 @@ enum AuditCommand {
         #[arg(long, value_name = "FILE")]
         html: Option<PathBuf>,
     },
+    /// A record's letter to the data subject, rendered again from the record and
+    /// checked against the SHA-256 the record holds (docs/letters.md).
+    Letter(crate::letter::LetterArgs),
 }
 
 fn parse_outcome(s: &str) -> Result<Outcome, String> {
@@ -240,6 +243,7 @@ async fn execute(args: AuditArgs) -> anyhow::Result<(String, ExitCode)> {
             };
             Ok((report.to_text(), code))
         }
+        AuditCommand::Letter(a) => crate::letter::audit_letter(archive, a).await,
         AuditCommand::Report { from, to, html } => {
             let period = Period::new(from, to).map_err(anyhow::Error::msg)?;
             let (records, unusable) = load_records(archive, &RecordFilter::default()).await?;

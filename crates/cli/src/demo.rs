@@ -211,6 +211,7 @@ pub async fn world(dir: PathBuf, decision: Option<ApprovalDecision>) -> anyhow::
         archive: archive.clone(),
         notifier: notices.clone(),
         reporter: reports.clone(),
+        letters: erasure_steps::local::example_letters()?,
     });
     let dpo = Decider::new(
         decision,
@@ -334,6 +335,22 @@ async fn execute(args: DemoArgs) -> anyhow::Result<bool> {
             println!("  {key}");
         }
     }
+    // The letters as the DSAR tool received them, for a person to read.
+    let letters_dir = dir.join("letters");
+    println!(
+        "\nLetters to the data subjects, as the DSAR tool received them (English; German as .de.*, HTML as .html)"
+    );
+    for report in reports.reports() {
+        let files = crate::letter::save_letters(&letters_dir, &report.ticket_id, &report.letters)?;
+        match files.first() {
+            Some(first) => println!("  {}", first.display()),
+            None => println!("  {:<16} no letter ({})", report.ticket_id, report.outcome),
+        }
+    }
+    println!(
+        "  again from its record: gdpr-erasure audit --archive {} letter DSAR-2026-1003 [--lang de] [--html]",
+        dir.display()
+    );
     println!(
         "\nDownstream acknowledgements: {}; outcome reports to the DSAR tool: {}",
         receiver

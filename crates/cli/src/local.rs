@@ -50,6 +50,9 @@ pub struct LocalConfig {
     pub reviewer: Option<ReviewerConfig>,
     /// A real Genesys org (used with --genesys config).
     pub genesys: Option<GenesysConfig>,
+    /// The letters to the data subject (docs/letters.md). Absent: the example
+    /// controller, against the emulator only.
+    pub letters: Option<letters::LetterSettings>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -121,6 +124,19 @@ impl LocalConfig {
         Ok(c)
     }
 
+    /// The letters, their templates checked now (before any ticket runs). A real org
+    /// needs the controller's own settings: the example controller is for the emulator.
+    pub fn letters(&self, real_org: bool) -> anyhow::Result<Arc<letters::Letters>> {
+        let settings = match (&self.letters, real_org) {
+            (Some(s), _) => s.clone(),
+            (None, false) => letters::LetterSettings::example(),
+            (None, true) => bail!(
+                "a run against a real Genesys org needs the `letters` section of --config (controller, dpo, supervisoryAuthority: docs/letters.md)"
+            ),
+        };
+        Ok(Arc::new(letters::Letters::from_settings(settings)?))
+    }
+
     pub fn retention(&self) -> anyhow::Result<RetentionPolicy> {
         Ok(match self.retention_years {
             Some(y) => RetentionPolicy::years(y)?,
@@ -157,6 +173,19 @@ impl LocalConfig {
         }
         Ok(Downstream::new(systems)?)
     }
+}
+
+/// The submission ledger of `run` with a local archive: beside the directory (the
+/// archive holds records only).
+pub fn default_ledger_dir(archive_dir: &Path) -> PathBuf {
+    let name = archive_dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "archive".into());
+    archive_dir
+        .parent()
+        .unwrap_or_else(|| Path::new("."))
+        .join(format!("{name}.ledger"))
 }
 
 /// The default key file of a local archive: beside the directory, never in it (the

@@ -10,6 +10,7 @@ mod audit;
 mod console;
 mod demo;
 mod emulator;
+mod letter;
 mod local;
 mod run;
 mod timeline;

@@ -144,6 +144,9 @@ async fn execute(args: RunArgs) -> anyhow::Result<u8> {
         archive_dir.as_deref(),
     )?);
 
+    // The letters' templates are checked before anything runs.
+    let letters = config.letters(args.genesys != "emulator")?;
+
     // Genesys, and the clock everything shares.
     let mut _emulator = None;
     let (clock, genesys, clock_note): (SharedClock, GenesysClient, &str) =
@@ -245,7 +248,7 @@ async fn execute(args: RunArgs) -> anyhow::Result<u8> {
     };
 
     let reports = Arc::new(MemoryTicketReporter::default());
-    let deps = PipelineDeps::from_ports(LocalPorts {
+    let mut deps = PipelineDeps::from_ports(LocalPorts {
         genesys,
         clock: clock.clone(),
         pseudonymiser: pseudonymiser.clone(),
@@ -255,11 +258,25 @@ async fn execute(args: RunArgs) -> anyhow::Result<u8> {
         archive: archive.clone(),
         notifier: Arc::new(MemoryReviewNotifier::default()),
         reporter: reports.clone(),
+        letters,
     });
+    // Erase's submission ledger outlives the run: a second run of the ticket (against
+    // a real org above all) finds the first one's GDPR_DELETE instead of sending one.
+    let ledger_dir = match &archive_dir {
+        Some(dir) => local::default_ledger_dir(dir),
+        None => std::path::PathBuf::from(".gdpr-erasure-ledger"),
+    };
+    let ledger: Arc<dyn erasure_steps::ports::SubmissionLedger> =
+        Arc::new(erasure_steps::ports::DirLedger {
+            root: ledger_dir.clone(),
+        });
+    deps.genesys.ledger = ledger.clone();
+    deps.review.genesys.ledger = ledger;
     let pipeline = LocalPipeline::new(deps, reviewer, clock.clone(), 1)?;
     println!(
-        "gdpr-erasure run: ticket {name} ({clock_note}), archive {}",
-        archive.location()
+        "gdpr-erasure run: ticket {name} ({clock_note}), archive {}, submission ledger {}",
+        archive.location(),
+        ledger_dir.display()
     );
     // A ticket id runs once. This machine's runner keeps no executions between runs
     // (as Step Functions forgets a name 90 days after it closed): the archive is the
@@ -308,6 +325,13 @@ async fn execute(args: RunArgs) -> anyhow::Result<u8> {
     }
     if let Some(report) = reports.reports().last() {
         println!("Ticket    told {} (local reporter)", report.outcome);
+        for l in report
+            .letters
+            .iter()
+            .filter(|l| l.format == letters::Format::Text)
+        {
+            println!("Letter    {} {} {}", l.kind, l.language, l.sha256);
+        }
     }
     println!(
         "Took      {} s on the {}",

@@ -83,6 +83,37 @@ pub struct ComplianceRecord {
     pub deferral: Option<DeferralRecord>,
     pub rejection: Option<Rejection>,
     pub failure: Option<Failure>,
+    /// What the data subject was told (crate `letters`): absent in records written
+    /// before letters, and for FAILED (no answer yet).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub letter: Option<LetterRecord>,
+}
+
+/// The letters sent with the outcome: each rendering's SHA-256, and what renders them
+/// again (`gdpr-erasure audit letter`): the template set's digest and the digest of
+/// the controller's settings the letters name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LetterRecord {
+    /// `sha256:<hex>` of the template set (`letters::TemplateSet`).
+    pub template_set: String,
+    /// `embedded:<version>` or `custom`.
+    pub templates: String,
+    /// `sha256:<hex>` of the controller, DPO and supervisory authority settings.
+    pub settings: String,
+    pub letters: Vec<LetterDigest>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LetterDigest {
+    /// `completed`, `nothing-found`, `deferred`, `partial`, `rejected`, `extension`.
+    pub kind: String,
+    pub language: String,
+    /// `sha256:<hex>` of the text rendering (UTF-8).
+    pub text: String,
+    /// `sha256:<hex>` of the HTML rendering (UTF-8).
+    pub html: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -1177,5 +1208,6 @@ pub fn build_record(
             }),
             _ => None,
         },
+        letter: None,
     })
 }

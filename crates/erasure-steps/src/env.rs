@@ -14,6 +14,8 @@
 //! | `REVIEW_ENDPOINT_URL`, `REVIEW_SECRET_ARN` (`{key}`), `APPROVAL_URL` | NotifyReview | |
 //! | `TICKET_CALLBACK_URL`, `TICKET_SECRET_ARN` (`{key}`) | ReportToTicket | |
 //! | `ARCHIVE_BUCKET`, `ARCHIVE_PREFIX`, `RETENTION_YEARS` | WriteRecord | records SSE-S3 (AES256) |
+//! | `LEDGER_BUCKET`, `LEDGER_PREFIX` (`ledger/`) | Erase (required there) | the submission ledger |
+//! | `LETTER_SETTINGS` | WriteRecord | the letters' settings as JSON (`docs/letters.md`); templates checked at cold start |
 //!
 //! Optional, with defaults: `CONTROLLER_TIME_ZONE` (UTC), `CLOCK_BASIS`
 //! (`receipt`|`verification`), `DEFAULT_PHONE_REGION`, `PUBLIC_HOLIDAYS`
@@ -40,7 +42,7 @@ use crate::error::StepError;
 use crate::gdpr::{GenesysDeps, PollPolicy};
 use crate::ports::{
     Downstream, DownstreamSystem, Endpoint, HttpReviewNotifier, HttpTicketReporter, KeyRing,
-    S3HoldRegister,
+    S3HoldRegister, S3Ledger,
 };
 use crate::{intake, notify_downstream, notify_review, report_ticket, review, write_record};
 
@@ -242,6 +244,13 @@ impl Env {
         )?;
         let mut deps = GenesysDeps::new(client, self.clock.clone());
         deps.poll = self.poll_policy()?;
+        if let Some(bucket) = self.opt("LEDGER_BUCKET") {
+            deps.ledger = Arc::new(S3Ledger {
+                client: self.s3(),
+                bucket: bucket.to_owned(),
+                prefix: self.opt("LEDGER_PREFIX").unwrap_or("ledger/").to_owned(),
+            });
+        }
         Ok(deps)
     }
 
@@ -326,7 +335,6 @@ impl review::Deps {
             holds: Arc::new(holds),
             analytics: review::AnalyticsSettings {
                 lookback: chrono::Duration::days(lookback.max(1)),
-                ..review::AnalyticsSettings::default()
             },
         })
     }
@@ -403,11 +411,16 @@ impl write_record::Deps {
             &format!("{}fallback/", settings.prefix),
             settings.encryption.clone(),
         )?;
+        // A template a letter would fail on is refused here, at cold start.
+        let letters = letters::LetterSettings::from_json(env.var("LETTER_SETTINGS")?)
+            .and_then(letters::Letters::from_settings)
+            .map_err(|e| StepError::misconfigured(format!("LETTER_SETTINGS: {e}")))?;
         Ok(write_record::Deps {
             archive: Arc::new(S3Archive::new(env.s3(), settings)?),
             fallback: Some(Arc::new(fallback)),
             pipeline_version: crate::PIPELINE_VERSION.to_owned(),
             definition_digest: env.opt("DEFINITION_DIGEST").map(str::to_owned),
+            letters: Some(Arc::new(letters)),
         })
     }
 }

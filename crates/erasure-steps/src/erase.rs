@@ -1,11 +1,16 @@
 //! Erase: one GDPR_DELETE (`deleteConfirmed=true`) of exactly the identifiers the
 //! review selected.
 //!
-//! Never sent twice for a ticket: before submitting, the org's requests are listed
-//! and a GDPR_DELETE named `gdpr-erasure/<ticket id>/delete` in any status is reused,
-//! ERROR included (partial processing is escalated, never resubmitted blindly). A
-//! submission that failed ambiguously (`GenesysAmbiguous`) is retried by the
-//! definition, and the retry finds the request if Genesys applied it.
+//! Never sent twice for a ticket, and without paging the org's request history: the
+//! submission ledger ([`crate::ports::SubmissionLedger`]) gets the intent before the
+//! POST and the request id after it. A retry that finds the id reuses that request in
+//! any status, ERROR included (partial processing is escalated, never resubmitted
+//! blindly). A retry that finds an intent without an id (`GenesysAmbiguous`, or the
+//! function died around the POST) reads only the newest requests, back to the
+//! intent: the request found there is adopted; none among requests that reach back
+//! past the intent means the POST never landed, and it is sent; a lookup that cannot
+//! tell (bound reached, listing not newest first) is `GdprSubmissionUnknown`: a
+//! FAILED record and a person, never a second GDPR_DELETE.
 
 use std::collections::BTreeSet;
 
@@ -15,7 +20,8 @@ use genesys::{GdprSubject, NewGdprRequest};
 use serde::Deserialize;
 
 use crate::error::StepError;
-use crate::gdpr::{GenesysDeps, check_ticket_id, find_named, status_of};
+use crate::gdpr::{GenesysDeps, check_ticket_id, find_recent, status_of};
+use crate::ports::LedgerEntry;
 use crate::state::{RequestSection, Selection, SubjectSection, request_name};
 
 pub type Deps = GenesysDeps;
@@ -42,12 +48,43 @@ pub async fn handle(deps: &Deps, input: Input) -> Result<Output, StepError> {
     }
     let wanted = input.selection.apply(&input.subject)?;
     let name = request_name(ticket_id, GdprRequestType::GdprDelete);
-    let existing = find_named(&deps.client, &name, GdprRequestType::GdprDelete).await?;
-    let (request, reused) = match existing.into_iter().next() {
-        Some(r) => (r, true),
+    let client = &deps.client;
+    let ledger = &deps.ledger;
+    let submit = || async {
+        let new = NewGdprRequest::delete(wanted.clone()).with_name(name.clone());
+        let created = client.create_gdpr_request(&new, true).await?;
+        ledger.record_request(&name, &created.id).await?;
+        Ok::<_, StepError>((created, false))
+    };
+    let (request, reused) = match ledger.get(&name).await? {
+        Some(LedgerEntry {
+            request_id: Some(id),
+            ..
+        }) => (client.get_gdpr_request(&id).await?, true),
+        Some(LedgerEntry { intent_at, .. }) => {
+            match find_recent(client, &name, GdprRequestType::GdprDelete, intent_at).await? {
+                Some(found) if !found.is_empty() => {
+                    let r = found.into_iter().next().expect("not empty");
+                    ledger.record_request(&name, &r.id).await?;
+                    (r, true)
+                }
+                Some(_) => {
+                    tracing::info!(
+                        ticket_id,
+                        "no GDPR delete since the recorded intent: the earlier POST never landed"
+                    );
+                    submit().await?
+                }
+                None => {
+                    return Err(StepError::SubmissionUnknown(format!(
+                        "{name}: an intent was recorded at {intent_at} without a request id, and the newest requests do not show whether Genesys created one"
+                    )));
+                }
+            }
+        }
         None => {
-            let new = NewGdprRequest::delete(wanted.clone()).with_name(name.clone());
-            (deps.client.create_gdpr_request(&new, true).await?, false)
+            ledger.record_intent(&name, started).await?;
+            submit().await?
         }
     };
     let subject_matches = reused.then(|| same_identifiers(&request.subject, &wanted));

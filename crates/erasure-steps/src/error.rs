@@ -34,6 +34,14 @@ pub enum StepError {
     /// The export results Genesys produced cannot be read.
     #[error("GDPR export results unusable: {0}")]
     ExportResultsInvalid(String),
+    /// The submission ledger could not be read or written right now.
+    #[error("submission ledger unavailable: {0}")]
+    LedgerUnavailable(String),
+    /// Whether a GDPR request was already submitted cannot be told (an intent without
+    /// a request id, and the newest requests do not settle it). Never retried: a
+    /// person looks, rather than a second GDPR_DELETE.
+    #[error("GDPR submission state unknown, escalated: {0}")]
+    SubmissionUnknown(String),
     /// A downstream system could not be reached or answered 5xx / 429.
     #[error("downstream system {system} unavailable: {detail}")]
     DownstreamUnavailable { system: String, detail: String },
@@ -75,6 +83,8 @@ pub const STEP_ERROR_NAMES: &[&str] = &[
     "InvalidStepInput",
     "HoldRegisterUnavailable",
     "ExportResultsInvalid",
+    "SubmissionLedgerUnavailable",
+    "GdprSubmissionUnknown",
     "DownstreamUnavailable",
     "DownstreamRejected",
     "ReviewerUnavailable",
@@ -116,6 +126,7 @@ pub fn retryable_error_names() -> Vec<&'static str> {
         "GenesysAmbiguous",
         "ArchiveUnavailable",
         "HoldRegisterUnavailable",
+        "SubmissionLedgerUnavailable",
         "DownstreamUnavailable",
         "ReviewerUnavailable",
         "TicketSystemUnavailable",
@@ -136,6 +147,8 @@ impl StepError {
             StepError::InvalidInput(_) => "InvalidStepInput",
             StepError::HoldRegisterUnavailable(_) => "HoldRegisterUnavailable",
             StepError::ExportResultsInvalid(_) => "ExportResultsInvalid",
+            StepError::LedgerUnavailable(_) => "SubmissionLedgerUnavailable",
+            StepError::SubmissionUnknown(_) => "GdprSubmissionUnknown",
             StepError::DownstreamUnavailable { .. } => "DownstreamUnavailable",
             StepError::DownstreamRejected { .. } => "DownstreamRejected",
             StepError::ReviewerUnavailable(_) => "ReviewerUnavailable",
@@ -212,6 +225,8 @@ mod tests {
             StepError::InvalidInput(String::new()),
             StepError::HoldRegisterUnavailable(String::new()),
             StepError::ExportResultsInvalid(String::new()),
+            StepError::LedgerUnavailable(String::new()),
+            StepError::SubmissionUnknown(String::new()),
             StepError::DownstreamUnavailable {
                 system: "x".into(),
                 detail: String::new(),

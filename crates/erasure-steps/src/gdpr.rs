@@ -1,14 +1,16 @@
 //! What Locate, Erase and Poll share: the Genesys port, GDPR requests found by name,
 //! and the back-off of the polling loop.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use clock::SharedClock;
 use erasure_core::record::{GdprRequestType, StatusObservation};
-use genesys::{GdprRequest, GdprRequestStatus, GenesysClient};
+use genesys::{GdprRequest, GdprRequestStatus, GenesysClient, NamedLookup};
 
 use crate::error::StepError;
+use crate::ports::{MemoryLedger, SubmissionLedger};
 use crate::state::PollState;
 
 /// The Genesys port of the steps that call Genesys.
@@ -21,6 +23,9 @@ pub struct GenesysDeps {
     pub client: GenesysClient,
     pub clock: SharedClock,
     pub poll: PollPolicy,
+    /// Where Erase records its submissions (S3 in AWS; in memory for a run on one
+    /// machine, as durable as the runner's own state).
+    pub ledger: Arc<dyn SubmissionLedger>,
 }
 
 impl GenesysDeps {
@@ -29,9 +34,21 @@ impl GenesysDeps {
             client,
             clock,
             poll: PollPolicy::default(),
+            ledger: Arc::new(MemoryLedger::default()),
         }
     }
+
+    pub fn with_ledger(mut self, ledger: Arc<dyn SubmissionLedger>) -> Self {
+        self.ledger = ledger;
+        self
+    }
 }
+
+/// How many pages of the newest requests a lookup by name reads at most.
+pub const LOOKUP_MAX_PAGES: u32 = 5;
+/// Clock skew allowed between this pipeline and Genesys when comparing a request's
+/// `createdDate` with a time taken here.
+pub const LOOKUP_SKEW: chrono::Duration = chrono::Duration::minutes(10);
 
 /// The polling back-off: seconds at first, doubling to a cap, so a ten-minute job
 /// costs six polls instead of a fixed 30 s poll's twenty (a third of the state
@@ -103,24 +120,39 @@ pub fn is_terminal(status: &str) -> bool {
     status == "COMPLETED" || status == "ERROR"
 }
 
-/// The ticket's requests of one type with that name, newest first.
-pub async fn find_named(
+/// The ticket's requests of one type with that name created since `not_before`,
+/// newest first: a bounded look at the newest requests, never the whole history.
+/// `None` when the lookup cannot tell.
+pub async fn find_recent(
     client: &GenesysClient,
     name: &str,
     request_type: GdprRequestType,
-) -> Result<Vec<GdprRequest>, StepError> {
+    not_before: DateTime<Utc>,
+) -> Result<Option<Vec<GdprRequest>>, StepError> {
     let wanted = match request_type {
         GdprRequestType::GdprExport => genesys::GdprRequestType::GdprExport,
         GdprRequestType::GdprDelete => genesys::GdprRequestType::GdprDelete,
     };
-    let mut found: Vec<GdprRequest> = client
-        .find_gdpr_requests_by_name(name)
+    let found = match client
+        .find_recent_gdpr_request_by_name(name, not_before - LOOKUP_SKEW, LOOKUP_MAX_PAGES)
         .await?
+    {
+        NamedLookup::Found(list) => list,
+        NamedLookup::Absent => Vec::new(),
+        NamedLookup::Unsure(why) => {
+            tracing::warn!(
+                why,
+                "the newest GDPR requests do not settle a lookup by name"
+            );
+            return Ok(None);
+        }
+    };
+    let mut found: Vec<GdprRequest> = found
         .into_iter()
         .filter(|r| r.request_type == wanted)
         .collect();
     found.sort_by_key(|r| std::cmp::Reverse(r.created_date));
-    Ok(found)
+    Ok(Some(found))
 }
 
 /// A ticket id as the steps accept it (the same rule as the ticket's).

@@ -2,8 +2,9 @@
 //! subject's identifiers reach (never by name: a name matches namesakes).
 //!
 //! Idempotent: the export is named `gdpr-erasure/<ticket id>/export`; an existing
-//! export of that name that did not end in ERROR is reused, so a retry (after
-//! `GenesysAmbiguous` too) or a rerun of the ticket submits nothing new.
+//! export of that name among the newest requests (back to a day before the step ran)
+//! that did not end in ERROR is reused, so a retry (after `GenesysAmbiguous` too)
+//! submits nothing new. The org's whole request history is never paged.
 
 use erasure_core::identifiers::IdentifierKind;
 use erasure_core::record::GdprRequestType;
@@ -11,7 +12,7 @@ use genesys::{NewGdprRequest, SearchType};
 use serde::Deserialize;
 
 use crate::error::StepError;
-use crate::gdpr::{GenesysDeps, check_ticket_id, find_named, status_of};
+use crate::gdpr::{GenesysDeps, check_ticket_id, find_recent, status_of};
 use crate::state::{RequestSection, Selection, SubjectSearch, SubjectSection, request_name};
 
 pub type Deps = GenesysDeps;
@@ -58,11 +59,19 @@ pub async fn handle(deps: &Deps, input: Input) -> Result<Output, StepError> {
 
     let name = request_name(ticket_id, GdprRequestType::GdprExport);
     // An export that ended in ERROR produced nothing to review; exporting again erases
-    // nothing, so only such a one is not reused.
-    let existing = find_named(client, &name, GdprRequestType::GdprExport)
-        .await?
-        .into_iter()
-        .find(|r| status_of(r) != "ERROR");
+    // nothing, so only such a one is not reused. Only the newest requests are read
+    // (back to a day before this run): an export that cannot be found that way is
+    // simply made again, which is harmless.
+    let existing = find_recent(
+        client,
+        &name,
+        GdprRequestType::GdprExport,
+        started - chrono::Duration::days(1),
+    )
+    .await?
+    .unwrap_or_default()
+    .into_iter()
+    .find(|r| status_of(r) != "ERROR");
     let (request, reused) = match existing {
         Some(r) => (r, true),
         None => {

@@ -1,4 +1,6 @@
-//! ReportToTicket: tells the DSAR tool the outcome and where the record is.
+//! ReportToTicket: tells the DSAR tool the outcome, where the record is, and sends the
+//! letters to the data subject (text and HTML, every language; their SHA-256 are in the
+//! record). The DSAR tool fills the `{{addressee}}` placeholder and sends one.
 
 use std::sync::Arc;
 
@@ -42,6 +44,7 @@ pub async fn handle(deps: &Deps, input: Input) -> Result<Output, StepError> {
         record_digest: input.record.digest.clone(),
         sequence: input.record.sequence,
         reported_at: at,
+        letters: input.record.letters.clone(),
     };
     deps.reporter.report(&report).await?;
     tracing::info!(

@@ -37,22 +37,19 @@ use crate::state::{
     SubjectSection, SummaryCounts, VerifySection,
 };
 
-/// How far back, and in what slices, the analytics query looks for a phone's calls.
+/// How far back the analytics query looks for a phone's calls (in slices of
+/// `genesys::MAX_DETAILS_QUERY_INTERVAL`, ending at the client's clock).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AnalyticsSettings {
     /// Conversations older than this are not looked for (the org's retention is
     /// shorter in practice).
     pub lookback: Duration,
-    /// One query per slice of this length (the synchronous query wants bounded
-    /// intervals).
-    pub slice: Duration,
 }
 
 impl Default for AnalyticsSettings {
     fn default() -> Self {
         AnalyticsSettings {
             lookback: Duration::days(10 * 366),
-            slice: Duration::days(366),
         }
     }
 }
@@ -401,29 +398,19 @@ async fn phone_conversations(
         }
     }
     let filter = SegmentDetailQueryFilter::any(predicates);
+    // Any interval will do as a template: the client asks bounded slices that never
+    // end after its clock.
     let from = now - deps.analytics.lookback;
-    let slice = deps.analytics.slice.max(Duration::days(1));
-    let mut out = Vec::new();
-    let mut start = from;
-    while start < now {
-        let end = (start + slice).min(now);
-        let interval = Interval::new(start, end)
-            .map_err(|e| StepError::misconfigured(format!("analytics slice: {e}")))?;
-        let query = ConversationQuery::new(interval).with_segment_filter(filter.clone());
-        for c in deps
-            .genesys
-            .client
-            .query_conversation_details_all(&query)
-            .await?
-        {
-            // The query answers per day touched: keep what started inside the slice.
-            if c.conversation_start.is_some_and(|s| s >= start && s < end) {
-                out.push(c);
-            }
-        }
-        start = end;
-    }
-    Ok(out)
+    let template = ConversationQuery::new(
+        Interval::new(from, now)
+            .map_err(|e| StepError::misconfigured(format!("analytics look-back: {e}")))?,
+    )
+    .with_segment_filter(filter);
+    Ok(deps
+        .genesys
+        .client
+        .conversation_details_between(&template, from, now)
+        .await?)
 }
 
 async fn agent_status(deps: &Deps, user_id: &str) -> Result<Option<AgentStatus>, StepError> {

@@ -5,6 +5,10 @@
 //! there, never asserted here), chains the record to the ticket's previous one and
 //! writes it. `writtenAt` is the state's entry time, so a retried write builds the
 //! same bytes under the same key and the archive answers it idempotently.
+//!
+//! The letters to the data subject are rendered here, from the record as built (the
+//! `letter` section aside), and their digests go into the record before it is written:
+//! what the subject is told is in the record, and `audit letter` renders it again.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -45,6 +49,9 @@ pub struct Deps {
     pub pipeline_version: String,
     /// `sha256:<hex>` of the definition that ran, when known.
     pub definition_digest: Option<String>,
+    /// The letters to the data subject, checked at start; `None` writes records
+    /// without letters (tests of the record alone).
+    pub letters: Option<Arc<letters::Letters>>,
 }
 
 impl std::fmt::Debug for Deps {
@@ -121,6 +128,9 @@ pub struct RecordReceipt {
     pub already_present: bool,
     #[serde(with = "erasure_core::time::utc_z")]
     pub retain_until: DateTime<Utc>,
+    /// The letters the record's `letter` section names, for ReportToTicket to send.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub letters: Vec<letters::Letter>,
 }
 
 pub type Output = RecordReceipt;
@@ -179,8 +189,8 @@ pub async fn handle(deps: &Deps, input: Input) -> Result<Output, StepError> {
         ctx.written_at = written_at + chrono::Duration::milliseconds(ms);
         ctx.sequence = next_sequence;
         ctx.previous_digest.clone_from(&next_previous);
-        let candidate = to_record(&ctx, &facts, &config)?;
-        let key = archive::key::relative_key(candidate.view())?;
+        let candidate = to_record(deps, &ctx, &facts, &config)?;
+        let key = archive::key::relative_key(candidate.0.view())?;
         let Some(entry) = existing.iter().find(|e| e.key.ends_with(&key)) else {
             record = Some(candidate);
             break;
@@ -189,13 +199,13 @@ pub async fn handle(deps: &Deps, input: Input) -> Result<Output, StepError> {
         ctx.sequence = u32::try_from(stored.view().sequence)
             .map_err(|_| StepError::input("the ticket's chain is too long"))?;
         ctx.previous_digest = stored.view().previous_digest.clone();
-        let again = to_record(&ctx, &facts, &config)?;
-        if again.digest() == stored.digest() {
+        let again = to_record(deps, &ctx, &facts, &config)?;
+        if again.0.digest() == stored.digest() {
             record = Some(again);
             break;
         }
     }
-    let record = record.ok_or_else(|| {
+    let (record, letters) = record.ok_or_else(|| {
         StepError::input("every key of this writtenAt's second is taken by other records")
     })?;
     let receipt = match deps.archive.write(&record).await {
@@ -223,6 +233,7 @@ pub async fn handle(deps: &Deps, input: Input) -> Result<Output, StepError> {
         sequence: view.sequence,
         already_present: receipt.already_present,
         retain_until: receipt.retain_until,
+        letters,
     })
 }
 
@@ -255,15 +266,37 @@ async fn keep_in_fallback(deps: &Deps, record: &Record) {
     }
 }
 
+/// The record, with the digests of its letters, and the letters.
 fn to_record(
+    deps: &Deps,
     ctx: &RecordContext,
     facts: &RecordFacts,
     config: &DeadlineConfig,
-) -> Result<Record, StepError> {
-    let built = build_record(ctx, facts, config)?;
+) -> Result<(Record, Vec<letters::Letter>), StepError> {
+    let mut built = build_record(ctx, facts, config)?;
+    let mut sent = Vec::new();
+    if let Some(l) = &deps.letters {
+        match l.render_record(&built) {
+            Ok(Some(rendered)) => {
+                built.letter = Some(rendered.record);
+                sent = rendered.letters;
+            }
+            Ok(None) => {}
+            // The record is owed whatever fails: it says the letter is missing, and a
+            // person writes it.
+            Err(e) => {
+                tracing::error!(error = %e, "the letter could not be rendered");
+                built.escalations.push(Escalation {
+                    reason: "letter-not-rendered".into(),
+                    at: built.written_at,
+                    detail: e.to_string().chars().take(1000).collect(),
+                });
+            }
+        }
+    }
     let value = serde_json::to_value(&built)
         .map_err(|e| StepError::input(format!("the record cannot be encoded: {e}")))?;
-    Ok(Record::from_value(value)?)
+    Ok((Record::from_value(value)?, sent))
 }
 
 /// What AfterErasure's branches reported.

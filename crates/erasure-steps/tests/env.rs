@@ -61,6 +61,11 @@ async fn every_step_reads_its_configuration_from_the_template_variables_and_secr
         .send()
         .await
         .expect("archive bucket");
+    s3.create_bucket()
+        .bucket("ledger")
+        .send()
+        .await
+        .expect("ledger bucket");
 
     let vars = vec![
         ("GENESYS_REGION", "eu_west_1".to_owned()),
@@ -120,6 +125,7 @@ async fn every_step_reads_its_configuration_from_the_template_variables_and_secr
             .await,
         ),
         ("ARCHIVE_BUCKET", "records".to_owned()),
+        ("LEDGER_BUCKET", "ledger".to_owned()),
         ("ARCHIVE_PREFIX", "prod/".to_owned()),
         ("RETENTION_YEARS", "10".to_owned()),
         ("CONTROLLER_TIME_ZONE", "Europe/Dublin".to_owned()),
@@ -160,6 +166,50 @@ async fn every_step_reads_its_configuration_from_the_template_variables_and_secr
     assert_eq!(w.archive.location(), "s3://records/prod/");
     assert_eq!(w.archive.retention().in_years(), 10);
     locate::Deps::from_env(&env).await.expect("locate");
+
+    // The submission ledger in S3: write-once intent and request id, read back.
+    let e = erasure_steps::erase::Deps::from_env(&env)
+        .await
+        .expect("erase");
+    let name = "gdpr-erasure/DSAR-1/delete";
+    assert_eq!(e.ledger.get(name).await.expect("get"), None);
+    let t1: chrono::DateTime<chrono::Utc> = "2026-11-22T11:00:00Z".parse().unwrap();
+    let first = e.ledger.record_intent(name, t1).await.expect("intent");
+    assert_eq!(first.intent_at, t1);
+    let later = t1 + chrono::Duration::hours(1);
+    let second = e
+        .ledger
+        .record_intent(name, later)
+        .await
+        .expect("intent again");
+    assert_eq!(second.intent_at, t1, "the first intent is never moved");
+    e.ledger
+        .record_request(name, "req-1")
+        .await
+        .expect("request id");
+    e.ledger
+        .record_request(name, "req-1")
+        .await
+        .expect("the same id again");
+    let err = e.ledger.record_request(name, "req-2").await.unwrap_err();
+    assert_eq!(err.name(), "GdprSubmissionUnknown");
+    let entry = e.ledger.get(name).await.expect("get").expect("entry");
+    assert_eq!(entry.request_id.as_deref(), Some("req-1"));
+    let listed = s3
+        .list_objects_v2()
+        .bucket("ledger")
+        .send()
+        .await
+        .expect("list");
+    let keys: Vec<&str> = listed.contents().iter().filter_map(|o| o.key()).collect();
+    assert_eq!(
+        keys,
+        [
+            "ledger/gdpr-erasure/DSAR-1/delete/intent.json",
+            "ledger/gdpr-erasure/DSAR-1/delete/request.json"
+        ]
+    );
+
     notify_review::Deps::from_env(&env)
         .await
         .expect("notify review");

@@ -130,6 +130,160 @@ async fn locate_reuses_the_tickets_export_and_erase_the_tickets_delete_by_name()
     );
 }
 
+fn erase_liam(ticket: &str, retry_count: u32) -> erase::Input {
+    erase::Input {
+        ticket_id: ticket.into(),
+        subject: liam(),
+        selection: Selection {
+            phones: vec![0],
+            ..Selection::default()
+        },
+        retry_count,
+    }
+}
+
+#[tokio::test]
+async fn a_delete_whose_answer_was_lost_is_found_among_the_newest_requests_not_sent_again() {
+    let w = world().await;
+    w.emu
+        .add_fault(
+            Fault::new(
+                "POST",
+                "/api/v2/gdpr/requests",
+                FaultAction::ProcessThenDrop,
+            )
+            .request_type("GDPR_DELETE")
+            .times(1),
+        )
+        .unwrap();
+    let err = erase::handle(&w.deps, erase_liam("DSAR-21", 0))
+        .await
+        .unwrap_err();
+    assert_eq!(err.name(), "GenesysAmbiguous");
+    let entry = w
+        .deps
+        .ledger
+        .get("gdpr-erasure/DSAR-21/delete")
+        .await
+        .unwrap()
+        .expect("the intent was written before the POST");
+    assert!(entry.request_id.is_none());
+
+    w.clock.advance(Duration::from_secs(2));
+    let retried = erase::handle(&w.deps, erase_liam("DSAR-21", 1))
+        .await
+        .unwrap();
+    assert!(retried.reused, "the applied POST is adopted");
+    assert_eq!(
+        w.emu
+            .gdpr_submissions(genesys_emulator::RequestType::GdprDelete),
+        1
+    );
+    let entry = w
+        .deps
+        .ledger
+        .get("gdpr-erasure/DSAR-21/delete")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        entry.request_id.as_deref(),
+        Some(retried.request_id.as_str())
+    );
+    // From now on the id is read from the ledger: no listing at all.
+    let again = erase::handle(&w.deps, erase_liam("DSAR-21", 2))
+        .await
+        .unwrap();
+    assert_eq!(again.request_id, retried.request_id);
+}
+
+#[tokio::test]
+async fn a_delete_that_never_reached_genesys_is_sent_on_the_retry() {
+    let w = world().await;
+    w.emu
+        .add_fault(
+            Fault::new(
+                "POST",
+                "/api/v2/gdpr/requests",
+                FaultAction::ServerError { status: 503 },
+            )
+            .request_type("GDPR_DELETE")
+            .times(1),
+        )
+        .unwrap();
+    let err = erase::handle(&w.deps, erase_liam("DSAR-22", 0))
+        .await
+        .unwrap_err();
+    assert_eq!(err.name(), "GenesysAmbiguous");
+    let retried = erase::handle(&w.deps, erase_liam("DSAR-22", 1))
+        .await
+        .unwrap();
+    assert!(!retried.reused);
+    // The 503 created nothing; the retry created the one request of that name.
+    let created = w
+        .deps
+        .client
+        .find_gdpr_requests_by_name("gdpr-erasure/DSAR-22/delete")
+        .await
+        .unwrap();
+    assert_eq!(created.len(), 1);
+    assert_eq!(created[0].id, retried.request_id);
+}
+
+#[tokio::test]
+async fn a_lookup_that_cannot_reach_back_to_the_intent_escalates_instead_of_deleting_again() {
+    let mut w = world().await;
+    let oauth = w.emu.oauth_client();
+    let small_pages = GenesysClient::new(
+        ClientConfig::new(
+            Environment::BaseUrl(w.emu.base_url().parse().unwrap()),
+            Credentials::new(oauth.client_id, oauth.client_secret),
+        )
+        .with_clock(w.deps.clock.clone())
+        .with_page_size(2),
+    )
+    .unwrap();
+    w.deps.client = small_pages;
+    // An intent from long ago without a request id, and a busy org: the newest five
+    // pages of requests do not reach back to it.
+    w.deps
+        .ledger
+        .record_intent(
+            "gdpr-erasure/DSAR-23/delete",
+            "2026-11-01T00:00:00Z".parse().unwrap(),
+        )
+        .await
+        .unwrap();
+    let client = &w.deps.client;
+    for i in 0..(erasure_steps::gdpr::LOOKUP_MAX_PAGES * 2 + 1) {
+        let subject = genesys::GdprSubject {
+            phone_numbers: vec![format!("+3538300{i:05}").into()],
+            ..genesys::GdprSubject::default()
+        };
+        client
+            .create_gdpr_request(
+                &genesys::NewGdprRequest::export(subject).with_name(format!("other-{i}")),
+                false,
+            )
+            .await
+            .unwrap();
+    }
+    let before = w
+        .emu
+        .gdpr_submissions(genesys_emulator::RequestType::GdprDelete);
+    let err = erase::handle(&w.deps, erase_liam("DSAR-23", 1))
+        .await
+        .unwrap_err();
+    assert_eq!(err.name(), "GdprSubmissionUnknown");
+    assert!(!err.is_retryable());
+    assert_eq!(
+        w.emu
+            .gdpr_submissions(genesys_emulator::RequestType::GdprDelete),
+        before,
+        "no GDPR_DELETE was sent"
+    );
+}
+
 #[tokio::test]
 async fn erase_refuses_a_selection_that_names_nothing_or_what_the_subject_lacks() {
     let w = world().await;
@@ -448,6 +602,7 @@ async fn intake_keeps_no_name_and_a_retried_record_write_is_answered_idempotentl
         archive,
         pipeline_version: "test".into(),
         definition_digest: None,
+        letters: None,
     };
     let mut input = serde_json::to_value(&refused).unwrap();
     let o = input.as_object_mut().unwrap();
@@ -530,6 +685,7 @@ async fn a_follow_up_tickets_resumes_goes_from_intake_into_its_record() {
         archive: archive.clone(),
         pipeline_version: "test".into(),
         definition_digest: None,
+        letters: None,
     };
     let mut input = serde_json::to_value(&out).unwrap();
     let o = input.as_object_mut().unwrap();
@@ -671,6 +827,7 @@ async fn the_review_summary_and_the_outcome_report_are_signed_posts() {
         record_digest: "d".into(),
         sequence: 1,
         reported_at: START.parse().unwrap(),
+        letters: vec![],
     };
     let err = gone.report(&report).await.unwrap_err();
     assert_eq!(err.name(), "TicketSystemUnavailable");

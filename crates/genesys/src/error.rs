@@ -140,6 +140,14 @@ pub enum GenesysError {
         /// Which rule, which field.
         reason: String,
     },
+    /// 404 from the downloads API: Genesys dropped the export's results (about a week
+    /// after it completed). Not retryable: submit a new export.
+    #[error("the GDPR export download has expired: {0}")]
+    DownloadExpired(Box<ErrorDetail>),
+    /// An export archive is malformed or hostile (a ZIP bomb, a name escaping its
+    /// folder, too many entries). Not retryable: the same archive fails the same way.
+    #[error("GDPR export archive refused: {0}")]
+    ExportArchiveInvalid(crate::export_archive::ArchiveProblem),
     /// The client configuration cannot work (bad base URL, empty credentials, ...).
     #[error("invalid Genesys client configuration: {reason}")]
     Config {
@@ -161,6 +169,8 @@ impl GenesysError {
         "GenesysRejected",
         "GenesysInvalidResponse",
         "GenesysInvalidRequest",
+        "GenesysDownloadExpired",
+        "GenesysExportArchiveInvalid",
         "GenesysConfig",
     ];
 
@@ -177,6 +187,8 @@ impl GenesysError {
             GenesysError::Rejected(_) => "GenesysRejected",
             GenesysError::InvalidResponse { .. } => "GenesysInvalidResponse",
             GenesysError::InvalidRequest { .. } => "GenesysInvalidRequest",
+            GenesysError::DownloadExpired(_) => "GenesysDownloadExpired",
+            GenesysError::ExportArchiveInvalid(_) => "GenesysExportArchiveInvalid",
             GenesysError::Config { .. } => "GenesysConfig",
         }
     }
@@ -204,11 +216,14 @@ impl GenesysError {
             | GenesysError::Forbidden(d)
             | GenesysError::NotFound(d)
             | GenesysError::Conflict(d)
-            | GenesysError::Rejected(d) => Some(d.as_ref()),
+            | GenesysError::Rejected(d)
+            | GenesysError::DownloadExpired(d) => Some(d.as_ref()),
             GenesysError::Transient { detail, .. }
             | GenesysError::Ambiguous { detail, .. }
             | GenesysError::InvalidResponse { detail, .. } => Some(detail.as_ref()),
-            GenesysError::InvalidRequest { .. } | GenesysError::Config { .. } => None,
+            GenesysError::InvalidRequest { .. }
+            | GenesysError::ExportArchiveInvalid(_)
+            | GenesysError::Config { .. } => None,
         }
     }
 
@@ -290,6 +305,10 @@ mod tests {
                 detail: d,
             },
             GenesysError::invalid_request("x"),
+            GenesysError::DownloadExpired(detail()),
+            GenesysError::ExportArchiveInvalid(crate::export_archive::ArchiveProblem::Malformed(
+                "x".into(),
+            )),
             GenesysError::config("x"),
         ];
         let names: Vec<_> = all.iter().map(GenesysError::name).collect();

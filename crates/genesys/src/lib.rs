@@ -40,15 +40,17 @@ mod auth;
 mod client;
 mod config;
 mod error;
+pub mod export_archive;
 pub mod models;
 mod pii;
 mod region;
 mod transport;
 
-pub use api::DELETION_PROTECTION_BATCH;
+pub use api::{DELETION_PROTECTION_BATCH, NamedLookup, download_id};
 pub use client::{GenesysClient, RateLimitSnapshot};
 pub use config::{ClientConfig, Credentials, RetryPolicy, Timeouts};
 pub use error::{ErrorDetail, GenesysError, TransportFailure};
+pub use export_archive::{ArchiveLimits, ArchiveProblem, ArchivedRecording, ExportCatalog};
 pub use models::*;
 pub use pii::{Pii, Secret};
 pub use region::{Environment, EnvironmentParseError, Region, UnknownRegion};

@@ -591,7 +591,7 @@ fn conversation(id: &str) -> serde_json::Value {
 fn interval() -> Interval {
     Interval::new(
         "2024-01-01T00:00:00Z".parse().unwrap(),
-        "2024-07-01T00:00:00Z".parse().unwrap(),
+        "2024-01-08T00:00:00Z".parse().unwrap(),
     )
     .unwrap()
 }
@@ -614,7 +614,7 @@ async fn conversation_query_sends_interval_and_segment_filters() {
     let body = server.api_requests("/api/v2/analytics/conversations/details/query")[0].json();
     assert_eq!(
         body["interval"],
-        "2024-01-01T00:00:00.000Z/2024-07-01T00:00:00.000Z"
+        "2024-01-01T00:00:00.000Z/2024-01-08T00:00:00.000Z"
     );
     assert_eq!(body["segmentFilters"][0]["type"], "or");
     assert_eq!(
@@ -720,4 +720,147 @@ async fn a_success_with_a_body_of_the_wrong_shape_is_an_invalid_response_without
     let err = client.get_gdpr_request("r1").await.unwrap_err();
     assert_eq!(err.name(), "GenesysInvalidResponse");
     assert!(!format!("{err} {err:?}").contains("jane"), "{err}");
+}
+
+// ---- Bounded lookup by name ----
+
+fn listed(id: &str, name: &str, created: &str) -> serde_json::Value {
+    json!({"id": id, "name": name, "requestType": "GDPR_DELETE", "status": "COMPLETED",
+           "createdDate": created, "subject": {}})
+}
+
+fn at(s: &str) -> DateTime<Utc> {
+    s.parse().unwrap()
+}
+
+#[tokio::test]
+async fn the_lookup_by_name_stops_at_the_first_request_older_than_asked() {
+    let server = MockGenesys::start().await;
+    server.script(
+        "GET",
+        "/api/v2/gdpr/requests",
+        vec![Scripted::ok(json!({"pageCount": 400, "entities": [
+            listed("n2", "other", "2026-11-22T11:10:00Z"),
+            listed("n1", "other", "2026-11-22T11:05:00Z"),
+            listed("o1", "mine", "2026-11-20T09:00:00Z"),
+        ]}))],
+    );
+    let client = client(&server, virtual_clock());
+    let got = client
+        .find_recent_gdpr_request_by_name("mine", at("2026-11-22T11:00:00Z"), 5)
+        .await
+        .unwrap();
+    assert!(matches!(got, genesys::NamedLookup::Absent), "{got:?}");
+    assert_eq!(
+        server.api_requests("/api/v2/gdpr/requests").len(),
+        1,
+        "one page, not 400"
+    );
+}
+
+#[tokio::test]
+async fn the_lookup_by_name_finds_a_request_on_a_later_page() {
+    let server = MockGenesys::start().await;
+    server.script(
+        "GET",
+        "/api/v2/gdpr/requests",
+        vec![
+            Scripted::ok(json!({"pageCount": 9, "entities": [
+                listed("n3", "other", "2026-11-22T11:30:00Z")]})),
+            Scripted::ok(json!({"pageCount": 9, "entities": [
+                listed("r1", "mine", "2026-11-22T11:01:00Z")]})),
+            Scripted::ok(json!({"pageCount": 9, "entities": [
+                listed("o1", "x", "2026-11-01T00:00:00Z")]})),
+        ],
+    );
+    let client = client(&server, virtual_clock());
+    let got = client
+        .find_recent_gdpr_request_by_name("mine", at("2026-11-22T11:00:00Z"), 5)
+        .await
+        .unwrap();
+    match got {
+        genesys::NamedLookup::Found(list) => assert_eq!(list[0].id, "r1"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(server.api_requests("/api/v2/gdpr/requests").len(), 3);
+}
+
+#[tokio::test]
+async fn the_lookup_by_name_is_unsure_when_the_bound_runs_out_or_the_order_is_not_newest_first() {
+    let server = MockGenesys::start().await;
+    server.always(
+        "GET",
+        "/api/v2/gdpr/requests",
+        Scripted::ok(json!({"pageCount": 9, "entities": [
+            listed("n3", "other", "2026-11-22T11:30:00Z")]})),
+    );
+    let client = client(&server, virtual_clock());
+    let got = client
+        .find_recent_gdpr_request_by_name("mine", at("2026-11-22T11:00:00Z"), 2)
+        .await
+        .unwrap();
+    assert!(matches!(got, genesys::NamedLookup::Unsure(_)), "{got:?}");
+
+    let oldest_first = MockGenesys::start().await;
+    oldest_first.always(
+        "GET",
+        "/api/v2/gdpr/requests",
+        Scripted::ok(json!({"pageCount": 1, "entities": [
+            listed("a", "other", "2026-11-22T11:10:00Z"),
+            listed("b", "other", "2026-11-22T11:20:00Z")]})),
+    );
+    let client = support::client(&oldest_first, virtual_clock());
+    let got = client
+        .find_recent_gdpr_request_by_name("mine", at("2026-11-22T11:00:00Z"), 2)
+        .await
+        .unwrap();
+    assert!(matches!(got, genesys::NamedLookup::Unsure(_)), "{got:?}");
+}
+
+// ---- Bounded analytics intervals ----
+
+#[tokio::test]
+async fn a_details_query_longer_than_the_maximum_interval_is_refused_locally() {
+    let server = MockGenesys::start().await;
+    let client = client(&server, virtual_clock());
+    let long = Interval::new(at("2026-01-01T00:00:00Z"), at("2026-02-01T00:00:00Z")).unwrap();
+    let err = client
+        .query_conversation_details(&ConversationQuery::new(long))
+        .await
+        .unwrap_err();
+    assert_eq!(err.name(), "GenesysInvalidRequest");
+    assert!(server.requests().is_empty());
+}
+
+#[tokio::test]
+async fn a_span_is_asked_in_bounded_slices_that_stop_at_the_clock() {
+    let server = MockGenesys::start().await;
+    server.always(
+        "POST",
+        "/api/v2/analytics/conversations/details/query",
+        Scripted::ok(json!({"conversations": [], "totalHits": 0})),
+    );
+    let clock = virtual_clock(); // 2026-11-22T11:00:00Z
+    let client = client(&server, clock);
+    let template = ConversationQuery::new(interval());
+    client
+        .conversation_details_between(
+            &template,
+            at("2026-10-25T11:00:00Z"),
+            at("2027-06-01T00:00:00Z"),
+        )
+        .await
+        .unwrap();
+    let sent = server.api_requests("/api/v2/analytics/conversations/details/query");
+    let intervals: Vec<Interval> = sent
+        .iter()
+        .map(|r| r.json()["interval"].as_str().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(intervals.len(), 4, "28 days in 7-day slices");
+    assert!(
+        intervals
+            .iter()
+            .all(|i| i.length() <= genesys::MAX_DETAILS_QUERY_INTERVAL)
+    );
+    assert_eq!(intervals.last().unwrap().end(), at("2026-11-22T11:00:00Z"));
 }

@@ -371,6 +371,7 @@ async fn deletion_protection_is_read_and_set() {
 async fn analytics_finds_a_numbers_conversations_across_pages_and_each_one_by_id() {
     let s = setup_with(|c| c.with_page_size(3)).await;
     let start: DateTime<Utc> = "2021-01-01T00:00:00Z".parse().unwrap();
+    // Asked until tomorrow: the client stops at its clock, in 7-day slices.
     let end = s.clock.now() + TimeDelta::days(1);
     let mut query = ConversationQuery::new(Interval::new(start, end).expect("interval"));
     query.segment_filters = vec![SegmentDetailQueryFilter::ani_or_dnis(&format!(
@@ -378,7 +379,7 @@ async fn analytics_finds_a_numbers_conversations_across_pages_and_each_one_by_id
     ))];
     let found = s
         .client
-        .query_conversation_details_all(&query)
+        .conversation_details_between(&query, start, end)
         .await
         .expect("query");
     let mut ids: Vec<String> = found
@@ -510,4 +511,93 @@ async fn a_gdpr_submission_whose_answer_is_lost_is_ambiguous_and_sent_once() {
         1,
         "the request exists: check by name, never resubmit"
     );
+}
+
+// ---- Live-org exports: ZIP archives behind the downloads API ----
+
+async fn zip_setup() -> Setup {
+    let clock = Arc::new(VirtualClock::starting_at(Dataset::bundled().as_of));
+    let emulator = Emulator::builder()
+        .clock(clock.clone())
+        .seed(11)
+        .export_format(genesys_emulator::ExportFormat::Zip)
+        .archive_max_entries(3)
+        .start()
+        .await
+        .expect("emulator starts");
+    let oauth = emulator.oauth_client();
+    let environment: Environment = emulator.base_url().parse().expect("base url");
+    let client = GenesysClient::new(
+        ClientConfig::new(
+            environment,
+            Credentials::new(oauth.client_id, oauth.client_secret),
+        )
+        .with_clock(clock.clone()),
+    )
+    .expect("client");
+    Setup {
+        clock,
+        emulator,
+        client,
+    }
+}
+
+async fn completed_export(s: &Setup, name: &str) -> genesys::GdprRequest {
+    let created = s
+        .client
+        .create_gdpr_request(
+            &NewGdprRequest::export(phone_subject(HAPPY_PHONE)).with_name(name),
+            false,
+        )
+        .await
+        .expect("create export");
+    let statuses = wait_until_terminal(s, &created.id).await;
+    assert_eq!(statuses.last(), Some(&GdprRequestStatus::Completed));
+    s.client.get_gdpr_request(&created.id).await.expect("get")
+}
+
+#[tokio::test]
+async fn the_emulators_split_zip_export_is_catalogued_into_the_numbers_conversations() {
+    let s = zip_setup().await;
+    let done = completed_export(&s, "DSAR-Z-1/export").await;
+    let urls = done.result_urls();
+    assert!(urls.len() > 1, "three entries an archive: split in several");
+    assert!(urls.iter().all(|u| genesys::download_id(u).is_some()));
+    let catalog = s
+        .client
+        .catalogue_export(&urls, &genesys::ArchiveLimits::default())
+        .await
+        .expect("catalogue");
+    let mut expected = conversations_with(&s.emulator, HAPPY_PHONE);
+    expected.sort();
+    let found: Vec<String> = catalog.conversation_ids.iter().cloned().collect();
+    assert_eq!(found, expected);
+    assert_eq!(catalog.archives as usize, urls.len());
+    assert!(catalog.by_prefix.get("analytics").is_some_and(|n| *n > 0));
+}
+
+#[tokio::test]
+async fn an_expired_download_and_a_hostile_archive_have_their_own_errors() {
+    let s = zip_setup().await;
+    let done = completed_export(&s, "DSAR-Z-2/export").await;
+    let urls = done.result_urls();
+
+    s.emulator
+        .set_archive_fault(Some(genesys_emulator::ArchiveFault::HostileNames));
+    let fresh = completed_export(&s, "DSAR-Z-3/export").await;
+    let err = s
+        .client
+        .catalogue_export(&fresh.result_urls(), &genesys::ArchiveLimits::default())
+        .await
+        .unwrap_err();
+    assert_eq!(err.name(), "GenesysExportArchiveInvalid", "{err}");
+    s.emulator.set_archive_fault(None);
+
+    s.clock.advance(Duration::from_secs(8 * 24 * 3600));
+    let err = s
+        .client
+        .catalogue_export(&urls, &genesys::ArchiveLimits::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, GenesysError::DownloadExpired(_)), "{err}");
 }

@@ -118,6 +118,7 @@ pub async fn step_environment(
         ],
         "write-record" => vec![
             ("ARCHIVE_BUCKET", "compliance-archive".into()),
+            ("LETTER_SETTINGS", example_letter_settings()),
             ("ARCHIVE_PREFIX", String::new()),
             ("RETENTION_YEARS", "7".into()),
         ],
@@ -266,4 +267,9 @@ pub async fn check_step_binary(program: &str, binary: &str, step: &str, fields: 
         "{}",
         error.cause
     );
+}
+
+/// `LETTER_SETTINGS` of the example controller, as the local pipeline uses it.
+pub fn example_letter_settings() -> String {
+    serde_json::to_string(&letters::LetterSettings::example()).expect("settings encode as JSON")
 }

@@ -12,7 +12,13 @@ async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let env = Env::load().await;
     // Secrets and clients once per cold start; a failure reaches Step Functions by name.
-    let deps = lambda::init(erase::Deps::from_env(&env)).await?;
+    // The submission ledger is what keeps a retried Erase from a second GDPR_DELETE:
+    // never run without it.
+    let deps = lambda::init(async {
+        env.var("LEDGER_BUCKET")?;
+        erase::Deps::from_env(&env).await
+    })
+    .await?;
     let deps = &deps;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         lambda::invoke("erase", event.payload, |input| erase::handle(deps, input)).await

@@ -75,6 +75,12 @@ pub fn definition_digest() -> String {
     )
 }
 
+/// The letters of the demo and the tests: the example controller
+/// ([`letters::LetterSettings::example`]) and the embedded templates, checked.
+pub fn example_letters() -> Result<Arc<letters::Letters>, letters::LetterError> {
+    letters::Letters::from_settings(letters::LetterSettings::example()).map(Arc::new)
+}
+
 /// Everything the steps need, built once.
 #[derive(Debug, Clone)]
 pub struct PipelineDeps {
@@ -99,6 +105,8 @@ pub struct LocalPorts {
     pub archive: Arc<dyn archive::Archive>,
     pub notifier: Arc<dyn crate::ports::ReviewNotifier>,
     pub reporter: Arc<dyn crate::ports::TicketReporter>,
+    /// The letters to the data subject (checked when built).
+    pub letters: Arc<letters::Letters>,
 }
 
 impl PipelineDeps {
@@ -131,6 +139,7 @@ impl PipelineDeps {
                 fallback: None,
                 pipeline_version: crate::PIPELINE_VERSION.to_owned(),
                 definition_digest: Some(definition_digest()),
+                letters: Some(p.letters),
             },
             report_ticket: report_ticket::Deps {
                 reporter: p.reporter,

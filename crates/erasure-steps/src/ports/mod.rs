@@ -6,12 +6,14 @@
 
 pub mod downstream;
 pub mod holds;
+pub mod ledger;
 pub mod notify;
 
 pub use downstream::{Acknowledgement, Downstream, DownstreamSystem};
 pub use holds::{
     FileHoldRegister, HoldRegisterSource, NoHoldRegister, S3HoldRegister, StaticHoldRegister,
 };
+pub use ledger::{DirLedger, LedgerEntry, MemoryLedger, S3Ledger, SubmissionLedger};
 pub use notify::{
     HttpReviewNotifier, HttpTicketReporter, MemoryReviewNotifier, MemoryTicketReporter,
     ReviewNotice, ReviewNotifier, TicketReport, TicketReporter,

@@ -43,6 +43,9 @@ pub struct TicketReport {
     pub sequence: u64,
     #[serde(with = "erasure_core::time::utc_z")]
     pub reported_at: DateTime<Utc>,
+    /// The letters to the data subject, each with its SHA-256 as the record holds it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub letters: Vec<letters::Letter>,
 }
 
 #[async_trait]

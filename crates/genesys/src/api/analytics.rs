@@ -4,18 +4,31 @@ use reqwest::Method;
 
 use crate::client::{GenesysClient, check_id};
 use crate::error::GenesysError;
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Utc};
+
 use crate::models::{
-    AnalyticsConversation, AnalyticsConversationQueryResponse, ConversationQuery, PagingSpec,
+    AnalyticsConversation, AnalyticsConversationQueryResponse, ConversationQuery, Interval,
+    MAX_DETAILS_QUERY_INTERVAL, PagingSpec,
 };
 use crate::transport::Call;
 
 impl GenesysClient {
     /// `POST /api/v2/analytics/conversations/details/query`: one page, as the query's
-    /// `paging` asks (Genesys default: 25 per page, page 1).
+    /// `paging` asks (Genesys default: 25 per page, page 1). An interval longer than
+    /// [`MAX_DETAILS_QUERY_INTERVAL`] is refused locally: ask
+    /// [`Self::conversation_details_between`] for longer spans.
     pub async fn query_conversation_details(
         &self,
         query: &ConversationQuery,
     ) -> Result<AnalyticsConversationQueryResponse, GenesysError> {
+        if query.interval.length() > MAX_DETAILS_QUERY_INTERVAL {
+            return Err(GenesysError::invalid_request(format!(
+                "the details query interval is longer than {} days",
+                MAX_DETAILS_QUERY_INTERVAL.num_days()
+            )));
+        }
         if let Some(PagingSpec {
             page_size,
             page_number,
@@ -69,6 +82,38 @@ impl GenesysClient {
             page_number += 1;
         }
         Ok(all)
+    }
+
+    /// Every conversation matching `query`'s filters that started in `[from, to)`:
+    /// asked in consecutive intervals of at most [`MAX_DETAILS_QUERY_INTERVAL`], none
+    /// ending after the client's clock, post-filtered on exact start times (the query
+    /// answers per day touched) and deduplicated by id. `query.interval` is ignored.
+    pub async fn conversation_details_between(
+        &self,
+        query: &ConversationQuery,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<AnalyticsConversation>, GenesysError> {
+        let now = self.inner.clock.now();
+        let mut seen = BTreeSet::new();
+        let mut out = Vec::new();
+        for slice in Interval::slices(from, to, now, MAX_DETAILS_QUERY_INTERVAL) {
+            let mut q = query.clone();
+            q.interval = slice;
+            for c in self.query_conversation_details_all(&q).await? {
+                let inside = c
+                    .conversation_start
+                    .is_some_and(|s| s >= slice.start() && s < slice.end());
+                let new = c
+                    .conversation_id
+                    .as_ref()
+                    .is_none_or(|id| seen.insert(id.clone()));
+                if inside && new {
+                    out.push(c);
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// `GET /api/v2/analytics/conversations/{conversationId}/details`.

@@ -1,6 +1,7 @@
 //! GDPR API (contract section 3).
 
 use bytes::Bytes;
+use chrono::{DateTime, Utc};
 use reqwest::Method;
 use serde::de::DeserializeOwned;
 use url::Url;
@@ -12,6 +13,17 @@ use crate::models::{
     NewGdprRequest, SearchType,
 };
 use crate::transport::{Auth, Call, Reply};
+
+/// What [`GenesysClient::find_recent_gdpr_request_by_name`] established.
+#[derive(Debug)]
+pub enum NamedLookup {
+    /// Requests of that name created since the time asked, newest first.
+    Found(Vec<GdprRequest>),
+    /// None was created since then: every newer request was seen.
+    Absent,
+    /// It cannot be told (why, never an identifier).
+    Unsure(&'static str),
+}
 
 impl GenesysClient {
     /// `GET /api/v2/gdpr/subjects?searchType=&searchValue=`: the subjects Genesys
@@ -43,7 +55,7 @@ impl GenesysClient {
     /// Not idempotent: retried only after failures that prove the request was not
     /// processed (429, connection not established). A 5xx, time-out or lost
     /// connection after sending gives `GenesysError::Ambiguous` at once; look the
-    /// request up by name ([`Self::find_gdpr_requests_by_name`]) before submitting
+    /// request up by name ([`Self::find_recent_gdpr_request_by_name`]) before submitting
     /// again.
     pub async fn create_gdpr_request(
         &self,
@@ -115,8 +127,66 @@ impl GenesysClient {
         Ok(all)
     }
 
-    /// Every GDPR request named `name` (this project names requests after the
-    /// ticket): how a caller finds out whether an `Ambiguous` submission was applied.
+    /// Whether a request named `name` was created at or after `not_before`, looking
+    /// only at the newest requests: pages of the listing, newest first, until an entry
+    /// older than `not_before` (nothing older can be the one looked for) or
+    /// `max_pages` pages. Never the org's whole history, which grows for years.
+    ///
+    /// [`NamedLookup::Unsure`] when the bound ran out first, or the listing is not
+    /// newest first (its order is not in the contract): a caller about to submit a
+    /// GDPR_DELETE must then stop and escalate, never submit a second one.
+    pub async fn find_recent_gdpr_request_by_name(
+        &self,
+        name: &str,
+        not_before: DateTime<Utc>,
+        max_pages: u32,
+    ) -> Result<NamedLookup, GenesysError> {
+        let page_size = self.inner.page_size;
+        let mut found: Vec<GdprRequest> = Vec::new();
+        let mut previous: Option<DateTime<Utc>> = None;
+        for page_number in 1..=max_pages.max(1) {
+            let page = self.list_gdpr_requests_page(page_number, page_size).await?;
+            let received = page.entities.len();
+            let mut reached_older = false;
+            for r in page.entities {
+                let Some(created) = r.created_date else {
+                    return Ok(NamedLookup::Unsure("a listed request has no createdDate"));
+                };
+                if previous.is_some_and(|p| created > p) {
+                    return Ok(NamedLookup::Unsure(
+                        "the request listing is not newest first",
+                    ));
+                }
+                previous = Some(created);
+                if created < not_before {
+                    reached_older = true;
+                    break;
+                }
+                if r.name.as_deref() == Some(name) {
+                    found.push(r);
+                }
+            }
+            let last_page = match page.page_count {
+                Some(count) => page_number >= count,
+                None => u32::try_from(received).map_or(true, |n| n < page_size),
+            };
+            if reached_older || received == 0 || last_page {
+                return Ok(if found.is_empty() {
+                    NamedLookup::Absent
+                } else {
+                    NamedLookup::Found(found)
+                });
+            }
+        }
+        Ok(if found.is_empty() {
+            NamedLookup::Unsure("the newest requests did not reach back to the time asked")
+        } else {
+            NamedLookup::Found(found)
+        })
+    }
+
+    /// Every GDPR request named `name`, paging through the org's whole history: a test
+    /// and audit helper. Steps use [`Self::find_recent_gdpr_request_by_name`].
     pub async fn find_gdpr_requests_by_name(
         &self,
         name: &str,
