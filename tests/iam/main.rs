@@ -498,7 +498,7 @@ async fn rejected_state(ticket_id: &str) -> Value {
     let out = intake::handle(
         &deps,
         intake::Input {
-            input: json!({"rawTicket": "{\"ticket\": "}),
+            input: json!({"rawTicket": "{\"ticket\": "}).into(),
             execution: intake::ExecutionRef {
                 id: format!(
                     "arn:aws:states:us-east-1:123456789012:execution:{STACK}-erasure:{ticket_id}"

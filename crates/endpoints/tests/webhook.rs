@@ -421,6 +421,7 @@ async fn a_ticket_whose_execution_is_gone_but_whose_record_exists_is_a_repeat_an
         .handle(signed_json(WEBHOOK_KEY, &ticket("DSAR-91", now), now))
         .await;
     assert_eq!(other.status(), 202);
+}
 
 /// serde_json keeps the last of two `subject` keys; the DSAR tool's parser may have
 /// kept the first. Such a ticket is refused with Intake's error, before anything starts.
