@@ -399,6 +399,6 @@ mod tests {
             nonce: "n".into(),
             verifier: "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk".into(),
         };
-        assert_eq!(l.challenge(), "E9Melhoa2OwvFrEMTJguCH2Ok-Ofo-q8v6vY8gRNQkk");
+        assert_eq!(l.challenge(), "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
     }
 }
