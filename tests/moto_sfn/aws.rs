@@ -31,6 +31,8 @@ pub const ARCHIVE_BUCKET: &str = "compliance-archive";
 pub const ARCHIVE_PREFIX: &str = "moto/";
 const HOLDS_BUCKET: &str = "hold-register";
 const HOLDS_KEY: &str = "legal-holds.json";
+/// Erase's submission ledger (intent before the POST, request id after).
+const LEDGER_BUCKET: &str = "erasure-ledger";
 /// An execution that has not ended after this long is a hang, not a slow machine.
 const EXECUTION_BOUND: Duration = Duration::from_secs(600);
 
@@ -117,6 +119,11 @@ impl AwsWorld {
             .send()
             .await
             .expect("the register's bucket");
+        s3.create_bucket()
+            .bucket(LEDGER_BUCKET)
+            .send()
+            .await
+            .expect("the ledger's bucket");
 
         let env_dir = tempfile::tempdir().expect("a temp dir");
         let env_file = env_dir.path().join("functions.env");
@@ -492,6 +499,7 @@ async fn environment(
             "TICKET_SECRET_ARN",
             secret("ticket-key", json!({"key": key_text("dsar")})).await,
         ),
+        ("LEDGER_BUCKET", LEDGER_BUCKET.into()),
         ("ARCHIVE_BUCKET", ARCHIVE_BUCKET.into()),
         ("ARCHIVE_PREFIX", ARCHIVE_PREFIX.into()),
         (
