@@ -57,6 +57,7 @@ async fn a_forced_write_failure_leaves_replayable_bytes_that_verify_once_replaye
     let dir = tempfile::tempdir().unwrap();
     let archive_dir = dir.path().join("records");
     let fallback_dir = dir.path().join("records.fallback");
+    std::fs::create_dir_all(&archive_dir).unwrap();
     let fallback = Arc::new(LocalFallback::new(&fallback_dir));
     let refusing = write_record::Deps {
         archive: Arc::new(RefusingWrites(LocalArchive::new(

@@ -89,6 +89,9 @@ pub async fn step_environment(
                 env.push(("HOLD_REGISTER_BUCKET", "hold-register".into()));
                 env.push(("HOLD_REGISTER_KEY", "legal-holds.json".into()));
             }
+            if binary == "erase" {
+                env.push(("LEDGER_BUCKET", "erasure-ledger".into()));
+            }
             env
         }
         "notify-review" => vec![
