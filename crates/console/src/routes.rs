@@ -281,18 +281,25 @@ async fn decider(c: &Console, headers: &HeaderMap, csrf: &str) -> Result<Viewer,
     Ok(viewer)
 }
 
+/// Who may decide, and which ticket: what an approval and a rejection both check first.
+async fn decision_context(
+    c: &Console,
+    headers: &HeaderMap,
+    csrf: &str,
+    ticket: &str,
+) -> Result<(Viewer, String), Response> {
+    let viewer = decider(c, headers, csrf).await?;
+    Ok((viewer, ticket_id(ticket)?))
+}
+
 async fn approve(
     State(c): State<Shared>,
     Path(ticket): Path<String>,
     headers: HeaderMap,
     Form(form): Form<DecisionForm>,
 ) -> Response {
-    let viewer = match decider(&c, &headers, &form.csrf).await {
+    let (viewer, ticket) = match decision_context(&c, &headers, &form.csrf, &ticket).await {
         Ok(v) => v,
-        Err(r) => return r,
-    };
-    let ticket = match ticket_id(&ticket) {
-        Ok(t) => t,
         Err(r) => return r,
     };
     if form.confirm.as_deref() != Some("yes") {
@@ -311,12 +318,8 @@ async fn reject(
     headers: HeaderMap,
     Form(form): Form<DecisionForm>,
 ) -> Response {
-    let viewer = match decider(&c, &headers, &form.csrf).await {
+    let (viewer, ticket) = match decision_context(&c, &headers, &form.csrf, &ticket).await {
         Ok(v) => v,
-        Err(r) => return r,
-    };
-    let ticket = match ticket_id(&ticket) {
-        Ok(t) => t,
         Err(r) => return r,
     };
     let reason_code = form.reason.unwrap_or_default();

@@ -126,7 +126,10 @@ async fn every_step_reads_its_configuration_from_the_template_variables_and_secr
         ),
         ("ARCHIVE_BUCKET", "records".to_owned()),
         ("LEDGER_BUCKET", "ledger".to_owned()),
-        ("LETTER_SETTINGS", testkit::lambda::example_letter_settings()),
+        (
+            "LETTER_SETTINGS",
+            testkit::lambda::example_letter_settings(),
+        ),
         ("ARCHIVE_PREFIX", "prod/".to_owned()),
         ("RETENTION_YEARS", "10".to_owned()),
         ("CONTROLLER_TIME_ZONE", "Europe/Dublin".to_owned()),
