@@ -90,7 +90,7 @@ FUNCTIONS: dict[str, tuple[str | None, set[str]]] = {
         "NotifyDownstreamFunctionArn",
         {"DOWNSTREAM_SYSTEMS", "DOWNSTREAM_SECRET_ARN"},
     ),
-    "verify-erasure": ("VerifyErasureFunctionArn", GENESYS),
+    "verify-erasure": ("VerifyErasureFunctionArn", GENESYS | {"PSEUDONYM_KEY_SECRET_ARN"}),
     "write-record": (
         "WriteRecordFunctionArn",
         {"ARCHIVE_BUCKET", "ARCHIVE_PREFIX", "RETENTION_YEARS", "LETTER_SETTINGS"},

@@ -65,7 +65,7 @@ async fn tickets_started_at_once_all_finish_in_one_record_each_with_429s_absorbe
                 record["failure"]["stage"]
             ));
         }
-        if h.emulator.conversation(&s.conversation_id).is_some() {
+        if h.conversation_ids().contains(&s.conversation_id) {
             problems.push(format!(
                 "{}: the subject's call is still there",
                 s.ticket_id

@@ -458,11 +458,14 @@ fn said(h: &Harness, record: &Value, personas: &[&str]) -> Said {
             .collect(),
         erased: record["counts"]["conversationsErased"].clone(),
         purged: record["counts"]["recordingsPurged"].clone(),
-        left: personas
-            .iter()
-            .flat_map(|p| Harness::persona_conversations(p))
-            .filter(|c| h.emulator.conversation(c).is_some())
-            .collect(),
+        left: {
+            let untouched = h.conversation_ids();
+            personas
+                .iter()
+                .flat_map(|p| Harness::persona_conversations(p))
+                .filter(|c| untouched.contains(c))
+                .collect()
+        },
     }
 }
 

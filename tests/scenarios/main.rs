@@ -11,6 +11,7 @@ mod idempotency;
 mod legal_hold;
 mod letters;
 mod recycled_number;
+mod redaction;
 mod rejections;
 mod terminal_record;
 

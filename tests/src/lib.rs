@@ -535,12 +535,21 @@ impl Harness {
         out
     }
 
-    /// Conversation ids the emulator still has.
+    /// Conversation ids the emulator still has untouched by a GDPR_DELETE: neither
+    /// removed nor redacted (a delete redacts by default, as on live orgs, so "erased"
+    /// means one or the other).
     pub fn conversation_ids(&self) -> std::collections::BTreeSet<String> {
+        let redacted: std::collections::BTreeSet<String> = self
+            .emulator
+            .gdpr_requests()
+            .into_iter()
+            .flat_map(|j| j.outcome.redacted_conversation_ids)
+            .collect();
         self.emulator
             .conversations()
             .into_iter()
             .map(|c| c.id)
+            .filter(|c| !redacted.contains(c))
             .collect()
     }
 

@@ -288,8 +288,8 @@ async fn execute(args: DemoArgs) -> anyhow::Result<bool> {
     }
 
     println!(
-        "\n{:<16} {:<20} {:<10} {:>5} {:>5} {:>6} {:>5} {:>5} {:>5}  review",
-        "ticket", "scenario", "outcome", "found", "scope", "erased", "excl", "held", "recs"
+        "\n{:<16} {:<20} {:<10} {:>5} {:>5} {:>6} {:>4} {:>5} {:>5} {:>5}  review",
+        "ticket", "scenario", "outcome", "found", "scope", "erased", "pend", "excl", "held", "recs"
     );
     for (name, s, outcome, _, record) in &rows {
         let c = |f: &str| {
@@ -311,14 +311,22 @@ async fn execute(args: DemoArgs) -> anyhow::Result<bool> {
                 }
             })
             .unwrap_or_default();
+        // Still carrying the subject inside Genesys's redaction window when the record
+        // was written (a late ticket's short budget).
+        let pending = record.as_ref().map_or(0, |r| {
+            r["pendingRedaction"]["conversations"]
+                .as_array()
+                .map_or(0, Vec::len)
+        });
         println!(
-            "{:<16} {:<20} {:<10} {:>5} {:>5} {:>6} {:>5} {:>5} {:>5}  {}",
+            "{:<16} {:<20} {:<10} {:>5} {:>5} {:>6} {:>4} {:>5} {:>5} {:>5}  {}",
             name,
             s.title,
             outcome,
             c("conversationsFound"),
             c("conversationsInScope"),
             c("conversationsErased"),
+            pending,
             c("conversationsExcluded"),
             c("conversationsWithheld"),
             c("recordingsPurged"),

@@ -87,6 +87,22 @@ pub struct ComplianceRecord {
     /// before letters, and for FAILED (no answer yet).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub letter: Option<LetterRecord>,
+    /// In-scope conversations that still carried the subject when the record was
+    /// written, inside the window in which Genesys's redaction may still land: not
+    /// erased, not a gap, to be checked again. Absent when there are none (and in
+    /// records written before redaction was verified).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_redaction: Option<PendingRedaction>,
+}
+
+/// See [`ComplianceRecord::pending_redaction`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PendingRedaction {
+    pub conversations: Vec<ConversationId>,
+    /// When the window closes: past it, what still carries the subject is a gap.
+    #[serde(with = "crate::time::utc_z")]
+    pub window_closes_at: DateTime<Utc>,
 }
 
 /// The letters sent with the outcome: each rendering's SHA-256, and what renders them
@@ -497,8 +513,10 @@ pub struct RecordFacts {
     pub conversations_found: Vec<ConversationId>,
     pub excluded: Vec<Exclusion>,
     pub withheld: Vec<HeldConversation>,
-    /// In-scope conversations confirmed gone after the deletion.
+    /// In-scope conversations confirmed gone (or redacted) after the deletion.
     pub conversations_erased: Vec<ConversationId>,
+    /// In-scope conversations still carrying the subject inside the redaction window.
+    pub pending_redaction: Option<PendingRedaction>,
     pub deferral: Option<Deferral>,
     pub erase_recordings: bool,
     pub recordings_found: Vec<RecordingRef>,
@@ -556,6 +574,7 @@ impl RecordFacts {
             excluded: Vec::new(),
             withheld: Vec::new(),
             conversations_erased: Vec::new(),
+            pending_redaction: None,
             deferral: None,
             erase_recordings: true,
             recordings_found: Vec::new(),
@@ -896,6 +915,12 @@ pub fn build_record(
         .filter(|c| !excluded_ids.contains(c) && !withheld_ids.contains(c))
         .collect();
     let erased: BTreeSet<&ConversationId> = facts.conversations_erased.iter().collect();
+    let pending: BTreeSet<&ConversationId> = facts
+        .pending_redaction
+        .iter()
+        .flat_map(|p| &p.conversations)
+        .filter(|c| in_scope.contains(c))
+        .collect();
     for c in erased.iter().filter(|c| !in_scope.contains(**c)) {
         let why = if withheld_ids.contains(*c) {
             "withheld"
@@ -912,7 +937,10 @@ pub fn build_record(
 
     let mut gaps = Vec::new();
     if !rejected {
-        for c in in_scope.iter().filter(|c| !erased.contains(**c)) {
+        for c in in_scope
+            .iter()
+            .filter(|c| !erased.contains(**c) && !pending.contains(**c))
+        {
             gaps.push(Gap {
                 kind: GapKind::ConversationNotErased,
                 reason: "not confirmed erased after the deletion".into(),
@@ -1209,5 +1237,13 @@ pub fn build_record(
             _ => None,
         },
         letter: None,
+        pending_redaction: facts
+            .pending_redaction
+            .as_ref()
+            .filter(|_| !pending.is_empty())
+            .map(|p| PendingRedaction {
+                conversations: pending.iter().map(|c| (*c).clone()).collect(),
+                window_closes_at: p.window_closes_at,
+            }),
     })
 }

@@ -7,7 +7,7 @@
 //! |---|---|---|
 //! | `GENESYS_REGION` | Genesys steps | region key (`eu_west_1`) or a base URL |
 //! | `GENESYS_SECRET_ARN` | Genesys steps | `{clientId, clientSecret}` |
-//! | `PSEUDONYM_KEY_SECRET_ARN` | Intake | `{key}`; the key id is its fingerprint (`key-sha256-…`) |
+//! | `PSEUDONYM_KEY_SECRET_ARN` | Intake, VerifyErasure | `{key}`; the key id is its fingerprint (`key-sha256-…`) |
 //! | `DOWNSTREAM_SYSTEMS` | Intake, NotifyDownstream | `[{name, endpoint, timeoutSeconds?}]` |
 //! | `DOWNSTREAM_SECRET_ARN` | NotifyDownstream | `{<name>: <key>}` |
 //! | `HOLD_REGISTER_BUCKET`, `HOLD_REGISTER_KEY` | Review | the legal-hold register object |
@@ -44,7 +44,9 @@ use crate::ports::{
     Downstream, DownstreamSystem, Endpoint, HttpReviewNotifier, HttpTicketReporter, KeyRing,
     S3HoldRegister, S3Ledger,
 };
-use crate::{intake, notify_downstream, notify_review, report_ticket, review, write_record};
+use crate::{
+    intake, notify_downstream, notify_review, report_ticket, review, verify_erasure, write_record,
+};
 
 /// The environment of one function: its variables and the AWS configuration.
 #[derive(Clone)]
@@ -303,6 +305,15 @@ struct GenesysSecret {
 impl GenesysDeps {
     pub async fn from_env(env: &Env) -> Result<Self, StepError> {
         env.genesys().await
+    }
+}
+
+impl verify_erasure::Deps {
+    pub async fn from_env(env: &Env) -> Result<Self, StepError> {
+        Ok(verify_erasure::Deps {
+            genesys: env.genesys().await?,
+            pseudonymiser: Arc::new(env.pseudonymiser().await?),
+        })
     }
 }
 

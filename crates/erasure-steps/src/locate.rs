@@ -2,9 +2,10 @@
 //! subject's identifiers reach (never by name: a name matches namesakes).
 //!
 //! Idempotent: the export is named `gdpr-erasure/<ticket id>/export`; an existing
-//! export of that name among the newest requests (back to a day before the step ran)
-//! that did not end in ERROR is reused, so a retry (after `GenesysAmbiguous` too)
-//! submits nothing new. The org's whole request history is never paged.
+//! export of that name among the newest requests (back to [`EXPORT_REUSE_WINDOW`]
+//! before the step ran) that did not end in ERROR is reused, so a retry (after
+//! `GenesysAmbiguous` too) or the same ticket run again submits nothing new. The org's
+//! whole request history is never paged.
 
 use erasure_core::identifiers::IdentifierKind;
 use erasure_core::record::GdprRequestType;
@@ -16,6 +17,11 @@ use crate::gdpr::{GenesysDeps, check_ticket_id, find_recent, status_of};
 use crate::state::{RequestSection, Selection, SubjectSearch, SubjectSection, request_name};
 
 pub type Deps = GenesysDeps;
+
+/// How far back an export of the ticket is reused: less than the week after which
+/// Genesys drops an export's downloads (live-tenants.md 3), so a reused export can
+/// still be read. An older one is simply made again, which is harmless.
+pub const EXPORT_REUSE_WINDOW: chrono::Duration = chrono::Duration::days(6);
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -59,14 +65,12 @@ pub async fn handle(deps: &Deps, input: Input) -> Result<Output, StepError> {
 
     let name = request_name(ticket_id, GdprRequestType::GdprExport);
     // An export that ended in ERROR produced nothing to review; exporting again erases
-    // nothing, so only such a one is not reused. Only the newest requests are read
-    // (back to a day before this run): an export that cannot be found that way is
-    // simply made again, which is harmless.
+    // nothing, so only such a one is not reused. Only the newest requests are read.
     let existing = find_recent(
         client,
         &name,
         GdprRequestType::GdprExport,
-        started - chrono::Duration::days(1),
+        started - EXPORT_REUSE_WINDOW,
     )
     .await?
     .unwrap_or_default()

@@ -37,8 +37,8 @@ use crate::state::{
     SubjectSection, SummaryCounts, VerifySection,
 };
 
-/// How far back the analytics query looks for a phone's calls (in slices of
-/// `genesys::MAX_DETAILS_QUERY_INTERVAL`, ending at the client's clock).
+/// How far back the analytics query looks for the subject's numbers (in bounded
+/// slices, ending at the client's clock: `genesys::MAX_DETAILS_QUERY_INTERVAL`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AnalyticsSettings {
     /// Conversations older than this are not looked for (the org's retention is
@@ -99,18 +99,40 @@ pub async fn handle(deps: &Deps, input: Input) -> Result<Output, StepError> {
         read_export(&doc, &ids, &mut seen)?;
     }
 
-    // 2. The analytics query, per phone number.
-    for id in &ids {
-        if let IdentifierValue::Phone(number) = &id.value {
-            for c in phone_conversations(deps, number, now).await? {
-                let Some(raw) = c.conversation_id.as_deref() else {
-                    continue;
-                };
-                let cid = conversation_id(raw)?;
-                let entry = seen.entry(cid).or_default();
-                entry.start = entry.start.or(c.conversation_start);
-                entry.end = entry.end.or(c.conversation_end);
-                entry.found_by.insert(id.identifier_ref.clone());
+    // 2. The analytics query: one sweep for all the subject's numbers, each
+    //    conversation credited to the numbers its sessions carry.
+    let phones: Vec<(&PhoneE164, &Pseudonym)> = ids
+        .iter()
+        .filter_map(|id| match &id.value {
+            IdentifierValue::Phone(p) => Some((p, &id.identifier_ref)),
+            _ => None,
+        })
+        .collect();
+    if !phones.is_empty() {
+        let numbers: Vec<&PhoneE164> = phones.iter().map(|(p, _)| *p).collect();
+        for c in phone_conversations(deps, &numbers, now).await? {
+            let Some(raw) = c.conversation_id.as_deref() else {
+                continue;
+            };
+            let cid = conversation_id(raw)?;
+            let carried = numbers_on(&c);
+            let entry = seen.entry(cid).or_default();
+            entry.start = entry.start.or(c.conversation_start);
+            entry.end = entry.end.or(c.conversation_end);
+            let mut credited = false;
+            for (number, r) in &phones {
+                if carried.contains(*number) {
+                    entry.found_by.insert((*r).clone());
+                    credited = true;
+                }
+            }
+            // The query matched one of the numbers on a session this answer does not
+            // show: credit every number asked, so a recycled number's other owner is
+            // still seen (more exclusions, never a wider delete).
+            if !credited {
+                entry
+                    .found_by
+                    .extend(phones.iter().map(|(_, r)| (*r).clone()));
             }
         }
     }
@@ -374,27 +396,30 @@ fn matching_ref(ids: &[SubjectIdentifier], value: &str) -> Option<Pseudonym> {
         .map(|i| i.identifier_ref.clone())
 }
 
-/// Every conversation with `number` on either side, in any slice of the look-back.
+/// Every conversation with one of `numbers` on either side, in any slice of the
+/// look-back: one query per slice for all of them.
 async fn phone_conversations(
     deps: &Deps,
-    number: &PhoneE164,
+    numbers: &[&PhoneE164],
     now: DateTime<Utc>,
 ) -> Result<Vec<genesys::AnalyticsConversation>, StepError> {
-    let e164 = number.expose();
     // Voice numbers are stored `tel:+E.164`, messaging numbers `+E.164`; the query
     // compares exact values.
     let mut predicates = Vec::new();
-    for spelling in [format!("tel:{e164}"), e164.to_owned()] {
-        for dim in [
-            SegmentDimension::Ani,
-            SegmentDimension::Dnis,
-            SegmentDimension::AddressFrom,
-            SegmentDimension::AddressTo,
-        ] {
-            predicates.push(SegmentDetailQueryPredicate::dimension_matches(
-                dim,
-                spelling.clone(),
-            ));
+    for number in numbers {
+        let e164 = number.expose();
+        for spelling in [format!("tel:{e164}"), e164.to_owned()] {
+            for dim in [
+                SegmentDimension::Ani,
+                SegmentDimension::Dnis,
+                SegmentDimension::AddressFrom,
+                SegmentDimension::AddressTo,
+            ] {
+                predicates.push(SegmentDetailQueryPredicate::dimension_matches(
+                    dim,
+                    spelling.clone(),
+                ));
+            }
         }
     }
     let filter = SegmentDetailQueryFilter::any(predicates);
@@ -411,6 +436,24 @@ async fn phone_conversations(
         .client
         .conversation_details_between(&template, from, now)
         .await?)
+}
+
+/// The phone numbers on a conversation's sessions, in any stored spelling.
+fn numbers_on(c: &genesys::AnalyticsConversation) -> BTreeSet<PhoneE164> {
+    let mut out = BTreeSet::new();
+    for p in &c.participants {
+        for s in &p.sessions {
+            for v in [&s.ani, &s.dnis, &s.address_from, &s.address_to]
+                .into_iter()
+                .flatten()
+            {
+                if let Some(n) = PhoneE164::from_any_spelling(v.expose()) {
+                    out.insert(n);
+                }
+            }
+        }
+    }
+    out
 }
 
 async fn agent_status(deps: &Deps, user_id: &str) -> Result<Option<AgentStatus>, StepError> {

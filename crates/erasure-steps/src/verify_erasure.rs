@@ -1,21 +1,65 @@
 //! VerifyErasure: evidence, not trust. After the deletion (or after an ERROR, to know
-//! what is left), which in-scope conversations does Genesys still have?
+//! what is left), which in-scope conversations still carry the subject?
+//!
+//! A GDPR_DELETE redacts: the conversation stays, with its metrics, and the subject's
+//! identifiers go from its participants, its recordings with them (live-tenants.md
+//! §1). So a conversation counts as erased when Genesys no longer has it (404), or when
+//! none of the subject's identifying values (names, numbers, addresses) is left on it,
+//! compared as keyed pseudonyms (the
+//! step never holds the subject's values, so a later check can run from the record),
+//! and it has no recording left. The redaction lands up to [`REDACTION_WINDOW`] after
+//! the request reads COMPLETED: until then a conversation still carrying the subject is
+//! *pending*, and the step names the time of its next check (`nextCheckAt`), which the
+//! definition waits for. Past the window it is *remaining*: a gap. After a delete that
+//! ended in ERROR or was given up, nothing is pending: what is left is remaining.
 
-use chrono::{DateTime, Utc};
-use erasure_core::identifiers::ConversationId;
-use genesys::GenesysError;
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use erasure_core::identifiers::{ConversationId, Email, PersonName, PhoneE164};
+use erasure_core::pseudonym::{Pseudonym, Pseudonymiser};
+use genesys::{AnalyticsConversation, FileState, GenesysError};
 use serde::{Deserialize, Serialize};
 
 use crate::error::StepError;
 use crate::gdpr::{GenesysDeps, check_ticket_id};
+use crate::state::{IdentifiersSection, RequestSection};
 
-pub type Deps = GenesysDeps;
+/// How long after COMPLETED a redaction may take to land: "up to 14 days"
+/// (live-tenants.md §1).
+pub const REDACTION_WINDOW: Duration = Duration::days(14);
+/// How often a pending conversation is looked at again.
+pub const RECHECK_EVERY: Duration = Duration::days(1);
+
+#[derive(Debug, Clone)]
+pub struct Deps {
+    pub genesys: GenesysDeps,
+    /// The key the ticket's refs were made with (checked against `keyId`).
+    pub pseudonymiser: Arc<Pseudonymiser>,
+}
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Input {
     pub ticket_id: String,
     pub conversation_ids: Vec<ConversationId>,
+    /// `$.review.conversations.covered`: those the GDPR_DELETE reaches. Only these can
+    /// be pending; one handled per conversation gets no redaction to wait for. Absent
+    /// (an earlier version's execution): all of them.
+    #[serde(default)]
+    pub covered: Option<Vec<ConversationId>>,
+    /// `$.identifiers`: the refs that must be gone. Absent (an execution started by
+    /// an earlier version): only a 404 counts as erased, as that version decided.
+    #[serde(default)]
+    pub identifiers: Option<IdentifiersSection>,
+    /// `$.deletion`: whether it COMPLETED, and when (the window opens then).
+    #[serde(default)]
+    pub deletion: Option<RequestSection>,
+    /// `$.clock.pollGiveUpAt`: no check is planned after it, so the record is written
+    /// before the deadline; what is pending then is recorded as pending.
+    #[serde(default, with = "erasure_core::time::option_utc_z")]
+    pub give_up_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -24,37 +68,189 @@ pub struct Output {
     /// Always `verify`: the record tells the AfterErasure branches apart by it.
     pub step: String,
     pub checked: usize,
-    /// Genesys answers 404 for them.
+    /// Gone (404), or left without the subject's identifiers and recordings.
     pub erased: Vec<ConversationId>,
-    /// Genesys still has them.
+    /// Still carrying the subject inside the redaction window.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pending: Vec<ConversationId>,
+    /// Still carrying the subject where nothing more will land: a gap.
     pub remaining: Vec<ConversationId>,
+    /// When the redaction window closes (a COMPLETED delete only).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "erasure_core::time::option_utc_z"
+    )]
+    pub window_closes_at: Option<DateTime<Utc>>,
+    /// When to look again; absent when this check is the last.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "erasure_core::time::option_utc_z"
+    )]
+    pub next_check_at: Option<DateTime<Utc>>,
     #[serde(with = "erasure_core::time::utc_z")]
     pub at: DateTime<Utc>,
 }
 
+/// What one conversation still shows.
+enum Seen {
+    Gone,
+    Clean,
+    CarriesSubject,
+}
+
 pub async fn handle(deps: &Deps, input: Input) -> Result<Output, StepError> {
     let ticket_id = check_ticket_id(&input.ticket_id)?;
+    let now = deps.genesys.clock.now();
+    let refs: Option<BTreeSet<&Pseudonym>> = match &input.identifiers {
+        Some(ids) if ids.key_id != deps.pseudonymiser.key_id() => {
+            return Err(StepError::misconfigured(format!(
+                "the ticket's identifiers were pseudonymised with key {}, this function has key {}: it cannot tell whether they remain",
+                ids.key_id,
+                deps.pseudonymiser.key_id()
+            )));
+        }
+        Some(ids) => Some(ids.items.iter().map(|i| &i.identifier_ref).collect()),
+        None => None,
+    };
+    let window_closes_at = input
+        .deletion
+        .as_ref()
+        .and_then(completed_at)
+        .map(|t| t + REDACTION_WINDOW);
+
     let mut erased = Vec::new();
-    let mut remaining = Vec::new();
+    let mut carrying = Vec::new();
     for cid in &input.conversation_ids {
-        match deps.client.get_conversation_details(cid.as_str()).await {
-            Ok(_) => remaining.push(cid.clone()),
-            Err(GenesysError::NotFound(_)) => erased.push(cid.clone()),
-            Err(e) => return Err(e.into()),
+        match look(deps, cid, refs.as_ref()).await? {
+            Seen::Gone | Seen::Clean => erased.push(cid.clone()),
+            Seen::CarriesSubject => carrying.push(cid.clone()),
         }
     }
+    let open = window_closes_at.is_some_and(|closes| now < closes);
+    let covered: Option<BTreeSet<&ConversationId>> =
+        input.covered.as_ref().map(|c| c.iter().collect());
+    let (pending, remaining): (Vec<_>, Vec<_>) = carrying
+        .into_iter()
+        .partition(|c| open && covered.as_ref().is_none_or(|cov| cov.contains(c)));
+    let next_check_at = match window_closes_at {
+        Some(closes) if !pending.is_empty() => {
+            let next = (now + RECHECK_EVERY).min(closes);
+            input.give_up_at.is_none_or(|g| next <= g).then_some(next)
+        }
+        _ => None,
+    };
     tracing::info!(
         ticket_id,
         checked = input.conversation_ids.len(),
         erased = erased.len(),
+        pending = pending.len(),
         remaining = remaining.len(),
+        next_check_at = next_check_at.map(|t| t.to_rfc3339()),
         "erasure verified against Genesys"
     );
     Ok(Output {
         step: "verify".to_owned(),
         checked: input.conversation_ids.len(),
         erased,
+        pending,
         remaining,
-        at: deps.clock.now(),
+        window_closes_at,
+        next_check_at,
+        at: now,
     })
+}
+
+/// When the delete was first seen COMPLETED (else when it was submitted, if it reads
+/// COMPLETED without a history); `None` for a delete that did not complete.
+fn completed_at(d: &RequestSection) -> Option<DateTime<Utc>> {
+    if d.poll.status != "COMPLETED" {
+        return None;
+    }
+    d.poll
+        .history
+        .iter()
+        .find(|o| o.status == "COMPLETED")
+        .map(|o| o.observed_at)
+        .or(Some(d.submitted_at))
+}
+
+async fn look(
+    deps: &Deps,
+    cid: &ConversationId,
+    refs: Option<&BTreeSet<&Pseudonym>>,
+) -> Result<Seen, StepError> {
+    let client = &deps.genesys.client;
+    let details = match client.get_conversation_details(cid.as_str()).await {
+        Ok(d) => d,
+        Err(GenesysError::NotFound(_)) => return Ok(Seen::Gone),
+        Err(e) => return Err(e.into()),
+    };
+    // An earlier version's execution: it knows no refs, and standing is not erased.
+    let Some(refs) = refs else {
+        return Ok(Seen::CarriesSubject);
+    };
+    let left = identifier_refs(&deps.pseudonymiser, &details);
+    if left.iter().any(|r| refs.contains(r)) {
+        tracing::debug!(
+            conversation_id = cid.as_str(),
+            "still carries an identifier of the subject"
+        );
+        return Ok(Seen::CarriesSubject);
+    }
+    // Identifiers gone: the recordings must be seen gone too (listed DELETED, or not
+    // listed at all).
+    let recordings = match client.list_recording_metadata(cid.as_str()).await {
+        Ok(list) => list
+            .iter()
+            .filter(|r| r.file_state != Some(FileState::Deleted))
+            .count(),
+        Err(GenesysError::NotFound(_)) => 0,
+        Err(e) => return Err(e.into()),
+    };
+    if recordings > 0 {
+        tracing::debug!(
+            conversation_id = cid.as_str(),
+            recordings,
+            "identifiers gone, recordings left"
+        );
+    }
+    Ok(if recordings == 0 {
+        Seen::Clean
+    } else {
+        Seen::CarriesSubject
+    })
+}
+
+/// The keyed pseudonym of every identifying value the conversation's participants
+/// still carry: names, and the addresses of their sessions (phone numbers in any
+/// stored spelling, e-mail addresses). Not the user and external contact ids: a
+/// redaction leaves those references in place (the contact behind one is anonymised,
+/// the user is offboarded on its own path), so their presence proves nothing.
+fn identifier_refs(p: &Pseudonymiser, c: &AnalyticsConversation) -> BTreeSet<Pseudonym> {
+    let mut out = BTreeSet::new();
+    for part in &c.participants {
+        if let Some(n) = part
+            .participant_name
+            .as_ref()
+            .and_then(|n| n.expose().parse::<PersonName>().ok())
+        {
+            out.insert(p.name(&n));
+        }
+        for s in &part.sessions {
+            for v in [&s.ani, &s.dnis, &s.address_from, &s.address_to]
+                .into_iter()
+                .flatten()
+            {
+                let v = v.expose();
+                if let Some(n) = PhoneE164::from_any_spelling(v) {
+                    out.insert(p.phone(&n));
+                } else if let Ok(e) = v.trim_start_matches("mailto:").parse::<Email>() {
+                    out.insert(p.email(&e));
+                }
+            }
+        }
+    }
+    out
 }

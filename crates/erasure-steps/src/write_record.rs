@@ -21,8 +21,8 @@ use erasure_core::identifiers::{ConversationId, TicketId};
 use erasure_core::pseudonym::Pseudonym;
 use erasure_core::record::{
     ActorDecision, AgentAction, AgentRecord, Approval, ApprovalDecision, ClockFacts, DownstreamAck,
-    DownstreamStatus, Ending, Escalation, Failure, GenesysRequestRecord, RecordContext,
-    RecordFacts, RecordIdentifier, ReviewRecord, build_record,
+    DownstreamStatus, Ending, Escalation, Failure, GenesysRequestRecord, PendingRedaction,
+    RecordContext, RecordFacts, RecordIdentifier, ReviewRecord, build_record,
 };
 use erasure_core::review::{AgentPlan, IdentifierUsage};
 use erasure_core::ticket::Options;
@@ -537,6 +537,21 @@ fn facts(input: &Input, at: DateTime<Utc>) -> RecordFacts {
     // AfterErasure.
     if let Some(v) = &after.verify {
         f.conversations_erased = v.erased.clone();
+        if let (false, Some(closes)) = (v.pending.is_empty(), v.window_closes_at) {
+            f.pending_redaction = Some(PendingRedaction {
+                conversations: v.pending.clone(),
+                window_closes_at: closes,
+            });
+            escalate(
+                "redaction-pending",
+                format!(
+                    "{} conversation(s) still carried the subject when the record was written, inside Genesys's redaction window (closes {}): check them again after it: {}",
+                    v.pending.len(),
+                    erasure_core::time::format_utc(&closes),
+                    join_ids(&v.pending)
+                ),
+            );
+        }
         if let Some(r) = review {
             let covered: BTreeSet<&ConversationId> = r.conversations.covered.iter().collect();
             let left: Vec<ConversationId> = v
@@ -554,7 +569,7 @@ fn facts(input: &Input, at: DateTime<Utc>) -> RecordFacts {
                 escalate(
                     "deleted-data-still-present",
                     format!(
-                        "Genesys reported the GDPR_DELETE COMPLETED but still has {} conversation(s) it should have removed: {}",
+                        "Genesys reported the GDPR_DELETE COMPLETED but {} conversation(s) still carry the subject's identifiers or recordings after the redaction window: {}",
                         left.len(),
                         join_ids(&left)
                     ),

@@ -352,6 +352,17 @@ async fn details_query(State(app): State<App>, body: Bytes) -> Result<Response, 
         ));
     }
     let (start, end) = parse_interval(obj.get("interval"))?;
+    let max = app.world().0.config.max_details_interval;
+    if end - start > max {
+        return Err(ApiError::new(
+            axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+            "analytics.query.interval.too.large",
+            format!(
+                "The interval is longer than the {} days a details query answers",
+                max.num_days()
+            ),
+        ));
+    }
     for f in [
         "evaluationFilters",
         "surveyFilters",

@@ -157,6 +157,12 @@ impl EmulatorBuilder {
         self
     }
 
+    /// The longest details query interval answered (default 31 days; longer is a 413).
+    pub fn max_details_interval(mut self, max: chrono::TimeDelta) -> Self {
+        self.config.max_details_interval = max;
+        self
+    }
+
     /// Requests per minute per OAuth client (default 300).
     pub fn rate_limit_per_minute(mut self, n: u32) -> Self {
         self.config.rate_limit_per_minute = n;

@@ -108,6 +108,9 @@ pub struct Config {
     /// Whether a subject search for an identifier seen only on conversations (no
     /// external contact, no user) returns a subject holding just that identifier.
     pub search_finds_conversation_only_identifiers: bool,
+    /// The longest interval the synchronous details query answers; longer is a 413
+    /// (integrators report 31 days; the limit is not documented in the contract).
+    pub max_details_interval: chrono::TimeDelta,
 }
 
 impl Default for Config {
@@ -120,10 +123,11 @@ impl Default for Config {
             archive_max_entries: 5000,
             signed_url_ttl: Duration::from_secs(5 * 60),
             download_ttl: Duration::from_secs(7 * 24 * 3600),
-            delete_effect: DeleteEffect::Remove,
+            delete_effect: DeleteEffect::Redact,
             redaction_lag: Duration::from_secs(3 * 24 * 3600),
-            deletion_protection: DeletionProtection::Honoured,
+            deletion_protection: DeletionProtection::Ignored,
             search_finds_conversation_only_identifiers: true,
+            max_details_interval: chrono::TimeDelta::days(31),
         }
     }
 }

@@ -4,11 +4,17 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use common::{Harness, start};
+use common::{Harness, start_with};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 const ALL_TIME: &str = "2021-01-01T00:00:00.000Z/2026-11-01T00:00:00.000Z";
+
+/// An emulator whose details query answers any interval, so a test can ask all time
+/// at once (the default refuses more than 31 days, as real orgs are reported to).
+async fn start() -> Harness {
+    start_with(|b| b.max_details_interval(chrono::TimeDelta::days(100 * 366))).await
+}
 
 async fn query(h: &Harness, token: &str, body: Value) -> (StatusCode, Value) {
     let r = h
@@ -263,4 +269,25 @@ async fn conversation_details_by_id() {
         )
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn an_interval_over_31_days_is_a_413_and_31_days_are_answered() {
+    let h = start_with(|b| b).await;
+    let token = h.token().await;
+    let (status, v) = query(
+        &h,
+        &token,
+        json!({"interval": "2025-01-01T00:00:00.000Z/2025-02-01T00:00:01.000Z"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{v}");
+    assert_eq!(v["code"], "analytics.query.interval.too.large");
+    let (status, v) = query(
+        &h,
+        &token,
+        json!({"interval": "2025-01-01T00:00:00.000Z/2025-02-01T00:00:00.000Z"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
 }

@@ -823,7 +823,7 @@ async fn the_lookup_by_name_is_unsure_when_the_bound_runs_out_or_the_order_is_no
 async fn a_details_query_longer_than_the_maximum_interval_is_refused_locally() {
     let server = MockGenesys::start().await;
     let client = client(&server, virtual_clock());
-    let long = Interval::new(at("2026-01-01T00:00:00Z"), at("2026-02-01T00:00:00Z")).unwrap();
+    let long = Interval::new(at("2026-01-01T00:00:00Z"), at("2026-03-01T00:00:00Z")).unwrap();
     let err = client
         .query_conversation_details(&ConversationQuery::new(long))
         .await
@@ -846,7 +846,7 @@ async fn a_span_is_asked_in_bounded_slices_that_stop_at_the_clock() {
     client
         .conversation_details_between(
             &template,
-            at("2026-10-25T11:00:00Z"),
+            at("2026-08-01T11:00:00Z"),
             at("2027-06-01T00:00:00Z"),
         )
         .await
@@ -856,11 +856,85 @@ async fn a_span_is_asked_in_bounded_slices_that_stop_at_the_clock() {
         .iter()
         .map(|r| r.json()["interval"].as_str().unwrap().parse().unwrap())
         .collect();
-    assert_eq!(intervals.len(), 4, "28 days in 7-day slices");
+    assert_eq!(intervals.len(), 4, "113 days in 31-day slices");
     assert!(
         intervals
             .iter()
             .all(|i| i.length() <= genesys::MAX_DETAILS_QUERY_INTERVAL)
     );
     assert_eq!(intervals.last().unwrap().end(), at("2026-11-22T11:00:00Z"));
+}
+
+#[tokio::test]
+async fn a_413_halves_the_slice_and_the_span_is_still_covered_end_to_end() {
+    let server = MockGenesys::start().await;
+    let path = "/api/v2/analytics/conversations/details/query";
+    // The org refuses the first two tries (31 days, then 15.5): a smaller limit than
+    // the one reported.
+    server.script(
+        "POST",
+        path,
+        vec![
+            Scripted::error(413, "analytics.query.too.large", "ctx-1"),
+            Scripted::error(413, "analytics.query.too.large", "ctx-2"),
+        ],
+    );
+    server.always(
+        "POST",
+        path,
+        Scripted::ok(json!({"conversations": [], "totalHits": 0})),
+    );
+    let client = client(&server, virtual_clock()); // 2026-11-22T11:00:00Z
+    let from = at("2026-10-01T11:00:00Z");
+    client
+        .conversation_details_between(
+            &ConversationQuery::new(interval()),
+            from,
+            at("2027-01-01T00:00:00Z"),
+        )
+        .await
+        .unwrap();
+    let asked: Vec<Interval> = server
+        .api_requests(path)
+        .iter()
+        .map(|r| r.json()["interval"].as_str().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(asked[0].length(), genesys::MAX_DETAILS_QUERY_INTERVAL);
+    assert_eq!(asked[1].length(), genesys::MAX_DETAILS_QUERY_INTERVAL / 2);
+    let answered = &asked[2..];
+    assert!(
+        answered
+            .iter()
+            .all(|i| i.length() <= genesys::MAX_DETAILS_QUERY_INTERVAL / 4)
+    );
+    assert_eq!(
+        answered[0].start(),
+        from,
+        "the refused slice is asked again, smaller"
+    );
+    assert!(answered.windows(2).all(|w| w[0].end() == w[1].start()));
+    assert_eq!(answered.last().unwrap().end(), at("2026-11-22T11:00:00Z"));
+}
+
+#[tokio::test]
+async fn a_413_on_a_one_day_slice_is_the_callers_error() {
+    let server = MockGenesys::start().await;
+    let path = "/api/v2/analytics/conversations/details/query";
+    server.always(
+        "POST",
+        path,
+        Scripted::error(413, "analytics.query.too.large", "ctx-1"),
+    );
+    let client = client(&server, virtual_clock());
+    let err = client
+        .conversation_details_between(
+            &ConversationQuery::new(interval()),
+            at("2026-11-01T00:00:00Z"),
+            at("2026-11-20T00:00:00Z"),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.name(), "GenesysRejected");
+    // 31 → 15.5 → 7.75 → 3.9 → 1.9 → 1 day, then the error: bounded, no loop.
+    assert_eq!(server.api_requests(path).len(), 6);
 }

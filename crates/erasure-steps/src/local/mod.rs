@@ -87,6 +87,7 @@ pub struct PipelineDeps {
     pub intake: intake::Deps,
     pub genesys: GenesysDeps,
     pub review: review::Deps,
+    pub verify: verify_erasure::Deps,
     pub notify_review: notify_review::Deps,
     pub notify_downstream: notify_downstream::Deps,
     pub write_record: write_record::Deps,
@@ -113,6 +114,10 @@ impl PipelineDeps {
     pub fn from_ports(p: LocalPorts) -> Self {
         let genesys = GenesysDeps::new(p.genesys, p.clock.clone());
         PipelineDeps {
+            verify: verify_erasure::Deps {
+                genesys: genesys.clone(),
+                pseudonymiser: p.pseudonymiser.clone(),
+            },
             intake: intake::Deps {
                 pseudonymiser: p.pseudonymiser,
                 config: p.intake,
@@ -232,7 +237,7 @@ pub fn resources(deps: Arc<PipelineDeps>, reviewer: Arc<dyn Reviewer>) -> Resour
             "notify-downstream",
             step!(deps, notify_downstream, notify_downstream),
         )
-        .function("verify-erasure", step!(deps, genesys, verify_erasure))
+        .function("verify-erasure", step!(deps, verify, verify_erasure))
         .function("write-record", step!(deps, write_record, write_record))
         .function("report-ticket", step!(deps, report_ticket, report_ticket))
 }

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 
 use crate::models::{
     AnalyticsConversation, AnalyticsConversationQueryResponse, ConversationQuery, Interval,
-    MAX_DETAILS_QUERY_INTERVAL, PagingSpec,
+    MAX_DETAILS_QUERY_INTERVAL, MIN_DETAILS_QUERY_INTERVAL, PagingSpec,
 };
 use crate::transport::Call;
 
@@ -88,19 +88,35 @@ impl GenesysClient {
     /// asked in consecutive intervals of at most [`MAX_DETAILS_QUERY_INTERVAL`], none
     /// ending after the client's clock, post-filtered on exact start times (the query
     /// answers per day touched) and deduplicated by id. `query.interval` is ignored.
+    /// A 413 (the interval or its result set too large for the org) halves the slice,
+    /// down to [`MIN_DETAILS_QUERY_INTERVAL`]; a 413 on that is the caller's error.
     pub async fn conversation_details_between(
         &self,
         query: &ConversationQuery,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<AnalyticsConversation>, GenesysError> {
-        let now = self.inner.clock.now();
+        let end = to.min(self.inner.clock.now());
+        let mut step = MAX_DETAILS_QUERY_INTERVAL;
         let mut seen = BTreeSet::new();
         let mut out = Vec::new();
-        for slice in Interval::slices(from, to, now, MAX_DETAILS_QUERY_INTERVAL) {
+        let mut start = from;
+        while start < end {
+            let slice = Interval::new(start, (start + step).min(end))
+                .map_err(|e| GenesysError::invalid_request(e.to_string()))?;
             let mut q = query.clone();
             q.interval = slice;
-            for c in self.query_conversation_details_all(&q).await? {
+            let found = match self.query_conversation_details_all(&q).await {
+                Err(GenesysError::Rejected(d))
+                    if d.status == Some(413) && step > MIN_DETAILS_QUERY_INTERVAL =>
+                {
+                    step = (step / 2).max(MIN_DETAILS_QUERY_INTERVAL);
+                    tracing::debug!(days = step.num_days(), "details query too large: halving");
+                    continue;
+                }
+                other => other?,
+            };
+            for c in found {
                 let inside = c
                     .conversation_start
                     .is_some_and(|s| s >= slice.start() && s < slice.end());
@@ -112,6 +128,7 @@ impl GenesysClient {
                     out.push(c);
                 }
             }
+            start = slice.end();
         }
         Ok(out)
     }

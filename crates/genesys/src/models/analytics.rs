@@ -15,9 +15,13 @@ use crate::Pii;
 
 /// The longest interval this client asks the synchronous details query for. Neither
 /// the contract nor the OpenAPI extract states the documented maximum (contract.md
-/// section 9 lists it as open); figures of 7 and 31 days circulate, so the smaller
-/// one is used (assumption: a shorter slice costs calls, a longer one a 400).
-pub const MAX_DETAILS_QUERY_INTERVAL: chrono::TimeDelta = chrono::TimeDelta::days(7);
+/// section 9 lists it as open). Integrators report a 413 for intervals over 31 days, so
+/// 31 is the first try; a 413 halves the slice (down to [`MIN_DETAILS_QUERY_INTERVAL`])
+/// in case a real org's limit is smaller. A 10-year look-back is then about 120
+/// queries, where 7-day slices cost 520 and tripped the org's rate limit.
+pub const MAX_DETAILS_QUERY_INTERVAL: chrono::TimeDelta = chrono::TimeDelta::days(31);
+/// The shortest slice a 413 halves down to: one day (the query answers per day).
+pub const MIN_DETAILS_QUERY_INTERVAL: chrono::TimeDelta = chrono::TimeDelta::days(1);
 
 /// `ConversationQuery.interval`: ISO-8601 `start/end`, start before end.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -58,27 +62,6 @@ impl Interval {
     /// `end - start`.
     pub fn length(&self) -> chrono::TimeDelta {
         self.end - self.start
-    }
-
-    /// `[from, to)` cut into consecutive intervals of at most `max`, none ending after
-    /// `now` (a query about the future is refused, or answers what has not happened).
-    /// Empty when `from` is not before `min(to, now)`.
-    pub fn slices(
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-        now: DateTime<Utc>,
-        max: chrono::TimeDelta,
-    ) -> Vec<Interval> {
-        let end = to.min(now);
-        let step = max.max(chrono::TimeDelta::seconds(1));
-        let mut out = Vec::new();
-        let mut start = from;
-        while start < end {
-            let stop = (start + step).min(end);
-            out.push(Interval { start, end: stop });
-            start = stop;
-        }
-        out
     }
 }
 
@@ -1129,24 +1112,6 @@ mod tests {
         assert_eq!(i.to_string().parse::<Interval>().unwrap(), i);
         assert!(Interval::new(i.end(), i.start()).is_err());
         assert!("2024-01-01".parse::<Interval>().is_err());
-    }
-
-    #[test]
-    fn slices_are_bounded_consecutive_and_never_end_after_now() {
-        let now = t("2026-12-07T12:00:00Z");
-        let max = chrono::TimeDelta::days(7);
-        let s = Interval::slices(
-            t("2026-11-01T00:00:00Z"),
-            t("2027-01-01T00:00:00Z"),
-            now,
-            max,
-        );
-        assert_eq!(s.first().unwrap().start(), t("2026-11-01T00:00:00Z"));
-        assert_eq!(s.last().unwrap().end(), now, "the last slice stops at now");
-        assert!(s.iter().all(|i| i.length() <= max && i.end() <= now));
-        assert!(s.windows(2).all(|w| w[0].end() == w[1].start()));
-        assert_eq!(s.len(), 6);
-        assert!(Interval::slices(now, now + max, now, max).is_empty());
     }
 
     #[test]

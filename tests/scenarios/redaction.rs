@@ -1,0 +1,115 @@
+//! A GDPR_DELETE redacts, days after COMPLETED (live-tenants.md 1): the workflow
+//! checks again until the subject is off every in-scope conversation, and names what
+//! never lost it.
+
+use std::collections::BTreeSet;
+
+use archive::verify::{VerifyOptions, verify};
+use e2e::Harness;
+use genesys_emulator::RedactionFault;
+
+use crate::strings;
+
+fn liam() -> Vec<String> {
+    Harness::persona_conversations("happy-path")
+}
+
+fn checks(run: &e2e::Run) -> usize {
+    run.states()
+        .iter()
+        .filter(|s| *s == "VerifyErasure")
+        .count()
+}
+
+#[tokio::test]
+async fn a_redaction_that_lands_late_is_pending_then_erased_and_the_outcome_completed() {
+    let h = Harness::builder().start().await;
+    let late = liam()[0].clone();
+    // Five days after the others (which land three days after COMPLETED).
+    h.emulator.set_redaction_fault(
+        &late,
+        Some(RedactionFault::LandsLate {
+            extra_seconds: 5 * 86_400,
+        }),
+    );
+    let run = h.run("happy-path").await;
+    let record = run.record();
+    assert_eq!(run.outcome(), "COMPLETED", "{record:#}");
+    assert_eq!(record["counts"]["conversationsErased"], 3);
+    assert!(record["gaps"].as_array().unwrap().is_empty());
+    assert!(record.get("pendingRedaction").is_none());
+    // Checked, found pending, waited, checked again: more than the three days the
+    // others needed.
+    assert!(checks(&run) >= 8, "{} checks", checks(&run));
+    assert!(run.states().contains(&"WaitForRedaction".to_owned()));
+    assert!(!h.conversation_ids().contains(&late));
+}
+
+#[tokio::test]
+async fn a_redaction_that_never_lands_is_a_named_gap_after_the_window() {
+    let h = Harness::builder().start().await;
+    let stuck = liam()[1].clone();
+    h.emulator
+        .set_redaction_fault(&stuck, Some(RedactionFault::NeverLands));
+    let run = h.run("happy-path").await;
+    let record = run.record();
+    assert_eq!(run.outcome(), "PARTIAL", "{record:#}");
+    let gaps: Vec<String> = record["gaps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|g| g["kind"] == "CONVERSATION_NOT_ERASED")
+        .map(|g| g["subjectOfGap"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(gaps, vec![stuck.clone()], "only the stuck one is a gap");
+    assert_eq!(record["counts"]["conversationsErased"], 2);
+    let still: Vec<&serde_json::Value> = record["escalations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["reason"] == "deleted-data-still-present")
+        .collect();
+    assert_eq!(still.len(), 1, "{record:#}");
+    assert!(still[0]["detail"].as_str().unwrap().contains(&stuck));
+    // Not before the window closed: fourteen days of daily checks.
+    assert!(checks(&run) >= 14, "{} checks", checks(&run));
+}
+
+#[tokio::test]
+async fn pending_when_the_budget_ends_is_recorded_as_pending_not_as_a_gap() {
+    // Past its deadline at intake: the polling budget is short, so the record is
+    // written before the redaction lands.
+    let h = Harness::builder()
+        .start_at("2027-03-05T09:00:00Z")
+        .start()
+        .await;
+    let run = h.run("happy-path").await;
+    let record = run.record();
+    let pending = &record["pendingRedaction"];
+    let ids: BTreeSet<String> = strings(&pending["conversations"]).into_iter().collect();
+    if ids.is_empty() {
+        panic!("expected pending conversations: {record:#}");
+    }
+    assert!(ids.iter().all(|c| liam().contains(c)));
+    assert_eq!(run.outcome(), "COMPLETED", "{record:#}");
+    assert!(
+        record["gaps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|g| g["kind"] != "CONVERSATION_NOT_ERASED"),
+        "pending is not a gap: {record:#}"
+    );
+    assert!(pending["windowClosesAt"].is_string());
+    assert!(
+        record["escalations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["reason"] == "redaction-pending")
+    );
+    // The new section passes the auditor's check.
+    verify(&*h.archive, &VerifyOptions::default())
+        .await
+        .expect("the archive verifies");
+}
