@@ -87,9 +87,15 @@ async fn tickets_started_at_once_all_finish_in_one_record_each_with_429s_absorbe
         problems.push(format!("{deletes} GDPR_DELETEs accepted for {n} tickets"));
     }
     let mut gone = changed(&before, &others(&h, &[]));
+    // A subject's own call is redacted (or, under the other reading, removed).
     let own: Vec<String> = subjects
         .iter()
-        .map(|s| format!("conversation {} is gone", s.conversation_id))
+        .flat_map(|s| {
+            [
+                format!("conversation {} is gone", s.conversation_id),
+                format!("conversation {} changed", s.conversation_id),
+            ]
+        })
         .collect();
     gone.retain(|c| !own.contains(c));
     if !gone.is_empty() {

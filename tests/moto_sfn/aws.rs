@@ -90,6 +90,9 @@ impl AwsWorld {
             .clock(clock.clone())
             .seed(SEED)
             .job_timing(JobTiming::interactive())
+            // Redaction lands seconds (days on live orgs) after COMPLETED; VerifyErasure
+            // looks again every REDACTION_RECHECK_SECONDS.
+            .redaction_lag(std::time::Duration::from_secs(10))
             .start()
             .await
             .expect("the emulator starts");
@@ -516,6 +519,7 @@ async fn environment(
             POLL_FIRST_WAIT_SECONDS.to_string(),
         ),
         ("POLL_MAX_WAIT_SECONDS", POLL_MAX_WAIT_SECONDS.to_string()),
+        ("REDACTION_RECHECK_SECONDS", "3".into()),
     ];
     vars.into_iter()
         // Single quotes: the value as it is (JSON has double quotes).

@@ -52,6 +52,8 @@ pub async fn run(scenario: &Scenario, name: &str, input: Value, start: DateTime<
         .clock(shared.clone())
         .seed(SEED)
         .job_timing(JobTiming::interactive())
+        // As on the AWS side: the redaction lands ten seconds after COMPLETED.
+        .redaction_lag(std::time::Duration::from_secs(10))
         .start()
         .await
         .expect("the emulator starts");

@@ -119,6 +119,8 @@ async fn every_path_the_definition_reads_exists_in_what_the_steps_produce() {
         "$.failure",
         "$.error",
         "$.verifyError",
+        "$.expired",
+        "$.export.fresh",
         // Present only while a redaction is pending; read by an IsPresent test alone.
         "$.verify.nextCheckAt",
         "$.recordError",

@@ -5,6 +5,7 @@ mod agents;
 mod contract;
 mod deadline;
 mod downstream;
+mod exports;
 mod failures;
 mod happy_path;
 mod idempotency;

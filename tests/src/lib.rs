@@ -86,6 +86,7 @@ pub struct Builder {
     rate_limit: Option<u32>,
     analytics_lookback: Option<chrono::TimeDelta>,
     request_timeout: Option<std::time::Duration>,
+    download_ttl: Option<std::time::Duration>,
     simulated: bool,
 }
 
@@ -102,6 +103,7 @@ impl Default for Builder {
             rate_limit: None,
             analytics_lookback: None,
             request_timeout: None,
+            download_ttl: None,
             simulated: false,
         }
     }
@@ -157,6 +159,12 @@ impl Builder {
         self.analytics_lookback = Some(lookback);
         self
     }
+    /// How long the emulator keeps an export's downloads (default: its own, 7 days).
+    pub fn download_ttl(mut self, ttl: std::time::Duration) -> Self {
+        self.download_ttl = Some(ttl);
+        self
+    }
+
     /// The emulator's requests per minute per OAuth client (default: its own, 300).
     pub fn rate_limit_per_minute(mut self, n: u32) -> Self {
         self.rate_limit = Some(n);
@@ -183,6 +191,9 @@ impl Builder {
         }
         if let Some(n) = self.rate_limit {
             emulator = emulator.rate_limit_per_minute(n);
+        }
+        if let Some(ttl) = self.download_ttl {
+            emulator = emulator.download_ttl(ttl);
         }
         let emulator = emulator.start().await.expect("the emulator starts");
         let oauth = emulator.oauth_client();

@@ -440,6 +440,12 @@ impl PhoneE164 {
     /// keeps libphonenumber's metadata (about 85 ms to load) out of a step's cold
     /// start; a match is the same either way, since the subject's number is valid.
     pub fn from_any_spelling(raw: &str) -> Option<Self> {
+        // Genesys stores voice addresses as RFC 3966 URIs (`tel:+353...`).
+        let raw = raw.trim();
+        let raw = raw
+            .get(..4)
+            .filter(|p| p.eq_ignore_ascii_case("tel:"))
+            .map_or(raw, |_| &raw[4..]);
         raw.parse().ok().or_else(|| Self::parse(raw, None).ok())
     }
 }

@@ -22,7 +22,9 @@
 //! (comma-separated dates), `SIGN_OFF_ROLES` (comma-separated), `SERVICE_LEVEL_BUSINESS_DAYS`
 //! (3), `ROLL_FORWARD_TO_WORKING_DAY` (false), `DEFINITION_DIGEST`,
 //! `ANALYTICS_LOOKBACK_DAYS` (3660), `POLL_FIRST_WAIT_SECONDS` (10) and
-//! `POLL_MAX_WAIT_SECONDS` (300): the polling back-off of Locate, Erase and Poll.
+//! `POLL_MAX_WAIT_SECONDS` (300): the polling back-off of Locate, Erase and Poll;
+//! `REDACTION_RECHECK_SECONDS` (86400): how often VerifyErasure looks again at
+//! conversations whose redaction is pending.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -310,9 +312,19 @@ impl GenesysDeps {
 
 impl verify_erasure::Deps {
     pub async fn from_env(env: &Env) -> Result<Self, StepError> {
+        let recheck: i64 = env.parse(
+            "REDACTION_RECHECK_SECONDS",
+            verify_erasure::RECHECK_EVERY.num_seconds(),
+        )?;
+        if recheck < 1 {
+            return Err(StepError::misconfigured(
+                "REDACTION_RECHECK_SECONDS must be at least 1",
+            ));
+        }
         Ok(verify_erasure::Deps {
             genesys: env.genesys().await?,
             pseudonymiser: Arc::new(env.pseudonymiser().await?),
+            recheck_every: chrono::Duration::seconds(recheck),
         })
     }
 }

@@ -112,6 +112,7 @@ pub async fn handle(deps: &Deps, input: Input) -> Result<Output, StepError> {
         first_call_at: started.min(submitted_at),
         searches: Vec::new(),
         subject_matches,
+        fresh: false,
         poll: deps.poll.initial(&request, now),
     })
 }

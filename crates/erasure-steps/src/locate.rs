@@ -31,6 +31,10 @@ pub struct Input {
     /// `$$.State.RetryCount`: informative only; the lookup by name runs every time.
     #[serde(default)]
     pub retry_count: u32,
+    /// The ticket's export expired before it was read: make one more, under its own
+    /// name (`.../export-again`), never reusing the expired one.
+    #[serde(default)]
+    pub fresh: bool,
 }
 
 pub type Output = RequestSection;
@@ -63,7 +67,10 @@ pub async fn handle(deps: &Deps, input: Input) -> Result<Output, StepError> {
         });
     }
 
-    let name = request_name(ticket_id, GdprRequestType::GdprExport);
+    let mut name = request_name(ticket_id, GdprRequestType::GdprExport);
+    if input.fresh {
+        name.push_str("-again");
+    }
     // An export that ended in ERROR produced nothing to review; exporting again erases
     // nothing, so only such a one is not reused. Only the newest requests are read.
     let existing = find_recent(
@@ -103,6 +110,7 @@ pub async fn handle(deps: &Deps, input: Input) -> Result<Output, StepError> {
         first_call_at: started.min(submitted_at),
         searches,
         subject_matches: None,
+        fresh: input.fresh,
         poll: deps.poll.initial(&request, now),
     })
 }

@@ -22,7 +22,7 @@ use erasure_core::review::{
 };
 use erasure_core::ticket::Options;
 use genesys::{
-    ConversationQuery, GenesysError, Interval, SegmentDetailQueryFilter,
+    ArchiveLimits, ConversationQuery, GenesysError, Interval, SegmentDetailQueryFilter,
     SegmentDetailQueryPredicate, SegmentDimension, UserLookupState, UserState,
 };
 use serde::Deserialize;
@@ -82,6 +82,9 @@ struct Seen {
     found_by: BTreeSet<Pseudonym>,
     /// `None`: no source listed its recordings.
     recordings: Option<BTreeSet<String>>,
+    /// Listed by an export archive, which does not say which identifier reached it:
+    /// its participants are read to know.
+    from_archive: bool,
 }
 
 pub async fn handle(deps: &Deps, input: Input) -> Result<Output, StepError> {
@@ -91,12 +94,21 @@ pub async fn handle(deps: &Deps, input: Input) -> Result<Output, StepError> {
     let tz = input.clock.config.tz()?;
     let (ids, name_ref) = subject_identifiers(&input.subject, &input.identifiers)?;
 
-    // 1. The export results.
+    // 1. The export results: ZIP archives behind the downloads API (live orgs), or
+    //    JSON documents (the emulator's legacy format).
     let mut seen: BTreeMap<ConversationId, Seen> = BTreeMap::new();
     let request = client.get_gdpr_request(&input.export.request_id).await?;
-    for url in request.result_urls() {
-        let doc: Value = client.download_results_json(url).await?;
-        read_export(&doc, &ids, &mut seen)?;
+    let urls = request.result_urls();
+    if !urls.is_empty() && urls.iter().all(|u| genesys::download_id(u).is_some()) {
+        let catalog = client
+            .catalogue_export(&urls, &ArchiveLimits::default())
+            .await?;
+        read_catalog(&catalog, &mut seen)?;
+    } else {
+        for url in urls {
+            let doc: Value = client.download_results_json(url).await?;
+            read_export(&doc, &ids, &mut seen)?;
+        }
     }
 
     // 2. The analytics query: one sweep for all the subject's numbers, each
@@ -137,14 +149,24 @@ pub async fn handle(deps: &Deps, input: Input) -> Result<Output, StepError> {
         }
     }
 
-    // 3. Times for what came without them; a conversation Genesys no longer has is
-    //    already gone.
+    // 3. Times for what came without them, and which of the subject's identifiers
+    //    each carries when no source said (an archive lists ids only); a
+    //    conversation Genesys no longer has is already gone.
     let mut gone = Vec::new();
-    for (cid, s) in seen.iter_mut().filter(|(_, s)| s.start.is_none()) {
+    for (cid, s) in seen
+        .iter_mut()
+        .filter(|(_, s)| s.start.is_none() || s.from_archive)
+    {
         match client.get_conversation_details(cid.as_str()).await {
             Ok(details) => {
-                s.start = details.conversation_start;
+                s.start = s.start.or(details.conversation_start);
                 s.end = s.end.or(details.conversation_end);
+                if s.from_archive {
+                    s.found_by.extend(carried_identifiers(&details, &ids));
+                    if s.found_by.is_empty() {
+                        s.found_by = unseen_matches(&ids);
+                    }
+                }
             }
             Err(GenesysError::NotFound(_)) => {}
             Err(e) => return Err(e.into()),
@@ -320,6 +342,67 @@ fn conversation_id(raw: &str) -> Result<ConversationId, StepError> {
 fn entity_id(raw: &str) -> Result<EntityId, StepError> {
     raw.parse()
         .map_err(|_| StepError::ExportResultsInvalid("a recording id is not a Genesys id".into()))
+}
+
+/// A live org's export: the catalogue of its archives (ids and counts only; the
+/// content was never kept). Which identifier reached a conversation is not in it.
+fn read_catalog(
+    catalog: &genesys::ExportCatalog,
+    seen: &mut BTreeMap<ConversationId, Seen>,
+) -> Result<(), StepError> {
+    for raw in &catalog.conversation_ids {
+        seen.entry(conversation_id(raw)?).or_default().from_archive = true;
+    }
+    for r in &catalog.recordings {
+        seen.entry(conversation_id(&r.conversation_id)?)
+            .or_default()
+            .recordings
+            .get_or_insert_with(BTreeSet::new)
+            .insert(r.recording_id.clone());
+    }
+    Ok(())
+}
+
+/// Which of the subject's identifiers a conversation's participants carry: numbers
+/// and addresses on their sessions, the user and external contact ids.
+fn carried_identifiers(
+    c: &genesys::AnalyticsConversation,
+    ids: &[SubjectIdentifier],
+) -> BTreeSet<Pseudonym> {
+    let mut out = BTreeSet::new();
+    for p in &c.participants {
+        let mut values: Vec<&str> = Vec::new();
+        values.extend(p.user_id.as_ref().map(|v| v.expose().as_str()));
+        values.extend(p.external_contact_id.as_ref().map(|v| v.expose().as_str()));
+        for s in &p.sessions {
+            values.extend(
+                [&s.ani, &s.dnis, &s.address_from, &s.address_to]
+                    .into_iter()
+                    .flatten()
+                    .map(|v| v.expose().as_str().trim_start_matches("mailto:")),
+            );
+        }
+        out.extend(values.into_iter().filter_map(|v| matching_ref(ids, v)));
+    }
+    out
+}
+
+/// What reached an archived conversation whose participants show none of the
+/// subject's identifiers: the export was of this subject, so one of them did, and
+/// numbers and user ids are always shown (on sessions, on participants); e-mail
+/// addresses on chats and external contact links are not. So: the subject's e-mail
+/// addresses and external contact id. Without those, nothing: the conversation is
+/// then the subject's but handled one by one, by a person.
+fn unseen_matches(ids: &[SubjectIdentifier]) -> BTreeSet<Pseudonym> {
+    ids.iter()
+        .filter(|i| {
+            matches!(
+                i.value,
+                IdentifierValue::Email(_) | IdentifierValue::ExternalContactId(_)
+            )
+        })
+        .map(|i| i.identifier_ref.clone())
+        .collect()
 }
 
 /// Export result format (not established by the contract; read leniently):

@@ -197,6 +197,10 @@ pub struct RequestSection {
     pub searches: Vec<SubjectSearch>,
     /// Erase: whether a reused request carries exactly the selected identifiers.
     pub subject_matches: Option<bool>,
+    /// Locate: an export made again because the first one's downloads had expired
+    /// (Genesys drops them after about a week); a second expiry fails the ticket.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub fresh: bool,
     pub poll: PollState,
 }
 

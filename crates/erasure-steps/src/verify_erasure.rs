@@ -29,7 +29,7 @@ use crate::state::{IdentifiersSection, RequestSection};
 /// How long after COMPLETED a redaction may take to land: "up to 14 days"
 /// (live-tenants.md §1).
 pub const REDACTION_WINDOW: Duration = Duration::days(14);
-/// How often a pending conversation is looked at again.
+/// How often a pending conversation is looked at again, by default.
 pub const RECHECK_EVERY: Duration = Duration::days(1);
 
 #[derive(Debug, Clone)]
@@ -37,6 +37,9 @@ pub struct Deps {
     pub genesys: GenesysDeps,
     /// The key the ticket's refs were made with (checked against `keyId`).
     pub pseudonymiser: Arc<Pseudonymiser>,
+    /// How long to wait before looking at pending conversations again
+    /// ([`RECHECK_EVERY`]; `REDACTION_RECHECK_SECONDS`).
+    pub recheck_every: Duration,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -136,7 +139,7 @@ pub async fn handle(deps: &Deps, input: Input) -> Result<Output, StepError> {
         .partition(|c| open && covered.as_ref().is_none_or(|cov| cov.contains(c)));
     let next_check_at = match window_closes_at {
         Some(closes) if !pending.is_empty() => {
-            let next = (now + RECHECK_EVERY).min(closes);
+            let next = (now + deps.recheck_every).min(closes);
             input.give_up_at.is_none_or(|g| next <= g).then_some(next)
         }
         _ => None,
@@ -253,4 +256,39 @@ fn identifier_refs(p: &Pseudonymiser, c: &AnalyticsConversation) -> BTreeSet<Pse
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use erasure_core::pseudonym::PseudonymKey;
+    use serde_json::json;
+
+    #[test]
+    fn every_stored_spelling_of_the_subjects_values_is_seen_and_ids_are_not() {
+        let p = Pseudonymiser::new(PseudonymKey::new("k", vec![7; 32]).unwrap());
+        let c: AnalyticsConversation = serde_json::from_value(json!({
+            "conversationId": "c1",
+            "participants": [{
+                "participantName": "Liam  WALSH",
+                "externalContactId": "0f8fad5b-d9cb-469f-a165-70867728950e",
+                "userId": "1f8fad5b-d9cb-469f-a165-70867728950e",
+                "sessions": [
+                    {"ani": "tel:+353861234567", "dnis": "tel:+35312345678"},
+                    {"addressFrom": "Liam.Walsh@Example.ie"}
+                ]
+            }]
+        }))
+        .unwrap();
+        let seen = identifier_refs(&p, &c);
+        let phone = p.phone(&"+353861234567".parse().unwrap());
+        let email = p.email(&"liam.walsh@example.ie".parse().unwrap());
+        let name = p.name(&"Liam Walsh".parse().unwrap());
+        assert!(seen.contains(&phone), "a tel: URI is the number");
+        assert!(seen.contains(&email), "an address in any case");
+        assert!(seen.contains(&name), "a name as the ticket normalised it");
+        // A redaction leaves references: they prove nothing either way.
+        let contact = p.external_contact(&"0f8fad5b-d9cb-469f-a165-70867728950e".parse().unwrap());
+        assert!(!seen.contains(&contact));
+    }
 }

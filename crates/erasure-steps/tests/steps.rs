@@ -77,6 +77,7 @@ async fn locate_reuses_the_tickets_export_and_erase_the_tickets_delete_by_name()
         ticket_id: "DSAR-9".into(),
         subject: liam(),
         retry_count: 0,
+        fresh: false,
     };
     let first = locate::handle(&w.deps, input()).await.unwrap();
     assert!(!first.reused);
@@ -339,6 +340,7 @@ async fn an_export_that_ended_in_error_is_not_reused() {
         ticket_id: "DSAR-11".into(),
         subject: liam(),
         retry_count: 0,
+        fresh: false,
     };
     let first = locate::handle(&w.deps, input()).await.unwrap();
     w.clock.advance(Duration::from_secs(3600));
@@ -369,6 +371,7 @@ async fn polling_gives_up_at_the_deadline_aware_limit() {
             ticket_id: "DSAR-12".into(),
             subject: liam(),
             retry_count: 0,
+            fresh: false,
         },
     )
     .await

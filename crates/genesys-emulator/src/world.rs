@@ -119,7 +119,7 @@ impl Default for Config {
             job_timing: JobTiming::default(),
             rate_limit_per_minute: 300,
             results_conversations_per_file: 50,
-            export_format: ExportFormat::LegacyJson,
+            export_format: ExportFormat::Zip,
             archive_max_entries: 5000,
             signed_url_ttl: Duration::from_secs(5 * 60),
             download_ttl: Duration::from_secs(7 * 24 * 3600),

@@ -117,6 +117,7 @@ impl PipelineDeps {
             verify: verify_erasure::Deps {
                 genesys: genesys.clone(),
                 pseudonymiser: p.pseudonymiser.clone(),
+                recheck_every: verify_erasure::RECHECK_EVERY,
             },
             intake: intake::Deps {
                 pseudonymiser: p.pseudonymiser,
