@@ -39,7 +39,11 @@ async fn delete_by_recycled_number_spares_new_owner() {
     );
     let phone = identifier(record, "phone");
     assert_eq!(phone["usage"], "searched-only");
-    assert_eq!(strings(&phone["leftOutBecause"]), ["outside-tenure"]);
+    // Her calls on it, and her CRM contact that the subject search found by it.
+    assert_eq!(
+        strings(&phone["leftOutBecause"]),
+        ["outside-tenure", "another-subject"]
+    );
 
     // The record names what was excluded and why: her calls on that number.
     let excluded = record["excluded"].as_array().expect("a list");
@@ -53,4 +57,61 @@ async fn delete_by_recycled_number_spares_new_owner() {
         strings(&record["decisions"]["review"]["reasons"]).contains(&"recycled-number".to_owned())
     );
     assert_eq!(record["decisions"]["approval"]["decision"], "approve");
+}
+
+#[tokio::test]
+async fn a_new_owner_with_a_contact_but_no_calls_yet_is_never_reached() {
+    // The number has changed hands, the new owner is in the CRM, and has not called
+    // yet: no conversation shows the hand-over, only the subject search does.
+    let mut ds = genesys_emulator::Dataset::bundled();
+    let new_owner = ds
+        .persona("recycled-number-new-owner")
+        .expect("persona")
+        .clone();
+    let theirs: BTreeSet<String> = new_owner
+        .customer_conversation_ids
+        .iter()
+        .chain(&new_owner.agent_conversation_ids)
+        .cloned()
+        .collect();
+    ds.conversations.retain(|c| !theirs.contains(&c.id));
+    ds.deletion_protected_conversation_ids
+        .retain(|c| !theirs.contains(c));
+    for p in &mut ds.personas {
+        p.customer_conversation_ids.retain(|c| !theirs.contains(c));
+        p.agent_conversation_ids.retain(|c| !theirs.contains(c));
+        p.protected_conversation_ids.retain(|c| !theirs.contains(c));
+    }
+    let contact_id = new_owner
+        .external_contact_id
+        .clone()
+        .expect("the new owner is in the CRM");
+    let h = Harness::builder().dataset(ds).start().await;
+    let contact_before = h.emulator.external_contact(&contact_id).expect("contact");
+
+    let run = h.run("recycled-number").await;
+    let record = run.record();
+    assert_eq!(run.outcome(), "COMPLETED", "{record:#}");
+
+    // The number stays out of the GDPR_DELETE, and the new owner's contact is untouched.
+    let deletes = jobs(&h, RequestType::GdprDelete);
+    assert_eq!(deletes.len(), 1);
+    assert!(deletes[0].subject.phone_numbers.is_empty());
+    assert_eq!(
+        h.emulator.external_contact(&contact_id),
+        Some(contact_before),
+        "the new owner's contact is as it was"
+    );
+    let phone = identifier(record, "phone");
+    assert_eq!(phone["usage"], "searched-only");
+    assert!(strings(&phone["leftOutBecause"]).contains(&"another-subject".to_owned()));
+    assert!(
+        strings(&record["decisions"]["review"]["reasons"])
+            .contains(&"shared-identifier".to_owned())
+    );
+    // The earlier owner's own calls are still erased, by e-mail and contact id.
+    let declan: BTreeSet<String> = Harness::persona_conversations("recycled-number-old-owner")
+        .into_iter()
+        .collect();
+    assert!(declan.is_disjoint(&h.conversation_ids()));
 }

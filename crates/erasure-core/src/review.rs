@@ -149,6 +149,9 @@ pub enum ReviewReason {
     NothingDeletable,
     // Advisory: wait unless exportReview is `never`.
     RecycledNumber,
+    /// A subject search found somebody else (another external contact or user) by one
+    /// of the subject's identifiers: it is left out of the delete.
+    SharedIdentifier,
     IdentifierFoundNothing,
     AgentNotFound,
     // Holds: defer (Art. 17(3)(e)).
@@ -168,6 +171,7 @@ impl ReviewReason {
             ReviewReason::PerConversationErasure => "per-conversation-erasure",
             ReviewReason::NothingDeletable => "nothing-deletable",
             ReviewReason::RecycledNumber => "recycled-number",
+            ReviewReason::SharedIdentifier => "shared-identifier",
             ReviewReason::IdentifierFoundNothing => "identifier-found-nothing",
             ReviewReason::AgentNotFound => "agent-not-found",
             ReviewReason::LegalHold => "legal-hold",
@@ -193,6 +197,7 @@ impl ReviewReason {
         matches!(
             self,
             ReviewReason::RecycledNumber
+                | ReviewReason::SharedIdentifier
                 | ReviewReason::IdentifierFoundNothing
                 | ReviewReason::AgentNotFound
         )
@@ -227,6 +232,10 @@ pub enum LeftOutBecause {
     AgentStatusUnknown,
     /// A user id that reaches conversations the user handled as an agent.
     HandledAsAgent,
+    /// Genesys knows somebody else by it (another external contact or user, e.g. the
+    /// new owner of a recycled number with no calls yet): a delete naming it would
+    /// reach them.
+    AnotherSubject,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -272,6 +281,8 @@ pub struct ReviewFacts<'a> {
     /// `None` when the ticket has no genesysUserId, or its status was not read.
     pub agent_status: Option<AgentStatus>,
     pub time_zone: Tz,
+    /// Identifiers by which a subject search found somebody else.
+    pub shared: &'a BTreeSet<Pseudonym>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -410,6 +421,17 @@ pub fn decide(facts: &ReviewFacts<'_>) -> ReviewOutcome {
                 .entry(user_ref.clone())
                 .or_default()
                 .insert(LeftOutBecause::HandledAsAgent);
+        }
+    }
+
+    // An identifier Genesys knows somebody else by never goes into the delete.
+    for id in facts.identifiers {
+        if facts.shared.contains(&id.identifier_ref) {
+            reasons.insert(ReviewReason::SharedIdentifier);
+            left_out
+                .entry(id.identifier_ref.clone())
+                .or_default()
+                .insert(LeftOutBecause::AnotherSubject);
         }
     }
 

@@ -67,6 +67,8 @@ struct Case {
     agent: Option<AgentStatus>,
     export_review: ExportReview,
     erase_recordings: bool,
+    /// Identifiers a subject search found somebody else by.
+    shared: Vec<By>,
 }
 
 impl Default for Case {
@@ -81,6 +83,7 @@ impl Default for Case {
             agent: None,
             export_review: ExportReview::WhenNeeded,
             erase_recordings: true,
+            shared: vec![],
         }
     }
 }
@@ -128,6 +131,7 @@ fn run(case: &Case) -> ReviewOutcome {
         erase_recordings: case.erase_recordings,
         export_review: case.export_review,
     };
+    let shared: std::collections::BTreeSet<_> = case.shared.iter().map(|b| ref_of(*b)).collect();
     let facts = ReviewFacts {
         subject: &subject,
         options: &options,
@@ -137,6 +141,7 @@ fn run(case: &Case) -> ReviewOutcome {
         holds: &holds,
         agent_status: case.agent,
         time_zone: Tz::UTC,
+        shared: &shared,
     };
     decide(&facts)
 }
@@ -189,6 +194,27 @@ fn review_decisions_follow_the_facts() {
                 delete_phone: true,
                 covered: &["c-1", "c-2"],
                 per_conversation: &[],
+                excluded: &[],
+                withheld: &[],
+            },
+        ),
+        (
+            Case {
+                name: "a number Genesys knows somebody else by stays out, with no call of theirs yet",
+                conversations: vec![
+                    ("c-1", IN, None, vec![By::Email, By::Phone]),
+                    ("c-2", IN, None, vec![By::Phone]),
+                ],
+                shared: vec![By::Phone],
+                ..Case::default()
+            },
+            Expect {
+                decision: Decision::Review,
+                reasons: &["per-conversation-erasure", "shared-identifier"],
+                delete_email: true,
+                delete_phone: false,
+                covered: &["c-1"],
+                per_conversation: &["c-2"],
                 excluded: &[],
                 withheld: &[],
             },

@@ -1,15 +1,22 @@
 //! Locate: what Genesys knows of the subject, and one GDPR_EXPORT of everything the
 //! subject's identifiers reach (never by name: a name matches namesakes).
 //!
+//! Each e-mail and number is searched on its own; a search that finds somebody else
+//! (an external contact or user that is not the ticket's, and not corroborated by two
+//! of the subject's identifiers) is counted in `otherSubjects`, and Review keeps that
+//! identifier out of the delete.
+//!
 //! Idempotent: the export is named `gdpr-erasure/<ticket id>/export`; an existing
 //! export of that name among the newest requests (back to [`EXPORT_REUSE_WINDOW`]
 //! before the step ran) that did not end in ERROR is reused, so a retry (after
 //! `GenesysAmbiguous` too) or the same ticket run again submits nothing new. The org's
 //! whole request history is never paged.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use erasure_core::identifiers::IdentifierKind;
 use erasure_core::record::GdprRequestType;
-use genesys::{NewGdprRequest, SearchType};
+use genesys::{NewGdprRequest, Pii, SearchType};
 use serde::Deserialize;
 
 use crate::error::StepError;
@@ -45,27 +52,40 @@ pub async fn handle(deps: &Deps, input: Input) -> Result<Output, StepError> {
     let client = &deps.client;
     let subject = &input.subject;
 
-    let mut searches = Vec::new();
+    // Every identifier is searched on its own (live-tenants.md 2); who was found is
+    // classified once all searches are in, as the subject's or somebody else.
+    let mut found_by: Vec<(IdentifierKind, usize, Vec<genesys::GdprSubject>)> = Vec::new();
     for (i, e) in subject.emails.iter().enumerate() {
         let found = client
             .search_gdpr_subjects(SearchType::Email, e.expose())
             .await?;
-        searches.push(SubjectSearch {
-            kind: IdentifierKind::Email,
-            index: Some(i),
-            subjects_found: found.len(),
-        });
+        found_by.push((IdentifierKind::Email, i, found));
     }
     for (i, p) in subject.phones.iter().enumerate() {
         let found = client
             .search_gdpr_subjects(SearchType::Phone, p.number.expose())
             .await?;
-        searches.push(SubjectSearch {
-            kind: IdentifierKind::Phone,
-            index: Some(i),
-            subjects_found: found.len(),
-        });
+        found_by.push((IdentifierKind::Phone, i, found));
     }
+    let mut times_found: BTreeMap<String, usize> = BTreeMap::new();
+    for (_, _, found) in &found_by {
+        let ids: BTreeSet<String> = found.iter().filter_map(subject_key).collect();
+        for id in ids {
+            *times_found.entry(id).or_default() += 1;
+        }
+    }
+    let searches: Vec<SubjectSearch> = found_by
+        .iter()
+        .map(|(kind, i, found)| SubjectSearch {
+            kind: *kind,
+            index: Some(*i),
+            subjects_found: found.len(),
+            other_subjects: found
+                .iter()
+                .filter(|f| !is_the_subjects(subject, f, &times_found))
+                .count(),
+        })
+        .collect();
 
     let mut name = request_name(ticket_id, GdprRequestType::GdprExport);
     if input.fresh {
@@ -113,4 +133,42 @@ pub async fn handle(deps: &Deps, input: Input) -> Result<Output, StepError> {
         fresh: input.fresh,
         poll: deps.poll.initial(&request, now),
     })
+}
+
+/// A found subject's id (`x:` external contact, `u:` user), lower-cased; `None` for a
+/// subject that is only the identifier itself (seen on conversations): nobody else.
+fn subject_key(f: &genesys::GdprSubject) -> Option<String> {
+    f.external_contact_id
+        .as_ref()
+        .map(|x| format!("x:{}", x.expose().to_lowercase()))
+        .or_else(|| {
+            f.user_id
+                .as_ref()
+                .map(|u| format!("u:{}", u.expose().to_lowercase()))
+        })
+}
+
+/// Whether a found subject is the data subject: the ticket's external contact or user;
+/// or, when the ticket names none of that kind, one that two or more of the subject's
+/// identifiers found (corroborated). One identifier alone proves nothing: a recycled
+/// number finds its new owner's contact just as well (pessimistic reading).
+fn is_the_subjects(
+    subject: &SubjectSection,
+    f: &genesys::GdprSubject,
+    times_found: &BTreeMap<String, usize>,
+) -> bool {
+    let same = |theirs: Option<&Pii<String>>, ours: Option<&str>| {
+        theirs.is_some_and(|t| ours.is_some_and(|o| t.expose().eq_ignore_ascii_case(o)))
+    };
+    let contact = subject.external_contact_id.as_ref().map(|x| x.expose());
+    let user = subject.genesys_user_id.as_ref().map(|u| u.expose());
+    if same(f.external_contact_id.as_ref(), contact) || same(f.user_id.as_ref(), user) {
+        return true;
+    }
+    let unnamed_kind = match (&f.external_contact_id, &f.user_id) {
+        (Some(_), _) => contact.is_none(),
+        (None, Some(_)) => user.is_none(),
+        (None, None) => return true,
+    };
+    unnamed_kind && subject_key(f).is_some_and(|k| times_found.get(&k).copied().unwrap_or(0) >= 2)
 }

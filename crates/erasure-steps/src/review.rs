@@ -232,7 +232,22 @@ pub async fn handle(deps: &Deps, input: Input) -> Result<Output, StepError> {
         None => None,
     };
 
-    // 6. The decision.
+    // 6. The decision. An identifier by which Locate's subject search found somebody
+    //    else stays out of the delete.
+    let shared: BTreeSet<Pseudonym> = input
+        .export
+        .searches
+        .iter()
+        .filter(|s| s.other_subjects > 0)
+        .filter_map(|s| {
+            input
+                .identifiers
+                .items
+                .iter()
+                .find(|i| i.kind == s.kind && i.index == s.index)
+                .map(|i| i.identifier_ref.clone())
+        })
+        .collect();
     let subject = input.subject.to_subject();
     let outcome = decide(&ReviewFacts {
         subject: &subject,
@@ -243,6 +258,7 @@ pub async fn handle(deps: &Deps, input: Input) -> Result<Output, StepError> {
         holds: &holds,
         agent_status,
         time_zone: tz,
+        shared: &shared,
     });
 
     // 7. Recordings of the subject's conversations.

@@ -210,6 +210,12 @@ pub struct SubjectSearch {
     pub kind: IdentifierKind,
     pub index: Option<usize>,
     pub subjects_found: usize,
+    /// Of those, the ones that are somebody else: an external contact or a user other
+    /// than the ticket's (a recycled or shared number, a family e-mail). A delete
+    /// naming the identifier would reach them too (live-tenants.md 2). Absent in
+    /// executions started before it was counted.
+    #[serde(default)]
+    pub other_subjects: usize,
 }
 
 /// `{Error, Cause}` as a Catch places it.

@@ -324,7 +324,7 @@ impl GenesysClient {
     }
 
     /// Full jitter: uniform in `[0, min(cap, base * 2^(n-1))]` for the n-th retry.
-    fn backoff(&self, retry: u32) -> Duration {
+    pub(crate) fn backoff(&self, retry: u32) -> Duration {
         let policy = &self.inner.retry;
         let factor = 2u32.saturating_pow(retry.saturating_sub(1));
         let ceiling = policy

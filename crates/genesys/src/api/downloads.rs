@@ -103,6 +103,39 @@ impl GenesysClient {
         }
     }
 
+    /// One archive into a fresh temporary file. A transient failure (a 5xx or 429 from
+    /// the storage host, a dropped connection) is retried as the API calls are (the
+    /// client's `RetryPolicy`), each attempt from the start into a new file, with a
+    /// freshly minted URL.
+    async fn download_to_temp(
+        &self,
+        url: &str,
+        max_bytes: u64,
+    ) -> Result<std::fs::File, GenesysError> {
+        let mut attempt = 1;
+        loop {
+            let mut file = tempfile::tempfile()
+                .map_err(|_| GenesysError::config("no temporary file for the export archive"))?;
+            match self
+                .download_export_archive(url, &mut file, max_bytes)
+                .await
+            {
+                Ok(_) => return Ok(file),
+                Err(GenesysError::Transient { .. }) if attempt < self.inner.retry.max_attempts => {
+                    let wait = self.backoff(attempt);
+                    tracing::warn!(
+                        attempt,
+                        wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                        "export archive download failed transiently; retrying"
+                    );
+                    self.inner.clock.sleep(wait).await;
+                    attempt += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
     /// Every archive of an export, catalogued (ids and counts only) under `limits`.
     /// A malformed or hostile archive is [`GenesysError::ExportArchiveInvalid`].
     pub async fn catalogue_export(
@@ -112,10 +145,7 @@ impl GenesysClient {
     ) -> Result<ExportCatalog, GenesysError> {
         let mut catalog = ExportCatalog::default();
         for url in results_urls {
-            let mut file = tempfile::tempfile()
-                .map_err(|_| GenesysError::config("no temporary file for the export archive"))?;
-            self.download_export_archive(url, &mut file, limits.max_archive_bytes)
-                .await?;
+            let mut file = self.download_to_temp(url, limits.max_archive_bytes).await?;
             file.rewind()
                 .map_err(|_| GenesysError::config("the temporary archive cannot be read"))?;
             let limits = *limits;
