@@ -4,7 +4,8 @@
 //! because of 429s (the client honours Retry-After on the shared clock; the
 //! definition retries with jitter), each subject's call erased and nobody else's.
 //!
-//! `E2E_LOAD_TICKETS` sets how many (default 500, at most `e2e::load::MAX_SUBJECTS`).
+//! `E2E_LOAD_TICKETS` sets how many (default 200, at most `e2e::load::MAX_SUBJECTS`;
+//! docs/load.md has figures for both 200 and 500).
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -21,7 +22,7 @@ async fn tickets_started_at_once_all_finish_in_one_record_each_with_429s_absorbe
     let n: usize = std::env::var("E2E_LOAD_TICKETS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(500);
+        .unwrap_or(200);
     let subjects = e2e::load::subjects(n);
     let h = Harness::builder()
         .simulated_clock()
