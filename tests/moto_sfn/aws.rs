@@ -519,7 +519,10 @@ async fn environment(
             POLL_FIRST_WAIT_SECONDS.to_string(),
         ),
         ("POLL_MAX_WAIT_SECONDS", POLL_MAX_WAIT_SECONDS.to_string()),
-        ("REDACTION_RECHECK_SECONDS", "3".into()),
+        (
+            "REDACTION_RECHECK_SECONDS",
+            crate::REDACTION_RECHECK_SECONDS.to_string(),
+        ),
     ];
     vars.into_iter()
         // Single quotes: the value as it is (JSON has double quotes).

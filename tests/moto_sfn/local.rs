@@ -112,6 +112,8 @@ pub async fn run(scenario: &Scenario, name: &str, input: Value, start: DateTime<
         max_wait: std::time::Duration::from_secs(POLL_MAX_WAIT_SECONDS),
         ..PollPolicy::default()
     };
+    // The AWS side's REDACTION_RECHECK_SECONDS.
+    deps.verify.recheck_every = chrono::Duration::seconds(crate::REDACTION_RECHECK_SECONDS);
     // The DPO approves at once, as in the e2e tests, over the channel the approval
     // endpoint records (the AWS side's decision comes through it).
     let reviewer = Arc::new(Decider::new(

@@ -39,6 +39,9 @@ pub const SEED: u64 = 7;
 /// on the AWS side): the emulator's interactive jobs take 2 to 4 s.
 pub const POLL_FIRST_WAIT_SECONDS: u64 = 3;
 pub const POLL_MAX_WAIT_SECONDS: u64 = 6;
+/// How often VerifyErasure looks again at a pending redaction, on both sides (the
+/// emulators' redaction lands ten seconds after COMPLETED).
+pub const REDACTION_RECHECK_SECONDS: i64 = 3;
 /// The pseudonym key on both sides, so identifier refs (and the key id, its
 /// fingerprint) compare.
 pub const PSEUDONYM_KEY: &str = "moto-sfn-pseudonym-key-0123456789abcdef";

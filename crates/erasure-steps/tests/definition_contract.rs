@@ -120,8 +120,8 @@ fn every_task_retries_every_retryable_error_first() {
         );
     }
     assert_eq!(
-        tasks, 14,
-        "12 functions, two of them used twice (Poll, VerifyErasure)"
+        tasks, 15,
+        "12 functions, three of them used twice (Locate for ExportAgain, Poll, VerifyErasure)"
     );
 }
 

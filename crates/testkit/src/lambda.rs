@@ -92,6 +92,12 @@ pub async fn step_environment(
             if binary == "erase" {
                 env.push(("LEDGER_BUCKET", "erasure-ledger".into()));
             }
+            if binary == "verify-erasure" {
+                env.push((
+                    "PSEUDONYM_KEY_SECRET_ARN",
+                    secret("pseudonym-key", key(&"p".repeat(64))).await,
+                ));
+            }
             env
         }
         "notify-review" => vec![
