@@ -180,7 +180,11 @@ try {
   if (!/approve by hmac-sha256:[0-9a-f]{64} \(DPO, console\)/.test(approvedRecords)) {
     fail(`the record does not name the pseudonymised approver: ${approvedRecords}`);
   }
-  if ((await dpo.goto(`${consoleUrl}/`), await dpo.getByRole('link', { name: /^Review / }).count()) !== tickets.length - 2) {
+  // Other demo tickets may reach their reviews meanwhile: what matters is that the two
+  // decided ones are gone from the list.
+  await dpo.goto(`${consoleUrl}/`);
+  const stillWaiting = (await dpo.getByRole('link', { name: /^Review / }).allInnerTexts()).map((t) => t.replace(/^Review /, ''));
+  if (stillWaiting.includes(toReject) || stillWaiting.includes(toApprove)) {
     fail('decided reviews are still listed as waiting');
   }
   await dpo.goto(`${consoleUrl}/deadlines`);

@@ -174,6 +174,9 @@ pub fn words(code: &str) -> String {
         "legal-hold" => "legal hold",
         "deletion-protection" => "deletion protection in Genesys",
         "held" => "under a hold",
+        "another-subject" => "Genesys knows somebody else by it (another contact or user)",
+        "shared-identifier" => "an identifier Genesys also knows somebody else by",
+        "recycled-number" => "a recycled number (another owner's calls found)",
         "active-agent" => "an active agent",
         "agent-not-found" => "the agent was not found",
         "agent-status-unknown" => "the agent's status is unknown",
@@ -283,6 +286,7 @@ mod tests {
     fn codes_read_as_words_and_unknown_codes_stay() {
         assert!(words("OUTSIDE_TENURE").contains("tenure"));
         assert!(words("HANDLED_AS_AGENT").contains("agent"));
+        assert!(words("another-subject").contains("somebody else"));
         assert_eq!(words("some-new-reason"), "some-new-reason");
     }
 }
