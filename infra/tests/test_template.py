@@ -1043,6 +1043,40 @@ class LeastPrivilege(TemplateTest):
         self.assertEqual(used, set(STAR_RESOURCE_ACTIONS))
 
 
+SCHEMA = ROOT / "schemas" / "compliance-record.v1.schema.json"
+
+
+def role_parameter_findings(t: dict[str, Any]) -> list[str]:
+    """The role parameters accept exactly comma-separated roles the record schema's
+    `$defs.role` accepts (spaces around commas allowed: the steps trim them)."""
+    role = json.loads(SCHEMA.read_text())["$defs"]["role"]["pattern"]
+    one = role.removeprefix("^").removesuffix("$")
+    expected = f"^ *{one}( *, *{one})*$"
+    out = []
+    for name in ("ApprovalRoles", "SignOffRoles"):
+        p = t["Parameters"][name]
+        got = p.get("AllowedPattern")
+        if got != expected:
+            out.append(f"{name}: AllowedPattern {got!r}, the schema's roles need {expected!r}")
+        elif not re.fullmatch(got, str(p.get("Default", ""))):
+            out.append(f"{name}: the default {p.get('Default')!r} is not allowed")
+    return out
+
+
+class Roles(TemplateTest):
+    def test_role_parameters_accept_exactly_the_schemas_roles(self) -> None:
+        self.assertNoFindings(role_parameter_findings(self.template))
+        pattern = self.template["Parameters"]["SignOffRoles"]["AllowedPattern"]
+        self.assertTrue(re.fullmatch(pattern, "DPO, Privacy Officer"))
+        for bad in ("DPO,Ops/Privacy", "DPO!", "1st line", "DPO,,Privacy Officer"):
+            self.assertIsNone(re.fullmatch(pattern, bad), bad)
+
+    def test_a_looser_pattern_is_caught(self) -> None:
+        t = self.mutated()
+        t["Parameters"]["ApprovalRoles"]["AllowedPattern"] = "^[^,]+(,[^,]+)*$"
+        self.assertTrue(role_parameter_findings(t))
+
+
 class Wiring(TemplateTest):
     def test_every_substitution_is_provided_and_used(self) -> None:
         self.assertNoFindings(substitution_findings(self.template, self.definition))

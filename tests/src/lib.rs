@@ -222,7 +222,8 @@ impl Builder {
                 Behaviour::NeverAnswer,
             ));
         }
-        let receiver = DownstreamReceiver::start(systems.clone(), shared.clone())
+        // The crm's instructions are kept, so a test reads what a system was told.
+        let receiver = DownstreamReceiver::start_keeping(systems.clone(), shared.clone(), &["crm"])
             .await
             .expect("the receiver starts");
         let downstream = Downstream::new(

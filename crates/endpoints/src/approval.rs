@@ -94,8 +94,13 @@ pub fn parse_roles(raw: &str) -> Result<Vec<String>, String> {
     if roles.is_empty() {
         return Err("no role is allowed to decide: list at least one, comma-separated".into());
     }
-    if roles.iter().any(|r| check_text(r, 40).is_err()) {
-        return Err("a role must be 1 to 40 printable characters".into());
+    if let Some(bad) = roles
+        .iter()
+        .find(|r| !erasure_core::record::is_valid_role(r))
+    {
+        return Err(format!(
+            "role {bad:?} cannot be recorded: a role is a letter, then up to 39 letters, digits, spaces, '_' or '-' (the record schema's role)"
+        ));
     }
     Ok(roles)
 }
@@ -576,5 +581,18 @@ mod tests {
         );
         assert!(parse_roles(" , ").is_err());
         assert_eq!(default_roles(), vec!["DPO", "Privacy Officer"]);
+        // Exactly the record schema's roles: one that WriteRecord would refuse is
+        // refused here, when the endpoint starts.
+        for bad in [
+            "Ops/Privacy",
+            "DPO!",
+            "1st line",
+            &"x".repeat(41),
+            "Délégué",
+        ] {
+            let err = parse_roles(&format!("DPO,{bad}")).unwrap_err();
+            assert!(err.contains("cannot be recorded"), "{bad}: {err}");
+        }
+        assert!(parse_roles("Data_Protection-Officer 2").is_ok());
     }
 }

@@ -664,6 +664,14 @@ fn is_digest(s: &str) -> bool {
         .is_some_and(|h| h.len() == 64 && h.chars().all(|c| matches!(c, '0'..='9' | 'a'..='f')))
 }
 
+/// The one role check: exactly the record schema's `$defs.role`
+/// (`^[A-Za-z][A-Za-z0-9 _-]{0,39}$`). Configuration (SIGN_OFF_ROLES, APPROVAL_ROLES),
+/// the template's parameters and WriteRecord all accept exactly these, so a role that
+/// could not be recorded is refused when it is configured, not after an erasure.
+pub fn is_valid_role(s: &str) -> bool {
+    is_role(s)
+}
+
 fn is_role(s: &str) -> bool {
     s.len() <= 40
         && s.starts_with(|c: char| c.is_ascii_alphabetic())

@@ -192,6 +192,20 @@ impl Env {
                 .map(|r| r.trim().to_owned())
                 .filter(|r| !r.is_empty())
                 .collect();
+            if c.allowed_sign_off_roles.is_empty() {
+                return Err(StepError::misconfigured(
+                    "SIGN_OFF_ROLES lists no role: list at least one, comma-separated",
+                ));
+            }
+            if let Some(bad) = c
+                .allowed_sign_off_roles
+                .iter()
+                .find(|r| !erasure_core::record::is_valid_role(r))
+            {
+                return Err(StepError::misconfigured(format!(
+                    "SIGN_OFF_ROLES: role {bad:?} cannot be recorded (a letter, then up to 39 letters, digits, spaces, '_' or '-')"
+                )));
+            }
         }
         c.deadline = d;
         Ok(c)
@@ -472,6 +486,19 @@ mod tests {
             vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
             aws,
         )
+    }
+
+    #[test]
+    fn a_sign_off_role_the_record_could_not_hold_is_refused_at_configuration() {
+        let ok = env(&[("SIGN_OFF_ROLES", "DPO, Privacy Officer")])
+            .intake_config()
+            .unwrap();
+        assert_eq!(ok.allowed_sign_off_roles, ["DPO", "Privacy Officer"]);
+        for bad in ["DPO,Ops/Privacy", "DPO!", " , "] {
+            let err = env(&[("SIGN_OFF_ROLES", bad)]).intake_config().unwrap_err();
+            assert_eq!(err.name(), "StepMisconfigured", "{bad}");
+            assert!(err.to_string().contains("SIGN_OFF_ROLES"), "{bad}: {err}");
+        }
     }
 
     #[test]

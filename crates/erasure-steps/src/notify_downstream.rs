@@ -15,7 +15,8 @@ use serde_json::json;
 use crate::error::StepError;
 use crate::gdpr::check_ticket_id;
 use crate::ports::Downstream;
-use crate::state::{RequestSection, SubjectSection};
+use crate::state::{RequestSection, Selection, SubjectSection};
+use erasure_core::hold::{Deferral, HeldConversation};
 
 #[derive(Debug, Clone)]
 pub struct Deps {
@@ -31,6 +32,18 @@ pub struct Input {
     pub subject: SubjectSection,
     /// The GDPR_DELETE, when there was one.
     pub deletion: Option<RequestSection>,
+    /// `$.review.erase.selection`: the identifiers the review cleared. Only these are
+    /// sent (never an active agent's user id, a held or out-of-tenure identifier).
+    /// Absent in executions started before it was passed: then every identifier, as
+    /// that version did.
+    #[serde(default)]
+    pub selection: Option<Selection>,
+    /// `$.review.conversations.withheld` and `$.review.deferral`: what is kept and until
+    /// when, so the system does not erase held evidence either.
+    #[serde(default)]
+    pub withheld: Vec<HeldConversation>,
+    #[serde(default)]
+    pub deferral: Option<Deferral>,
     /// `$$.State.RetryCount`.
     #[serde(default)]
     pub attempt: u32,
@@ -67,23 +80,69 @@ pub async fn handle(deps: &Deps, input: Input) -> Result<Output, StepError> {
     })?;
     let now = deps.clock.now();
     let s = &input.subject;
-    // The subject's identifiers (never the name) with each number's tenure: a system
-    // holding a recycled number erases only what is the subject's.
+    // The identifiers the review cleared (never the name), each number with its
+    // tenure: a system holding a recycled number erases only what is the subject's.
+    let cleared =
+        |i: usize, list: &[usize]| input.selection.as_ref().is_none_or(|_| list.contains(&i));
+    let (emails_sel, phones_sel) = input
+        .selection
+        .as_ref()
+        .map(|sel| (sel.emails.clone(), sel.phones.clone()))
+        .unwrap_or_default();
+    let emails: Vec<_> = s
+        .emails
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| cleared(*i, &emails_sel))
+        .map(|(_, e)| e)
+        .collect();
+    let phones: Vec<_> = s
+        .phones
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| cleared(*i, &phones_sel))
+        .map(|(_, p)| p)
+        .collect();
+    let contact = s.external_contact_id.as_ref().filter(|_| {
+        input
+            .selection
+            .as_ref()
+            .is_none_or(|sel| sel.external_contact_id)
+    });
+    let user = s.genesys_user_id.as_ref().filter(|_| {
+        input
+            .selection
+            .as_ref()
+            .is_none_or(|sel| sel.genesys_user_id)
+    });
+    let withheld: Vec<_> = input
+        .withheld
+        .iter()
+        .map(|w| {
+            json!({
+                "conversationId": w.conversation_id,
+                "reason": w.reason,
+                "until": w.hold_expiry,
+            })
+        })
+        .collect();
     let body = json!({
         "type": "gdpr-erasure/erasure-instruction/v1",
         "ticketId": ticket_id,
         "system": system.name,
         "issuedAt": erasure_core::time::format_utc(&now),
         "subject": {
-            "emails": s.emails,
-            "phones": s.phones,
-            "externalContactId": s.external_contact_id,
-            "genesysUserId": s.genesys_user_id,
+            "emails": emails,
+            "phones": phones,
+            "externalContactId": contact,
+            "genesysUserId": user,
         },
         "genesysDeletion": input.deletion.as_ref().map(|d| json!({
             "requestId": d.request_id,
             "status": d.poll.status,
         })),
+        "withheld": withheld,
+        "erasureResumesOn": input.deferral.as_ref().and_then(|d| d.resume_on),
     });
     let idempotency_key = format!("{ticket_id}/{}", system.name);
     let attempt = input.attempt;

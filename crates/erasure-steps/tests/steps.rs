@@ -528,6 +528,9 @@ async fn downstream_refusals_and_unknown_systems_have_their_own_names() {
         ticket_id: "DSAR-15".into(),
         subject: liam(),
         deletion: None,
+        selection: None,
+        withheld: Vec::new(),
+        deferral: None,
         attempt: 2,
     };
     let err = notify_downstream::handle(&deps, input("crm"))
