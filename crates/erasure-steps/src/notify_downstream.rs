@@ -82,39 +82,17 @@ pub async fn handle(deps: &Deps, input: Input) -> Result<Output, StepError> {
     let s = &input.subject;
     // The identifiers the review cleared (never the name), each number with its
     // tenure: a system holding a recycled number erases only what is the subject's.
-    let cleared =
-        |i: usize, list: &[usize]| input.selection.as_ref().is_none_or(|_| list.contains(&i));
-    let (emails_sel, phones_sel) = input
-        .selection
+    let sel = input.selection.as_ref();
+    let emails = kept(&s.emails, sel.map(|x| x.emails.as_slice()));
+    let phones = kept(&s.phones, sel.map(|x| x.phones.as_slice()));
+    let contact = s
+        .external_contact_id
         .as_ref()
-        .map(|sel| (sel.emails.clone(), sel.phones.clone()))
-        .unwrap_or_default();
-    let emails: Vec<_> = s
-        .emails
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| cleared(*i, &emails_sel))
-        .map(|(_, e)| e)
-        .collect();
-    let phones: Vec<_> = s
-        .phones
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| cleared(*i, &phones_sel))
-        .map(|(_, p)| p)
-        .collect();
-    let contact = s.external_contact_id.as_ref().filter(|_| {
-        input
-            .selection
-            .as_ref()
-            .is_none_or(|sel| sel.external_contact_id)
-    });
-    let user = s.genesys_user_id.as_ref().filter(|_| {
-        input
-            .selection
-            .as_ref()
-            .is_none_or(|sel| sel.genesys_user_id)
-    });
+        .filter(|_| sel.is_none_or(|x| x.external_contact_id));
+    let user = s
+        .genesys_user_id
+        .as_ref()
+        .filter(|_| sel.is_none_or(|x| x.genesys_user_id));
     let withheld: Vec<_> = input
         .withheld
         .iter()
@@ -167,6 +145,15 @@ pub async fn handle(deps: &Deps, input: Input) -> Result<Output, StepError> {
         attempts: attempt.saturating_add(1),
         at: deps.clock.now(),
     })
+}
+
+/// The entries of `list` a selection keeps (by index); all of them without one.
+fn kept<'a, T>(list: &'a [T], chosen: Option<&[usize]>) -> Vec<&'a T> {
+    list.iter()
+        .enumerate()
+        .filter(|(i, _)| chosen.is_none_or(|c| c.contains(i)))
+        .map(|(_, x)| x)
+        .collect()
 }
 
 fn with_attempt(e: StepError, attempt: u32) -> StepError {
