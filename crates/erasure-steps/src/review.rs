@@ -390,14 +390,12 @@ fn carried_identifiers(
         let mut values: Vec<&str> = Vec::new();
         values.extend(p.user_id.as_ref().map(|v| v.expose().as_str()));
         values.extend(p.external_contact_id.as_ref().map(|v| v.expose().as_str()));
-        for s in &p.sessions {
-            values.extend(
-                [&s.ani, &s.dnis, &s.address_from, &s.address_to]
-                    .into_iter()
-                    .flatten()
-                    .map(|v| v.expose().as_str().trim_start_matches("mailto:")),
-            );
-        }
+        values.extend(
+            p.sessions
+                .iter()
+                .flat_map(genesys::AnalyticsSession::addresses)
+                .map(|v| v.trim_start_matches("mailto:")),
+        );
         out.extend(values.into_iter().filter_map(|v| matching_ref(ids, v)));
     }
     out
@@ -539,20 +537,9 @@ async fn phone_conversations(
 
 /// The phone numbers on a conversation's sessions, in any stored spelling.
 fn numbers_on(c: &genesys::AnalyticsConversation) -> BTreeSet<PhoneE164> {
-    let mut out = BTreeSet::new();
-    for p in &c.participants {
-        for s in &p.sessions {
-            for v in [&s.ani, &s.dnis, &s.address_from, &s.address_to]
-                .into_iter()
-                .flatten()
-            {
-                if let Some(n) = PhoneE164::from_any_spelling(v.expose()) {
-                    out.insert(n);
-                }
-            }
-        }
-    }
-    out
+    c.session_addresses()
+        .filter_map(PhoneE164::from_any_spelling)
+        .collect()
 }
 
 async fn agent_status(deps: &Deps, user_id: &str) -> Result<Option<AgentStatus>, StepError> {

@@ -241,18 +241,12 @@ fn identifier_refs(p: &Pseudonymiser, c: &AnalyticsConversation) -> BTreeSet<Pse
         {
             out.insert(p.name(&n));
         }
-        for s in &part.sessions {
-            for v in [&s.ani, &s.dnis, &s.address_from, &s.address_to]
-                .into_iter()
-                .flatten()
-            {
-                let v = v.expose();
-                if let Some(n) = PhoneE164::from_any_spelling(v) {
-                    out.insert(p.phone(&n));
-                } else if let Ok(e) = v.trim_start_matches("mailto:").parse::<Email>() {
-                    out.insert(p.email(&e));
-                }
-            }
+    }
+    for v in c.session_addresses() {
+        if let Some(n) = PhoneE164::from_any_spelling(v) {
+            out.insert(p.phone(&n));
+        } else if let Ok(e) = v.trim_start_matches("mailto:").parse::<Email>() {
+            out.insert(p.email(&e));
         }
     }
     out

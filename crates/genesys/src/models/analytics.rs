@@ -911,6 +911,17 @@ pub struct AnalyticsConversationSegment {
     pub destination_conversation_id: Option<String>,
 }
 
+impl AnalyticsSession {
+    /// The addresses a details query filters on (`ani`, `dnis`, `addressFrom`,
+    /// `addressTo`), as stored (`tel:+E.164`, `+E.164`, an e-mail address, ...).
+    pub fn addresses(&self) -> impl Iterator<Item = &str> {
+        [&self.ani, &self.dnis, &self.address_from, &self.address_to]
+            .into_iter()
+            .flatten()
+            .map(|v| v.expose().as_str())
+    }
+}
+
 /// `AnalyticsSession`. Addresses (`ani`, `dnis`, `addressFrom`, ...) are [`Pii`].
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -1072,6 +1083,17 @@ pub struct AnalyticsConversation {
     /// Participants.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub participants: Vec<AnalyticsParticipant>,
+}
+
+impl AnalyticsConversation {
+    /// Every address on its participants' sessions ([`AnalyticsSession::addresses`]),
+    /// as stored.
+    pub fn session_addresses(&self) -> impl Iterator<Item = &str> {
+        self.participants
+            .iter()
+            .flat_map(|p| &p.sessions)
+            .flat_map(AnalyticsSession::addresses)
+    }
 }
 
 /// `AnalyticsConversationWithoutAttributes`: the same shape.
