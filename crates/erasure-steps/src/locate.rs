@@ -54,18 +54,23 @@ pub async fn handle(deps: &Deps, input: Input) -> Result<Output, StepError> {
 
     // Every identifier is searched on its own (live-tenants.md 2); who was found is
     // classified once all searches are in, as the subject's or somebody else.
+    let asked = (subject.emails.iter().enumerate())
+        .map(|(i, e)| (IdentifierKind::Email, i, SearchType::Email, e.expose()))
+        .chain((subject.phones.iter().enumerate()).map(|(i, p)| {
+            (
+                IdentifierKind::Phone,
+                i,
+                SearchType::Phone,
+                p.number.expose(),
+            )
+        }));
     let mut found_by: Vec<(IdentifierKind, usize, Vec<genesys::GdprSubject>)> = Vec::new();
-    for (i, e) in subject.emails.iter().enumerate() {
-        let found = client
-            .search_gdpr_subjects(SearchType::Email, e.expose())
-            .await?;
-        found_by.push((IdentifierKind::Email, i, found));
-    }
-    for (i, p) in subject.phones.iter().enumerate() {
-        let found = client
-            .search_gdpr_subjects(SearchType::Phone, p.number.expose())
-            .await?;
-        found_by.push((IdentifierKind::Phone, i, found));
+    for (kind, i, search_type, value) in asked {
+        found_by.push((
+            kind,
+            i,
+            client.search_gdpr_subjects(search_type, value).await?,
+        ));
     }
     let mut times_found: BTreeMap<String, usize> = BTreeMap::new();
     for (_, _, found) in &found_by {
