@@ -146,6 +146,17 @@ async fn signed_in(c: &Console, headers: &HeaderMap) -> Result<Viewer, Response>
     }
 }
 
+/// A page about one ticket: a reader first (403 before anything is said of the
+/// ticket), then a well-formed ticket id (404).
+async fn ticket_reader(
+    c: &Console,
+    headers: &HeaderMap,
+    raw: &str,
+) -> Result<(Viewer, String), Response> {
+    let viewer = reader(c, headers).await?;
+    Ok((viewer, ticket_id(raw)?))
+}
+
 fn ticket_id(raw: &str) -> Result<String, Response> {
     raw.parse::<TicketId>()
         .map(|_| raw.to_owned())
@@ -234,12 +245,8 @@ async fn review(
     Path(ticket): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let viewer = match reader(&c, &headers).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    let ticket = match ticket_id(&ticket) {
-        Ok(t) => t,
+    let (viewer, ticket) = match ticket_reader(&c, &headers, &ticket).await {
+        Ok(vt) => vt,
         Err(r) => return r,
     };
     match review_page_data(&c, &viewer, &ticket, None).await {
@@ -375,12 +382,8 @@ async fn ticket(
     Query(q): Query<TicketQuery>,
     headers: HeaderMap,
 ) -> Response {
-    let viewer = match reader(&c, &headers).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    let ticket = match ticket_id(&ticket) {
-        Ok(t) => t,
+    let (viewer, ticket) = match ticket_reader(&c, &headers, &ticket).await {
+        Ok(vt) => vt,
         Err(r) => return r,
     };
     let running = match c.executions.running().await {
@@ -451,12 +454,8 @@ async fn record_file(
     Path((ticket, file)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    let viewer = match reader(&c, &headers).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    let ticket = match ticket_id(&ticket) {
-        Ok(t) => t,
+    let (viewer, ticket) = match ticket_reader(&c, &headers, &ticket).await {
+        Ok(vt) => vt,
         Err(r) => return r,
     };
     let entries = match c.archive.list(Some(&ticket)).await {
