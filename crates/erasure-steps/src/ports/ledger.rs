@@ -182,26 +182,36 @@ impl S3Ledger {
     }
 }
 
+/// An entry from its stored objects (the request's only once the POST answered).
+fn entry(intent: &[u8], request: Option<&[u8]>) -> Result<LedgerEntry, StepError> {
+    let intent: IntentObject = S3Ledger::decode(intent)?;
+    let request_id = match request {
+        Some(bytes) => Some(S3Ledger::decode::<RequestObject>(bytes)?.request_id),
+        None => None,
+    };
+    Ok(LedgerEntry {
+        intent_at: intent.intent_at,
+        request_id,
+    })
+}
+
+fn intent_body(at: DateTime<Utc>) -> Result<Vec<u8>, StepError> {
+    serde_json::to_vec(&IntentObject { intent_at: at })
+        .map_err(|e| StepError::input(format!("a ledger entry cannot be encoded: {e}")))
+}
+
 #[async_trait]
 impl SubmissionLedger for S3Ledger {
     async fn get(&self, name: &str) -> Result<Option<LedgerEntry>, StepError> {
         let Some(intent) = self.read(&self.key(name, "intent")).await? else {
             return Ok(None);
         };
-        let intent: IntentObject = Self::decode(&intent)?;
-        let request_id = match self.read(&self.key(name, "request")).await? {
-            Some(bytes) => Some(Self::decode::<RequestObject>(&bytes)?.request_id),
-            None => None,
-        };
-        Ok(Some(LedgerEntry {
-            intent_at: intent.intent_at,
-            request_id,
-        }))
+        let request = self.read(&self.key(name, "request")).await?;
+        entry(&intent, request.as_deref()).map(Some)
     }
 
     async fn record_intent(&self, name: &str, at: DateTime<Utc>) -> Result<LedgerEntry, StepError> {
-        let body = serde_json::to_vec(&IntentObject { intent_at: at })
-            .map_err(|e| StepError::input(format!("a ledger entry cannot be encoded: {e}")))?;
+        let body = intent_body(at)?;
         self.write_once(&self.key(name, "intent"), body).await?;
         self.get(name).await?.ok_or_else(|| {
             StepError::LedgerUnavailable("the intent just written cannot be read back".into())
@@ -289,20 +299,12 @@ impl SubmissionLedger for DirLedger {
         let Some(intent) = self.read(name, "intent")? else {
             return Ok(None);
         };
-        let intent: IntentObject = S3Ledger::decode(&intent)?;
-        let request_id = match self.read(name, "request")? {
-            Some(bytes) => Some(S3Ledger::decode::<RequestObject>(&bytes)?.request_id),
-            None => None,
-        };
-        Ok(Some(LedgerEntry {
-            intent_at: intent.intent_at,
-            request_id,
-        }))
+        let request = self.read(name, "request")?;
+        entry(&intent, request.as_deref()).map(Some)
     }
 
     async fn record_intent(&self, name: &str, at: DateTime<Utc>) -> Result<LedgerEntry, StepError> {
-        let body = serde_json::to_vec(&IntentObject { intent_at: at })
-            .map_err(|e| StepError::input(format!("a ledger entry cannot be encoded: {e}")))?;
+        let body = intent_body(at)?;
         self.write_once(name, "intent", &body)?;
         self.get(name).await?.ok_or_else(|| {
             StepError::LedgerUnavailable("the intent just written cannot be read back".into())
