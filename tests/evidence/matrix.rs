@@ -433,6 +433,8 @@ pub struct Said {
     purged: Value,
     /// The subject's conversations Genesys still has.
     left: BTreeSet<String>,
+    /// GDPR_DELETEs accepted (distinct names: one per cleared identifier).
+    deletes: usize,
 }
 
 impl std::fmt::Display for Said {
@@ -476,6 +478,7 @@ fn said(h: &Harness, record: &Value, personas: &[&str]) -> Said {
                 .filter(|c| untouched.contains(c))
                 .collect()
         },
+        deletes: crate::world::deletes_accepted(h).names,
     }
 }
 
@@ -601,8 +604,11 @@ pub async fn run(cell: &Cell, baseline: &Said) -> Result<Row, String> {
                     now.left.len()
                 ));
             }
-            if accepted != 1 {
-                problems.push(format!("{accepted} GDPR_DELETE accepted, expected 1"));
+            if accepted.most_of_one != 1 || accepted.names != baseline.deletes {
+                problems.push(format!(
+                    "{accepted:?} GDPR_DELETEs accepted, expected {} once each",
+                    baseline.deletes
+                ));
             }
         }
         Expect::Failed(stage, error) => {
@@ -625,7 +631,7 @@ pub async fn run(cell: &Cell, baseline: &Said) -> Result<Row, String> {
     Ok(Row {
         line: format!(
             "| {} | {} | {} | {}/{} | {} |",
-            cell.name, fired, result.counts.retries, sent, accepted, now
+            cell.name, fired, result.counts.retries, sent, accepted.names, now
         ),
         fired: fired_keys,
     })

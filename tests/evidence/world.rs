@@ -108,8 +108,11 @@ pub async fn common_checks(
         problems.push(format!("audit verify fails: {}", report.to_text()));
     }
     let accepted = deletes_accepted(h);
-    if accepted > 1 {
-        problems.push(format!("Genesys accepted {accepted} GDPR_DELETEs"));
+    if accepted.most_of_one > 1 {
+        problems.push(format!(
+            "Genesys accepted {} GDPR_DELETEs under one name",
+            accepted.most_of_one
+        ));
     }
     let diff = changed(others_before, &others(h, subject_personas));
     if !diff.is_empty() {
@@ -118,10 +121,31 @@ pub async fn common_checks(
     problems
 }
 
-/// GDPR_DELETEs Genesys took on: submissions the request log shows answered 2xx or
-/// processed before the answer was lost, and the jobs the emulator holds. A 429 or a
-/// 5xx (refused before processing) may be resent; an accepted delete never is.
-pub fn deletes_accepted(h: &Harness) -> usize {
+/// GDPR_DELETEs Genesys took on, by request name (one per cleared identifier):
+/// the jobs the emulator holds. A 429 or a 5xx (refused before processing) may be
+/// resent; an accepted delete never is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Accepted {
+    /// Distinct request names accepted.
+    pub names: usize,
+    /// The most accepted under one name: 1 when nothing was sent twice.
+    pub most_of_one: usize,
+}
+
+pub fn deletes_accepted(h: &Harness) -> Accepted {
+    let jobs: Vec<Option<String>> = h
+        .emulator
+        .gdpr_requests()
+        .into_iter()
+        .filter(|j| j.request_type == RequestType::GdprDelete)
+        .map(|j| j.name)
+        .collect();
+    let mut per_name: BTreeMap<Option<String>, usize> = BTreeMap::new();
+    for name in &jobs {
+        *per_name.entry(name.clone()).or_default() += 1;
+    }
+    // The request log cross-checks the jobs: a submission answered 2xx (or processed
+    // before its answer was lost) that left no job would hide a second delete.
     let logged = h
         .emulator
         .request_log()
@@ -133,11 +157,13 @@ pub fn deletes_accepted(h: &Harness) -> usize {
                 || e.fault.as_deref() == Some("processThenDrop")
         })
         .count();
-    let jobs = h
-        .emulator
-        .gdpr_requests()
-        .into_iter()
-        .filter(|j| j.request_type == RequestType::GdprDelete)
-        .count();
-    logged.max(jobs)
+    let most = per_name.values().copied().max().unwrap_or(0);
+    Accepted {
+        names: per_name.len(),
+        most_of_one: if logged > jobs.len() {
+            most.max(2)
+        } else {
+            most
+        },
+    }
 }

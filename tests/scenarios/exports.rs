@@ -5,7 +5,7 @@
 use e2e::Harness;
 use genesys_emulator::{ArchiveFault, Fault, FaultAction, RequestType};
 
-use crate::jobs;
+use crate::{deletes_per_identifier, deletes_sent_once, jobs};
 
 /// A world whose exports keep their downloads two hours (a week on live orgs), where
 /// the next `times` downloads answer a day late: past it, so the downloads API
@@ -39,7 +39,10 @@ async fn an_expired_export_is_made_once_more_and_the_erasure_goes_on() {
     let record = run.record();
     assert_eq!(run.outcome(), "COMPLETED", "{record:#}");
     assert_eq!(h.emulator.gdpr_submissions(RequestType::GdprExport), 2);
-    assert_eq!(h.emulator.gdpr_submissions(RequestType::GdprDelete), 1);
+    assert_eq!(
+        deletes_sent_once(&h),
+        deletes_per_identifier(&h, "DSAR-2026-1001", record).len()
+    );
     assert!(run.states().contains(&"ExportAgain".to_owned()));
     assert_eq!(record["counts"]["conversationsErased"], 3);
 }

@@ -1,7 +1,7 @@
 use e2e::Harness;
-use genesys_emulator::{Fault, FaultAction, RequestType};
+use genesys_emulator::{Fault, FaultAction};
 
-use crate::jobs;
+use crate::{deletes_per_identifier, deletes_sent_once};
 
 #[tokio::test]
 async fn genesys_error_mid_delete_is_failed_escalated_and_never_resubmitted() {
@@ -31,9 +31,13 @@ async fn genesys_error_mid_delete_is_failed_escalated_and_never_resubmitted() {
                 .unwrap_or_default()
                 .contains("never resubmit")
     }));
-    // Exactly one GDPR_DELETE was sent, and the record knows what is left.
-    assert_eq!(h.emulator.gdpr_submissions(RequestType::GdprDelete), 1);
-    assert_eq!(jobs(&h, RequestType::GdprDelete).len(), 1);
+    // One GDPR_DELETE per cleared identifier, each sent once, and the record knows
+    // what is left.
+    let sent = deletes_sent_once(&h);
+    assert_eq!(
+        sent,
+        deletes_per_identifier(&h, "DSAR-2026-1001", record).len()
+    );
     // What a delete that ended in ERROR redacted lands days later, if at all: the
     // record checks right away and names every conversation not confirmed erased.
     let erased = record["counts"]["conversationsErased"]
@@ -58,7 +62,7 @@ async fn genesys_error_mid_delete_is_failed_escalated_and_never_resubmitted() {
             .any(|g| g["kind"] == "GENESYS_PARTIAL")
     );
 
-    // Running the ticket again reuses the ERROR request: still one GDPR_DELETE.
+    // Running the ticket again reuses the requests, the one in ERROR too: nothing sent.
     let again = h
         .run_on(
             &h.another_pipeline(),
@@ -67,7 +71,7 @@ async fn genesys_error_mid_delete_is_failed_escalated_and_never_resubmitted() {
         )
         .await;
     assert_eq!(again.outcome(), "FAILED");
-    assert_eq!(h.emulator.gdpr_submissions(RequestType::GdprDelete), 1);
+    assert_eq!(deletes_sent_once(&h), sent);
 }
 
 #[tokio::test]
@@ -87,13 +91,20 @@ async fn an_ambiguous_delete_submission_is_looked_up_by_name_not_sent_again() {
         .expect("fault added");
     let run = h.run("happy-path").await;
     assert_eq!(run.outcome(), "COMPLETED", "{:#}", run.record());
-    assert_eq!(jobs(&h, RequestType::GdprDelete).len(), 1);
-    assert_eq!(h.emulator.gdpr_submissions(RequestType::GdprDelete), 1);
-    let deletion = &run.record()["genesys"]["requests"][1];
-    assert_eq!(deletion["requestType"], "GDPR_DELETE");
+    let sent = deletes_sent_once(&h);
     assert_eq!(
-        deletion["reused"], true,
-        "found by its name after the lost answer"
+        sent,
+        deletes_per_identifier(&h, "DSAR-2026-1001", run.record()).len()
+    );
+    let deletions: Vec<&serde_json::Value> = (run.record()["genesys"]["requests"].as_array())
+        .expect("requests")
+        .iter()
+        .filter(|r| r["requestType"] == "GDPR_DELETE")
+        .collect();
+    assert_eq!(
+        deletions.iter().filter(|d| d["reused"] == true).count(),
+        1,
+        "the one whose answer was lost is found by its name"
     );
 }
 

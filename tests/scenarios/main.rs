@@ -27,6 +27,68 @@ pub fn jobs(h: &e2e::Harness, t: RequestType) -> Vec<genesys_emulator::GdprJob> 
         .collect()
 }
 
+/// The ticket's GDPR_DELETEs, checked against its record: one per identifier the
+/// record says was erased, each naming that identifier alone and never a name, each
+/// listed in the record with that identifier's pseudonym.
+pub fn deletes_per_identifier(
+    h: &e2e::Harness,
+    ticket: &str,
+    record: &serde_json::Value,
+) -> Vec<genesys_emulator::GdprJob> {
+    let deletes: Vec<_> = jobs(h, RequestType::GdprDelete)
+        .into_iter()
+        .filter(|j| {
+            j.name
+                .as_deref()
+                .is_some_and(|n| n.starts_with(&format!("gdpr-erasure/{ticket}/delete/")))
+        })
+        .collect();
+    for d in &deletes {
+        let s = &d.subject;
+        let named = s.email_addresses.len()
+            + s.phone_numbers.len()
+            + usize::from(s.user_id.is_some())
+            + usize::from(s.external_contact_id.is_some());
+        assert_eq!(named, 1, "{:?} names one identifier", d.name);
+        assert_eq!(s.name, None, "a delete never names the person by name");
+    }
+    let erased: std::collections::BTreeSet<String> = (record["subject"]["identifiers"]
+        .as_array()
+        .into_iter()
+        .flatten())
+    .filter(|i| i["usage"] == "searched-and-erased")
+    .filter_map(|i| i["ref"].as_str().map(str::to_owned))
+    .collect();
+    let listed: std::collections::BTreeSet<String> = (record["genesys"]["requests"]
+        .as_array()
+        .into_iter()
+        .flatten())
+    .filter(|r| r["requestType"] == "GDPR_DELETE")
+    .filter_map(|r| r["subjectRef"].as_str().map(str::to_owned))
+    .collect();
+    assert_eq!(listed, erased, "the record names each delete's identifier");
+    assert_eq!(
+        deletes.len(),
+        erased.len(),
+        "one delete per erased identifier"
+    );
+    deletes
+}
+
+/// How many GDPR_DELETEs the emulator holds, after checking that each was submitted
+/// once and that no two share a name.
+pub fn deletes_sent_once(h: &e2e::Harness) -> usize {
+    let deletes = jobs(h, RequestType::GdprDelete);
+    let names: std::collections::BTreeSet<_> = deletes.iter().map(|d| d.name.clone()).collect();
+    assert_eq!(names.len(), deletes.len(), "no two deletes share a name");
+    assert_eq!(
+        h.emulator.gdpr_submissions(RequestType::GdprDelete),
+        deletes.len(),
+        "every delete was submitted once"
+    );
+    deletes.len()
+}
+
 /// The `ref` of the record's identifier of `kind`.
 pub fn identifier<'a>(record: &'a serde_json::Value, kind: &str) -> &'a serde_json::Value {
     record["subject"]["identifiers"]

@@ -622,6 +622,15 @@ impl Run {
         self.record()["outcome"].as_str().expect("an outcome")
     }
 
+    /// The execution state as the named state left it (its last exit).
+    pub fn state_after(&self, state: &str) -> Option<Value> {
+        (self.outcome.result.history.iter().rev())
+            .filter(|e| e.kind.ends_with("StateExited"))
+            .find(|e| e.state_name.as_deref() == Some(state))
+            .and_then(|e| e.details["output"].as_str())
+            .and_then(|text| serde_json::from_str(text).ok())
+    }
+
     /// Names of the states entered, in order.
     pub fn states(&self) -> Vec<String> {
         self.outcome

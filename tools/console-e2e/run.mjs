@@ -144,9 +144,13 @@ try {
   await axe(dpo, 'review');
   await shot(dpo, 'console-review.png');
   const reviewText = await dpo.locator('main').innerText();
-  for (const part of ['What will be erased', 'What will not be erased', 'Conversations found', 'Holds', 'Recordings', 'Identifiers of the ticket']) {
+  for (const part of ['What will be erased', 'What will not be erased', 'Subjects Genesys knows', 'Conversations found', 'Holds', 'Recordings', 'Identifiers of the ticket']) {
     if (!reviewText.includes(part)) fail(`the review page lacks "${part}"`);
   }
+  // Every subject the search found, with whose it is: at least the data subject.
+  const subjects = dpo.getByRole('table', { name: /Everybody the ticket's identifiers found/ });
+  if (!(await subjects.count())) fail('the review page lists no subject found');
+  else if (!(await subjects.innerText()).includes("the subject's")) fail('no subject found is the data subject');
   await dpo.getByLabel("The data found is not the requester's (wrong person)").check();
   await dpo.getByRole('button', { name: 'Reject' }).click();
   await dpo.waitForURL(/decided=rejected/);

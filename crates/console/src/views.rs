@@ -84,6 +84,19 @@ impl std::fmt::Debug for ShownIdentifier {
     }
 }
 
+/// How every page names one of the ticket's identifiers: "e-mail 1", "phone 2",
+/// "Genesys user", "external contact" (never its value).
+pub fn identifier_label(kind: IdentifierKind, index: Option<usize>) -> String {
+    let n = index.map_or(String::new(), |i| format!(" {}", i + 1));
+    match kind {
+        IdentifierKind::Email => format!("e-mail{n}"),
+        IdentifierKind::Phone => format!("phone{n}"),
+        IdentifierKind::GenesysUserId => "Genesys user".into(),
+        IdentifierKind::ExternalContactId => "external contact".into(),
+        IdentifierKind::Name => "name".into(),
+    }
+}
+
 /// The identifiers the ticket itself holds (never any Genesys found beyond them),
 /// each with the pseudonym the review's outcomes name it by.
 pub fn ticket_identifiers(
@@ -103,7 +116,7 @@ pub fn ticket_identifiers(
     for (i, e) in subject.emails.iter().enumerate() {
         out.push(ShownIdentifier {
             kind: IdentifierKind::Email,
-            label: format!("e-mail {}", i + 1),
+            label: identifier_label(IdentifierKind::Email, Some(i)),
             value: shown(e.expose()),
             tenure: None,
             reference: pseudonymiser.email(e),
@@ -121,7 +134,7 @@ pub fn ticket_identifiers(
             .join(", ");
         out.push(ShownIdentifier {
             kind: IdentifierKind::Phone,
-            label: format!("phone {}", i + 1),
+            label: identifier_label(IdentifierKind::Phone, Some(i)),
             value: shown(p.number.expose()),
             tenure: (!tenure.is_empty()).then_some(tenure),
             reference: pseudonymiser.phone(&p.number),
@@ -130,7 +143,7 @@ pub fn ticket_identifiers(
     if let Some(u) = &subject.genesys_user_id {
         out.push(ShownIdentifier {
             kind: IdentifierKind::GenesysUserId,
-            label: "Genesys user".into(),
+            label: identifier_label(IdentifierKind::GenesysUserId, None),
             value: shown(u.expose()),
             tenure: None,
             reference: pseudonymiser.genesys_user(u),
@@ -139,7 +152,7 @@ pub fn ticket_identifiers(
     if let Some(c) = &subject.external_contact_id {
         out.push(ShownIdentifier {
             kind: IdentifierKind::ExternalContactId,
-            label: "external contact".into(),
+            label: identifier_label(IdentifierKind::ExternalContactId, None),
             value: shown(c.expose()),
             tenure: None,
             reference: pseudonymiser.external_contact(c),

@@ -290,6 +290,10 @@ pub struct GenesysRequestRecord {
     pub reused: bool,
     pub status_history: Vec<StatusObservation>,
     pub final_status: Option<String>,
+    /// A delete that named one identifier alone: that identifier's pseudonym (absent
+    /// for an export and in records written before deletes went per identifier).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject_ref: Option<Pseudonym>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -964,29 +968,27 @@ pub fn build_record(
             .iter()
             .filter(|r| r.request_type == GdprRequestType::GdprDelete)
             .collect();
-        let completed = deletes
+        // One delete per identifier: each that did not complete is a gap of its own.
+        let unfinished = deletes
             .iter()
-            .any(|r| r.final_status.as_deref() == Some("COMPLETED"));
-        if delete_owed && !completed {
-            let (subject_of_gap, reason) = match deletes.last() {
-                Some(r) => (
-                    r.request_id.clone(),
-                    format!(
-                        "GDPR_DELETE ended {}",
-                        r.final_status
-                            .as_deref()
-                            .unwrap_or("without a final status")
-                    ),
-                ),
-                None => (
-                    "GDPR_DELETE".to_owned(),
-                    "no GDPR_DELETE was submitted for the delete subject".to_owned(),
-                ),
-            };
+            .filter(|r| r.final_status.as_deref() != Some("COMPLETED"));
+        for r in unfinished {
             gaps.push(Gap {
                 kind: GapKind::GenesysPartial,
-                reason,
-                subject_of_gap,
+                reason: format!(
+                    "GDPR_DELETE ended {}",
+                    r.final_status
+                        .as_deref()
+                        .unwrap_or("without a final status")
+                ),
+                subject_of_gap: r.request_id.clone(),
+            });
+        }
+        if delete_owed && deletes.is_empty() {
+            gaps.push(Gap {
+                kind: GapKind::GenesysPartial,
+                reason: "no GDPR_DELETE was submitted for the delete subject".to_owned(),
+                subject_of_gap: "GDPR_DELETE".to_owned(),
             });
         }
     }

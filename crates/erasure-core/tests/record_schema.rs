@@ -208,6 +208,7 @@ fn run_facts(hold: bool) -> RecordFacts {
                 status("COMPLETED", "2026-11-22T11:19:40Z"),
             ],
             final_status: Some("COMPLETED".into()),
+            subject_ref: None,
         },
         GenesysRequestRecord {
             request_type: GdprRequestType::GdprDelete,
@@ -219,6 +220,7 @@ fn run_facts(hold: bool) -> RecordFacts {
                 status("COMPLETED", "2026-11-22T11:40:00Z"),
             ],
             final_status: Some("COMPLETED".into()),
+            subject_ref: Some(r("email")),
         },
     ];
     facts.conversations_erased = review.covered.clone();

@@ -1,7 +1,9 @@
-//! Erase: one GDPR_DELETE (`deleteConfirmed=true`) of exactly the identifiers the
-//! review selected.
+//! Erase: one GDPR_DELETE (`deleteConfirmed=true`) per identifier the review
+//! cleared, each naming that identifier alone (`.../delete/email-0`, ...): live orgs
+//! are asked one subject per request, and a subject mixing identifiers "may not give
+//! the intended match" (live-tenants.md 2). Nothing the review did not clear is named.
 //!
-//! Never sent twice for a ticket, and without paging the org's request history: the
+//! Each is never sent twice for a ticket, and without paging the org's request history: the
 //! submission ledger ([`crate::ports::SubmissionLedger`]) gets the intent before the
 //! POST and the request id after it. A retry that finds the id reuses that request in
 //! any status, ERROR included (partial processing is escalated, never resubmitted
@@ -16,13 +18,15 @@ use std::collections::BTreeSet;
 
 use erasure_core::identifiers::PhoneE164;
 use erasure_core::record::GdprRequestType;
-use genesys::{GdprSubject, NewGdprRequest};
+use genesys::{GdprRequest, GdprSubject, NewGdprRequest};
 use serde::Deserialize;
 
 use crate::error::StepError;
 use crate::gdpr::{GenesysDeps, check_ticket_id, find_recent, status_of};
 use crate::ports::LedgerEntry;
-use crate::state::{RequestSection, Selection, SubjectSection, request_name};
+use crate::state::{
+    PartIdentifier, RequestPart, RequestSection, Selection, SubjectSection, part_name, request_name,
+};
 
 pub type Deps = GenesysDeps;
 
@@ -46,75 +50,176 @@ pub async fn handle(deps: &Deps, input: Input) -> Result<Output, StepError> {
             "the selection names no identifier: there is nothing to delete by",
         ));
     }
-    let wanted = input.selection.apply(&input.subject)?;
-    let name = request_name(ticket_id, GdprRequestType::GdprDelete);
-    let client = &deps.client;
-    let ledger = &deps.ledger;
-    let submit = || async {
-        let new = NewGdprRequest::delete(wanted.clone()).with_name(name.clone());
-        let created = client.create_gdpr_request(&new, true).await?;
-        ledger.record_request(&name, &created.id).await?;
-        Ok::<_, StepError>((created, false))
-    };
-    let (request, reused) = match ledger.get(&name).await? {
+    // A ticket erased before deletes went per identifier has its one request under
+    // the plain name: that request is the ticket's delete, and nothing new is sent.
+    let legacy = request_name(ticket_id, GdprRequestType::GdprDelete);
+    let one_by_one: Vec<(Option<PartIdentifier>, String, GdprSubject)> =
+        if deps.ledger.get(&legacy).await?.is_some() {
+            vec![(None, legacy, input.selection.apply(&input.subject)?)]
+        } else {
+            (input.selection.one_by_one(&input.subject)?.into_iter())
+                .map(|(names, subject)| (Some(names), part_name(ticket_id, names), subject))
+                .collect()
+        };
+    let mut parts = Vec::with_capacity(one_by_one.len());
+    for (names, name, wanted) in one_by_one {
+        let (request, reused) = submit_once(deps, ticket_id, &name, &wanted, started).await?;
+        let now = deps.clock.now();
+        let subject_matches = reused.then(|| same_identifiers(&request.subject, &wanted));
+        tracing::info!(
+            ticket_id,
+            request_id = request.id.as_str(),
+            reused,
+            status = status_of(&request).as_str(),
+            subject_matches,
+            "GDPR delete {}",
+            if reused {
+                "reused (never resubmitted)"
+            } else {
+                "submitted"
+            }
+        );
+        parts.push(RequestPart {
+            names,
+            request_id: request.id.clone(),
+            name,
+            submitted_at: request.created_date.unwrap_or(now),
+            reused,
+            subject_matches,
+            poll: deps.poll.initial(&request, now),
+        });
+    }
+    // A delete this ticket sent earlier for an identifier this review did not clear
+    // (the ticket was decided again) cannot be taken back: it is listed, never
+    // resubmitted, and the record escalates the difference.
+    let mut earlier_differs = false;
+    if parts.iter().all(|p| p.names.is_some()) {
+        let selected: Vec<PartIdentifier> = parts.iter().filter_map(|p| p.names).collect();
+        for names in Selection::all(&input.subject)
+            .one_by_one(&input.subject)?
+            .into_iter()
+            .map(|(n, _)| n)
+        {
+            if selected.contains(&names) {
+                continue;
+            }
+            let name = part_name(ticket_id, names);
+            if let Some(request) = earlier_delete(deps, &name, &mut earlier_differs).await? {
+                let now = deps.clock.now();
+                earlier_differs = true;
+                parts.push(RequestPart {
+                    names: Some(names),
+                    request_id: request.id.clone(),
+                    name,
+                    submitted_at: request.created_date.unwrap_or(now),
+                    reused: true,
+                    subject_matches: None,
+                    poll: deps.poll.initial(&request, now),
+                });
+            }
+        }
+    }
+    let now = deps.clock.now();
+    let first = parts
+        .first()
+        .cloned()
+        .expect("a selection that is not empty");
+    let subject_matches = (parts.iter().any(|p| p.reused))
+        .then(|| !earlier_differs && parts.iter().all(|p| p.subject_matches != Some(false)));
+    let poll = crate::poll::overall(None, &parts, now);
+    Ok(RequestSection {
+        request_id: first.request_id,
+        request_type: GdprRequestType::GdprDelete,
+        name: first.name,
+        submitted_at: first.submitted_at,
+        reused: parts.iter().all(|p| p.reused),
+        first_call_at: started.min(
+            parts
+                .iter()
+                .map(|p| p.submitted_at)
+                .min()
+                .unwrap_or(started),
+        ),
+        searches: Vec::new(),
+        found: Vec::new(),
+        subject_matches,
+        fresh: false,
+        poll,
+        parts,
+    })
+}
+
+/// A delete of that name this ticket sent before, if the ledger knows of one (an
+/// intent without an id is looked up; one that cannot be settled sets `unsure`).
+async fn earlier_delete(
+    deps: &Deps,
+    name: &str,
+    unsure: &mut bool,
+) -> Result<Option<GdprRequest>, StepError> {
+    match deps.ledger.get(name).await? {
+        None => Ok(None),
         Some(LedgerEntry {
             request_id: Some(id),
             ..
-        }) => (client.get_gdpr_request(&id).await?, true),
+        }) => Ok(Some(deps.client.get_gdpr_request(&id).await?)),
         Some(LedgerEntry { intent_at, .. }) => {
-            match find_recent(client, &name, GdprRequestType::GdprDelete, intent_at).await? {
+            match find_recent(&deps.client, name, GdprRequestType::GdprDelete, intent_at).await? {
+                Some(found) => Ok(found.into_iter().next()),
+                None => {
+                    *unsure = true;
+                    Ok(None)
+                }
+            }
+        }
+    }
+}
+
+/// The GDPR_DELETE of that name: the one the ledger (or, after an ambiguous POST, the
+/// newest requests) knows, else a new one. Never a second.
+async fn submit_once(
+    deps: &Deps,
+    ticket_id: &str,
+    name: &str,
+    wanted: &GdprSubject,
+    started: chrono::DateTime<chrono::Utc>,
+) -> Result<(GdprRequest, bool), StepError> {
+    let client = &deps.client;
+    let ledger = &deps.ledger;
+    let submit = || async {
+        let new = NewGdprRequest::delete(wanted.clone()).with_name(name.to_owned());
+        let created = client.create_gdpr_request(&new, true).await?;
+        ledger.record_request(name, &created.id).await?;
+        Ok::<_, StepError>((created, false))
+    };
+    match ledger.get(name).await? {
+        Some(LedgerEntry {
+            request_id: Some(id),
+            ..
+        }) => Ok((client.get_gdpr_request(&id).await?, true)),
+        Some(LedgerEntry { intent_at, .. }) => {
+            match find_recent(client, name, GdprRequestType::GdprDelete, intent_at).await? {
                 Some(found) if !found.is_empty() => {
                     let r = found.into_iter().next().expect("not empty");
-                    ledger.record_request(&name, &r.id).await?;
-                    (r, true)
+                    ledger.record_request(name, &r.id).await?;
+                    Ok((r, true))
                 }
                 Some(_) => {
                     tracing::info!(
                         ticket_id,
                         "no GDPR delete since the recorded intent: the earlier POST never landed"
                     );
-                    submit().await?
+                    submit().await
                 }
-                None => {
-                    return Err(StepError::SubmissionUnknown(format!(
-                        "{name}: an intent was recorded at {intent_at} without a request id, and the newest requests do not show whether Genesys created one"
-                    )));
-                }
+                None => Err(StepError::SubmissionUnknown(format!(
+                    "{name}: an intent was recorded at {intent_at} without a request id, and the newest requests do not show whether Genesys created one"
+                ))),
             }
         }
         None => {
-            ledger.record_intent(&name, started).await?;
-            submit().await?
+            ledger.record_intent(name, started).await?;
+            submit().await
         }
-    };
-    let subject_matches = reused.then(|| same_identifiers(&request.subject, &wanted));
-    let now = deps.clock.now();
-    let submitted_at = request.created_date.unwrap_or(now);
-    tracing::info!(
-        ticket_id,
-        request_id = request.id.as_str(),
-        reused,
-        status = status_of(&request).as_str(),
-        subject_matches,
-        "GDPR delete {}",
-        if reused {
-            "reused (never resubmitted)"
-        } else {
-            "submitted"
-        }
-    );
-    Ok(RequestSection {
-        request_id: request.id.clone(),
-        request_type: GdprRequestType::GdprDelete,
-        name,
-        submitted_at,
-        reused,
-        first_call_at: started.min(submitted_at),
-        searches: Vec::new(),
-        subject_matches,
-        fresh: false,
-        poll: deps.poll.initial(&request, now),
-    })
+    }
 }
 
 /// Whether two GDPR subjects name the same identifiers (e-mails compared

@@ -12,7 +12,7 @@
 //! `GenesysAmbiguous` too) or the same ticket run again submits nothing new. The org's
 //! whole request history is never paged.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use erasure_core::identifiers::IdentifierKind;
 use erasure_core::record::GdprRequestType;
@@ -21,7 +21,10 @@ use serde::Deserialize;
 
 use crate::error::StepError;
 use crate::gdpr::{GenesysDeps, check_ticket_id, find_recent, status_of};
-use crate::state::{RequestSection, Selection, SubjectSearch, SubjectSection, request_name};
+use crate::state::{
+    FoundBecause, FoundKind, FoundSubject, PartIdentifier, RequestSection, Selection,
+    SubjectSearch, SubjectSection, request_name,
+};
 
 pub type Deps = GenesysDeps;
 
@@ -72,23 +75,22 @@ pub async fn handle(deps: &Deps, input: Input) -> Result<Output, StepError> {
             client.search_gdpr_subjects(search_type, value).await?,
         ));
     }
-    let mut times_found: BTreeMap<String, usize> = BTreeMap::new();
-    for (_, _, found) in &found_by {
-        let ids: BTreeSet<String> = found.iter().filter_map(subject_key).collect();
-        for id in ids {
-            *times_found.entry(id).or_default() += 1;
-        }
-    }
+    let found = classify(subject, &found_by);
     let searches: Vec<SubjectSearch> = found_by
         .iter()
-        .map(|(kind, i, found)| SubjectSearch {
-            kind: *kind,
-            index: Some(*i),
-            subjects_found: found.len(),
-            other_subjects: found
-                .iter()
-                .filter(|f| !is_the_subjects(subject, f, &times_found))
-                .count(),
+        .map(|(kind, i, hits)| {
+            let names = PartIdentifier {
+                kind: *kind,
+                index: Some(*i),
+            };
+            SubjectSearch {
+                kind: *kind,
+                index: Some(*i),
+                subjects_found: hits.len(),
+                other_subjects: (found.iter())
+                    .filter(|f| !f.the_subjects && f.found_by.contains(&names))
+                    .count(),
+            }
         })
         .collect();
 
@@ -134,9 +136,11 @@ pub async fn handle(deps: &Deps, input: Input) -> Result<Output, StepError> {
         reused,
         first_call_at: started.min(submitted_at),
         searches,
+        found,
         subject_matches: None,
         fresh: input.fresh,
         poll: deps.poll.initial(&request, now),
+        parts: Vec::new(),
     })
 }
 
@@ -153,27 +157,155 @@ fn subject_key(f: &genesys::GdprSubject) -> Option<String> {
         })
 }
 
-/// Whether a found subject is the data subject: the ticket's external contact or user;
-/// or, when the ticket names none of that kind, one that two or more of the subject's
-/// identifiers found (corroborated). One identifier alone proves nothing: a recycled
-/// number finds its new owner's contact just as well (pessimistic reading).
-fn is_the_subjects(
+/// Every subject found, deduplicated by id, classified: the ticket's external contact
+/// or user; or, when the ticket names none of that kind, one that two or more of the
+/// subject's identifiers found (corroborated). One identifier alone proves nothing: a
+/// recycled number finds its new owner's contact just as well (pessimistic reading).
+fn classify(
     subject: &SubjectSection,
-    f: &genesys::GdprSubject,
-    times_found: &BTreeMap<String, usize>,
-) -> bool {
+    found_by: &[(IdentifierKind, usize, Vec<genesys::GdprSubject>)],
+) -> Vec<FoundSubject> {
     let same = |theirs: Option<&Pii<String>>, ours: Option<&str>| {
         theirs.is_some_and(|t| ours.is_some_and(|o| t.expose().eq_ignore_ascii_case(o)))
     };
     let contact = subject.external_contact_id.as_ref().map(|x| x.expose());
     let user = subject.genesys_user_id.as_ref().map(|u| u.expose());
-    if same(f.external_contact_id.as_ref(), contact) || same(f.user_id.as_ref(), user) {
-        return true;
+    // Keyed by id (or, for an identifier-only subject, by the identifier).
+    let mut by_key: BTreeMap<String, (FoundKind, Vec<PartIdentifier>, FoundBecause)> =
+        BTreeMap::new();
+    for (kind, i, found) in found_by {
+        let names = PartIdentifier {
+            kind: *kind,
+            index: Some(*i),
+        };
+        for f in found {
+            let (key, found_kind, because) = match subject_key(f) {
+                None => (
+                    format!("i:{kind:?}:{i}"),
+                    FoundKind::IdentifierOnly,
+                    FoundBecause::TheIdentifierItself,
+                ),
+                Some(key) => {
+                    let is_contact = f.external_contact_id.is_some();
+                    let named = if is_contact { contact } else { user };
+                    let because = if same(f.external_contact_id.as_ref(), contact)
+                        || same(f.user_id.as_ref(), user)
+                    {
+                        FoundBecause::NamedInTicket
+                    } else if named.is_some() {
+                        FoundBecause::TicketNamesAnother
+                    } else {
+                        FoundBecause::FoundByOneIdentifier
+                    };
+                    let kind = if is_contact {
+                        FoundKind::ExternalContact
+                    } else {
+                        FoundKind::User
+                    };
+                    (key, kind, because)
+                }
+            };
+            let entry = by_key
+                .entry(key)
+                .or_insert((found_kind, Vec::new(), because));
+            if !entry.1.contains(&names) {
+                entry.1.push(names);
+            }
+        }
     }
-    let unnamed_kind = match (&f.external_contact_id, &f.user_id) {
-        (Some(_), _) => contact.is_none(),
-        (None, Some(_)) => user.is_none(),
-        (None, None) => return true,
-    };
-    unnamed_kind && subject_key(f).is_some_and(|k| times_found.get(&k).copied().unwrap_or(0) >= 2)
+    let mut out: Vec<FoundSubject> = by_key
+        .into_values()
+        .map(|(kind, found_by, mut because)| {
+            if because == FoundBecause::FoundByOneIdentifier && found_by.len() >= 2 {
+                because = FoundBecause::FoundByTwoIdentifiers;
+            }
+            FoundSubject {
+                kind,
+                the_subjects: matches!(
+                    because,
+                    FoundBecause::NamedInTicket
+                        | FoundBecause::FoundByTwoIdentifiers
+                        | FoundBecause::TheIdentifierItself
+                ),
+                found_by,
+                because,
+            }
+        })
+        .collect();
+    // The order the reviewer reads: the subject's first, then by kind.
+    out.sort_by_key(|f| {
+        (
+            !f.the_subjects,
+            f.kind as u8,
+            f.found_by.first().map(|p| (p.kind as u8, p.index)),
+        )
+    });
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn contact(id: &str) -> genesys::GdprSubject {
+        genesys::GdprSubject {
+            external_contact_id: Some(id.to_owned().into()),
+            ..genesys::GdprSubject::default()
+        }
+    }
+
+    fn subject(contact: Option<&str>) -> SubjectSection {
+        serde_json::from_value(serde_json::json!({
+            "emails": ["liam@example.org"],
+            "phones": [{"number": "+353834567890", "tenure": []}],
+            "genesysUserId": null,
+            "externalContactId": contact,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_contact_found_by_one_identifier_alone_is_somebody_else_two_corroborate() {
+        let a = "73915644-4045-433a-b6f0-0ef6164c1830";
+        let b = "0b6b2f0e-52a4-4c38-9f5e-6b1c9a4f7d21";
+        let found_by = vec![
+            (IdentifierKind::Email, 0, vec![contact(a)]),
+            (
+                IdentifierKind::Phone,
+                0,
+                vec![contact(a), contact(b), genesys::GdprSubject::default()],
+            ),
+        ];
+        let found = classify(&subject(None), &found_by);
+        let of = |k: FoundKind, n: usize| {
+            found
+                .iter()
+                .filter(|f| f.kind == k && f.found_by.len() == n)
+                .collect::<Vec<_>>()
+        };
+        let two = of(FoundKind::ExternalContact, 2);
+        assert_eq!(two.len(), 1, "{found:?}");
+        assert!(two[0].the_subjects);
+        assert_eq!(two[0].because, FoundBecause::FoundByTwoIdentifiers);
+        let one = of(FoundKind::ExternalContact, 1);
+        assert_eq!(one.len(), 1, "{found:?}");
+        assert!(!one[0].the_subjects);
+        assert_eq!(one[0].because, FoundBecause::FoundByOneIdentifier);
+        let itself = of(FoundKind::IdentifierOnly, 1);
+        assert!(itself[0].the_subjects);
+        assert_eq!(found.len(), 3, "deduplicated by id");
+        // The subject's come first.
+        assert!(found[0].the_subjects && !found[2].the_subjects);
+
+        // The ticket names contact b: a is somebody else, however many found it.
+        let found = classify(&subject(Some(b)), &found_by);
+        let a_found = found.iter().find(|f| f.found_by.len() == 2).unwrap();
+        assert!(!a_found.the_subjects);
+        assert_eq!(a_found.because, FoundBecause::TicketNamesAnother);
+        let b_found = (found.iter())
+            .find(|f| f.kind == FoundKind::ExternalContact && f.found_by.len() == 1)
+            .unwrap();
+        assert!(b_found.the_subjects);
+        assert_eq!(b_found.because, FoundBecause::NamedInTicket);
+    }
 }

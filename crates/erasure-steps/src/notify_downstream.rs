@@ -117,6 +117,7 @@ pub async fn handle(deps: &Deps, input: Input) -> Result<Output, StepError> {
         },
         "genesysDeletion": input.deletion.as_ref().map(|d| json!({
             "requestId": d.request_id,
+            "requestIds": d.requests().into_iter().map(|r| r.request_id).collect::<Vec<_>>(),
             "status": d.poll.status,
         })),
         "withheld": withheld,

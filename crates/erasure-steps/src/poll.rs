@@ -1,5 +1,5 @@
-//! Poll (PollExport and PollDeletion): one look at a GDPR request, and how long the
-//! Wait state waits before the next.
+//! Poll (PollExport and PollDeletion): one look at a GDPR request, or at each of a
+//! ticket's deletes, and how long the Wait state waits before the next.
 //!
 //! The wait backs off (10 s doubling to 5 min) and never runs past the give-up time:
 //! `giveUpAt` from the deadline clock, but at least [`PollPolicy::min_budget`] after
@@ -8,11 +8,11 @@
 
 use chrono::{DateTime, Utc};
 use erasure_core::record::StatusObservation;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::StepError;
 use crate::gdpr::{GenesysDeps, PollPolicy, check_ticket_id, is_terminal, status_of};
-use crate::state::PollState;
+use crate::state::{PollState, RequestPart, RequestSection};
 
 pub type Deps = GenesysDeps;
 
@@ -20,23 +20,66 @@ pub type Deps = GenesysDeps;
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Input {
     pub ticket_id: String,
-    pub request_id: String,
-    pub poll: PollState,
+    /// One request (`$.export`): its id and poll state.
+    #[serde(default)]
+    pub request_id: Option<String>,
+    #[serde(default)]
+    pub poll: Option<PollState>,
+    /// A section of several (`$.deletion`): every request in it is polled.
+    #[serde(default)]
+    pub request: Option<RequestSection>,
     #[serde(with = "erasure_core::time::utc_z")]
     pub give_up_at: DateTime<Utc>,
 }
 
-pub type Output = PollState;
+/// The poll state of the one request, or the section with every request polled.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum Output {
+    One(PollState),
+    Section(RequestSection),
+}
+
+impl Output {
+    /// The poll state: the one request's, or the section's over all its requests.
+    pub fn poll_state(&self) -> &PollState {
+        match self {
+            Output::One(p) => p,
+            Output::Section(s) => &s.poll,
+        }
+    }
+}
 
 pub async fn handle(deps: &Deps, input: Input) -> Result<Output, StepError> {
     let ticket_id = check_ticket_id(&input.ticket_id)?;
-    let request = deps.client.get_gdpr_request(&input.request_id).await?;
+    match (input.request, input.request_id, input.poll) {
+        (Some(section), None, None) => poll_section(deps, ticket_id, section, input.give_up_at)
+            .await
+            .map(Output::Section),
+        (None, Some(request_id), Some(poll)) => {
+            poll_one(deps, ticket_id, &request_id, poll, input.give_up_at)
+                .await
+                .map(Output::One)
+        }
+        _ => Err(StepError::input(
+            "Poll takes either requestId and poll, or request",
+        )),
+    }
+}
+
+async fn poll_one(
+    deps: &Deps,
+    ticket_id: &str,
+    request_id: &str,
+    poll: PollState,
+    give_up_at: DateTime<Utc>,
+) -> Result<PollState, StepError> {
+    let request = deps.client.get_gdpr_request(request_id).await?;
     let now = deps.clock.now();
-    let status = status_of(&request);
-    let out = next(&deps.poll, input.poll, status, input.give_up_at, now);
+    let out = next(&deps.poll, poll, status_of(&request), give_up_at, now);
     tracing::info!(
         ticket_id,
-        request_id = input.request_id.as_str(),
+        request_id,
         status = out.status.as_str(),
         polls = out.polls,
         wait_seconds = out.wait_seconds,
@@ -44,6 +87,80 @@ pub async fn handle(deps: &Deps, input: Input) -> Result<Output, StepError> {
         "GDPR request polled"
     );
     Ok(out)
+}
+
+/// Every request of the section that has not ended is looked at once; the section's
+/// own poll state is then their sum ([`overall`]).
+async fn poll_section(
+    deps: &Deps,
+    ticket_id: &str,
+    mut section: RequestSection,
+    give_up_at: DateTime<Utc>,
+) -> Result<RequestSection, StepError> {
+    if section.parts.is_empty() {
+        let id = section.request_id.clone();
+        section.poll = poll_one(deps, ticket_id, &id, section.poll, give_up_at).await?;
+        return Ok(section);
+    }
+    for part in section.parts.iter_mut().filter(|p| !p.poll.done) {
+        part.poll = poll_one(
+            deps,
+            ticket_id,
+            &part.request_id,
+            part.poll.clone(),
+            give_up_at,
+        )
+        .await?;
+    }
+    section.poll = overall(Some(section.poll), &section.parts, deps.clock.now());
+    Ok(section)
+}
+
+/// The poll state of several requests taken together: COMPLETED when all are, ERROR
+/// when all have ended and one is in ERROR (the others are still seen to their end,
+/// so the record says what each did), else the first running one's status; timed out
+/// when one is; the next wait is the shortest any running one asks for.
+pub fn overall(
+    previous: Option<PollState>,
+    parts: &[RequestPart],
+    now: DateTime<Utc>,
+) -> PollState {
+    let done = parts.iter().all(|p| p.poll.done);
+    let status = if parts.iter().all(|p| p.poll.status == "COMPLETED") {
+        "COMPLETED".to_owned()
+    } else if done {
+        "ERROR".to_owned()
+    } else {
+        (parts.iter().find(|p| !p.poll.done))
+            .map_or_else(|| "UNKNOWN".to_owned(), |p| p.poll.status.clone())
+    };
+    let timed_out = !done && parts.iter().any(|p| p.poll.timed_out);
+    let wait_seconds = if done || timed_out {
+        0
+    } else {
+        (parts.iter().filter(|p| !p.poll.done))
+            .map(|p| p.poll.wait_seconds)
+            .min()
+            .unwrap_or(0)
+    };
+    let (mut history, polls) = match previous {
+        Some(p) => (p.history, p.polls.saturating_add(1)),
+        None => (Vec::new(), 0),
+    };
+    if history.last().map(|h| h.status.as_str()) != Some(status.as_str()) {
+        history.push(StatusObservation {
+            status: status.clone(),
+            observed_at: now,
+        });
+    }
+    PollState {
+        status,
+        done,
+        timed_out,
+        wait_seconds,
+        polls,
+        history,
+    }
 }
 
 /// The poll state after observing `status` at `now`.

@@ -285,7 +285,8 @@ pub async fn handle(deps: &Deps, input: Input) -> Result<Output, StepError> {
         }
     }
 
-    let out = section(&ticket_id, &input.subject, &outcome, recordings, now);
+    let mut out = section(&ticket_id, &input.subject, &outcome, recordings, now);
+    out.summary.subjects = input.export.found.clone();
     check_size(&out)?;
     tracing::info!(
         ticket_id = ticket_id.as_str(),
@@ -695,6 +696,7 @@ fn section(
                 .collect(),
             withheld: o.withheld.iter().take(SUMMARY_IDS).cloned().collect(),
             deferral: o.deferral.clone(),
+            subjects: Vec::new(),
         },
         recordings,
         identifiers: o.identifiers.clone(),

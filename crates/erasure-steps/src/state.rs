@@ -195,13 +195,71 @@ pub struct RequestSection {
     /// Locate: how many subjects Genesys knows per identifier (`index` as in
     /// `$.identifiers`). Empty for the deletion.
     pub searches: Vec<SubjectSearch>,
+    /// Locate: every subject the searches found, deduplicated by its id, and whether
+    /// it is the data subject's (by kind and the identifiers that found it: no id, no
+    /// value). Absent in executions started before it was listed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub found: Vec<FoundSubject>,
     /// Erase: whether a reused request carries exactly the selected identifiers.
     pub subject_matches: Option<bool>,
     /// Locate: an export made again because the first one's downloads had expired
     /// (Genesys drops them after about a week); a second expiry fails the ticket.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub fresh: bool,
+    /// The ticket's status over all its requests (`parts`): COMPLETED when every one
+    /// is, ERROR when every one has ended and one in ERROR; otherwise the status of
+    /// the first still running. The only one when `parts` is empty.
     pub poll: PollState,
+    /// Erase: one GDPR_DELETE per cleared identifier, each naming it alone (live orgs
+    /// are asked one subject per request: live-tenants.md 2). `request_id`, `name`,
+    /// `submitted_at` and `reused` above repeat the first. Empty for an export and in
+    /// executions started before deletes went per identifier (one request, above).
+    #[serde(default)]
+    pub parts: Vec<RequestPart>,
+}
+
+impl RequestSection {
+    /// The section's requests one by one: its parts, or itself when it has none.
+    pub fn requests(&self) -> Vec<RequestPart> {
+        if !self.parts.is_empty() {
+            return self.parts.clone();
+        }
+        vec![RequestPart {
+            names: None,
+            request_id: self.request_id.clone(),
+            name: self.name.clone(),
+            submitted_at: self.submitted_at,
+            reused: self.reused,
+            subject_matches: self.subject_matches,
+            poll: self.poll.clone(),
+        }]
+    }
+}
+
+/// One GDPR request of a ticket that has several.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RequestPart {
+    /// The one identifier the request names (`index` as in `$.identifiers`); `None`
+    /// for a request made before deletes went per identifier.
+    pub names: Option<PartIdentifier>,
+    pub request_id: String,
+    /// `gdpr-erasure/<ticket id>/delete/<kind>[-<index>]`.
+    pub name: String,
+    #[serde(with = "erasure_core::time::utc_z")]
+    pub submitted_at: DateTime<Utc>,
+    pub reused: bool,
+    /// Whether a reused request names exactly this identifier.
+    pub subject_matches: Option<bool>,
+    pub poll: PollState,
+}
+
+/// An identifier of the ticket by kind and position, never by value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PartIdentifier {
+    pub kind: IdentifierKind,
+    pub index: Option<usize>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -216,6 +274,44 @@ pub struct SubjectSearch {
     /// executions started before it was counted.
     #[serde(default)]
     pub other_subjects: usize,
+}
+
+/// A subject Genesys knows, as the reviewer is shown it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FoundSubject {
+    pub kind: FoundKind,
+    /// The ticket's identifiers whose search found it.
+    pub found_by: Vec<PartIdentifier>,
+    /// The data subject's (`true`), or somebody else: the identifiers that found it
+    /// stay out of the delete.
+    pub the_subjects: bool,
+    pub because: FoundBecause,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FoundKind {
+    ExternalContact,
+    User,
+    /// Known only as the identifier itself (seen on conversations, no contact).
+    IdentifierOnly,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FoundBecause {
+    /// The ticket names this contact or user.
+    NamedInTicket,
+    /// The ticket names another contact or user of this kind.
+    TicketNamesAnother,
+    /// The ticket names none of this kind, and two or more of its identifiers found it.
+    FoundByTwoIdentifiers,
+    /// The ticket names none of this kind, and one identifier alone found it: a
+    /// recycled or shared number finds its other owner just as well.
+    FoundByOneIdentifier,
+    /// The identifier itself: nobody else.
+    TheIdentifierItself,
 }
 
 /// `{Error, Cause}` as a Catch places it.
@@ -253,6 +349,23 @@ pub fn request_name(ticket_id: &str, request_type: GdprRequestType) -> String {
     match request_type {
         GdprRequestType::GdprExport => format!("gdpr-erasure/{ticket_id}/export"),
         GdprRequestType::GdprDelete => format!("gdpr-erasure/{ticket_id}/delete"),
+    }
+}
+
+/// The name of one of a ticket's per-identifier GDPR_DELETEs: the identifier by kind
+/// and position, never by value (`.../delete/email-0`, `.../delete/external-contact`).
+pub fn part_name(ticket_id: &str, names: PartIdentifier) -> String {
+    let kind = match names.kind {
+        IdentifierKind::Name => "name",
+        IdentifierKind::Email => "email",
+        IdentifierKind::Phone => "phone",
+        IdentifierKind::GenesysUserId => "user",
+        IdentifierKind::ExternalContactId => "external-contact",
+    };
+    let base = request_name(ticket_id, GdprRequestType::GdprDelete);
+    match names.index {
+        Some(i) => format!("{base}/{kind}-{i}"),
+        None => format!("{base}/{kind}"),
     }
 }
 
@@ -307,6 +420,61 @@ impl Selection {
                 StepError::input("selection names externalContactId, the subject has none")
             })?;
             out.external_contact_id = Some(x.expose().into());
+        }
+        Ok(out)
+    }
+
+    /// The selected identifiers one by one, each as the subject of its own request:
+    /// the external contact, the user, then e-mails and numbers in ticket order.
+    pub fn one_by_one(
+        &self,
+        subject: &SubjectSection,
+    ) -> Result<Vec<(PartIdentifier, genesys::GdprSubject)>, StepError> {
+        let mut out = Vec::new();
+        let mut push = |kind, index, only: Selection| -> Result<(), StepError> {
+            out.push((PartIdentifier { kind, index }, only.apply(subject)?));
+            Ok(())
+        };
+        let none = Selection::default;
+        if self.external_contact_id {
+            push(
+                IdentifierKind::ExternalContactId,
+                None,
+                Selection {
+                    external_contact_id: true,
+                    ..none()
+                },
+            )?;
+        }
+        if self.genesys_user_id {
+            push(
+                IdentifierKind::GenesysUserId,
+                None,
+                Selection {
+                    genesys_user_id: true,
+                    ..none()
+                },
+            )?;
+        }
+        for &i in &self.emails {
+            push(
+                IdentifierKind::Email,
+                Some(i),
+                Selection {
+                    emails: vec![i],
+                    ..none()
+                },
+            )?;
+        }
+        for &i in &self.phones {
+            push(
+                IdentifierKind::Phone,
+                Some(i),
+                Selection {
+                    phones: vec![i],
+                    ..none()
+                },
+            )?;
         }
         Ok(out)
     }
@@ -414,6 +582,11 @@ pub struct ReviewSummary {
     pub excluded: Vec<ExcludedSummary>,
     pub withheld: Vec<erasure_core::hold::HeldConversation>,
     pub deferral: Option<erasure_core::hold::Deferral>,
+    /// Every subject Genesys knows by the ticket's identifiers, the subject's or
+    /// somebody else (whose identifiers stay out of the delete), by kind and the
+    /// identifiers that found it. Absent in reviews made before it was listed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subjects: Vec<FoundSubject>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]

@@ -32,7 +32,8 @@ use serde_json::Value;
 use crate::error::StepError;
 use crate::intake::RejectionSection;
 use crate::state::{
-    ClockSection, ErrorInfo, IdentifiersSection, RequestSection, ReviewSection, TicketSection,
+    ClockSection, ErrorInfo, IdentifiersSection, PartIdentifier, RequestSection, ReviewSection,
+    TicketSection,
 };
 use crate::{notify_downstream, offboard_agent, purge_recordings, verify_erasure};
 
@@ -362,15 +363,31 @@ fn read_after(v: Option<&Value>) -> After {
     after
 }
 
-fn request_record(r: &RequestSection) -> GenesysRequestRecord {
-    GenesysRequestRecord {
-        request_type: r.request_type,
-        request_id: r.request_id.clone(),
-        submitted_at: r.submitted_at,
-        reused: r.reused,
-        status_history: r.poll.history.clone(),
-        final_status: r.poll.done.then(|| r.poll.status.clone()),
-    }
+/// A section's requests as the record lists them, each delete with the pseudonym of
+/// the one identifier it named.
+fn request_records(
+    r: &RequestSection,
+    identifiers: Option<&IdentifiersSection>,
+) -> Vec<GenesysRequestRecord> {
+    let names_ref = |names: Option<PartIdentifier>| {
+        let names = names?;
+        identifiers?
+            .items
+            .iter()
+            .find(|i| i.kind == names.kind && i.index == names.index)
+            .map(|i| i.identifier_ref.clone())
+    };
+    (r.requests().into_iter())
+        .map(|p| GenesysRequestRecord {
+            request_type: r.request_type,
+            request_id: p.request_id,
+            submitted_at: p.submitted_at,
+            reused: p.reused,
+            final_status: p.poll.done.then(|| p.poll.status.clone()),
+            status_history: p.poll.history,
+            subject_ref: names_ref(p.names),
+        })
+        .collect()
 }
 
 fn facts(input: &Input, at: DateTime<Utc>) -> RecordFacts {
@@ -497,16 +514,13 @@ fn facts(input: &Input, at: DateTime<Utc>) -> RecordFacts {
             .map(|a| approval(&a, ApprovalDecision::Reject)),
         (None, None) => None,
     };
-    f.genesys_requests = input
-        .export
-        .iter()
-        .chain(input.deletion.iter())
-        .map(request_record)
+    f.genesys_requests = (input.export.iter().chain(input.deletion.iter()))
+        .flat_map(|r| request_records(r, input.identifiers.as_ref()))
         .collect();
     if input.deletion.as_ref().and_then(|d| d.subject_matches) == Some(false) {
         escalate(
             "reused-delete-differs",
-            "the ticket's existing GDPR_DELETE names other identifiers than this review selected; it was reused, never resubmitted: a person must erase the difference".into(),
+            "a GDPR_DELETE this ticket sent earlier names other identifiers than this review cleared (or could not be settled); nothing was resubmitted: a person must check the difference".into(),
         );
     }
 

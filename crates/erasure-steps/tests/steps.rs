@@ -102,8 +102,10 @@ async fn locate_reuses_the_tickets_export_and_erase_the_tickets_delete_by_name()
         .unwrap();
     let d2 = erase::handle(&w.deps, erase_input(sel)).await.unwrap();
     assert_eq!((d1.reused, d2.reused), (false, true));
+    assert_eq!(d1.name, "gdpr-erasure/DSAR-9/delete/phone-0");
     assert_eq!(d2.subject_matches, Some(true));
-    // A different selection later still reuses the ticket's delete, and says so.
+    // Decided again with the contact as well: the number's delete is reused, the
+    // contact gets its own, and neither is sent twice.
     let mut with_contact = liam();
     with_contact.external_contact_id =
         Some("73915644-4045-433a-b6f0-0ef6164c1830".parse().unwrap());
@@ -111,7 +113,7 @@ async fn locate_reuses_the_tickets_export_and_erase_the_tickets_delete_by_name()
         &w.deps,
         erase::Input {
             ticket_id: "DSAR-9".into(),
-            subject: with_contact,
+            subject: with_contact.clone(),
             selection: Selection {
                 phones: vec![0],
                 external_contact_id: true,
@@ -122,8 +124,181 @@ async fn locate_reuses_the_tickets_export_and_erase_the_tickets_delete_by_name()
     )
     .await
     .unwrap();
-    assert_eq!(d3.request_id, d1.request_id);
-    assert_eq!(d3.subject_matches, Some(false));
+    let names: Vec<(&str, bool)> = (d3.parts.iter())
+        .map(|p| (p.name.as_str(), p.reused))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("gdpr-erasure/DSAR-9/delete/external-contact", false),
+            ("gdpr-erasure/DSAR-9/delete/phone-0", true)
+        ]
+    );
+    assert_eq!(d3.parts[1].request_id, d1.request_id);
+    assert_eq!(d3.subject_matches, Some(true));
+    // Decided again without the number: its earlier delete cannot be taken back. It is
+    // listed and the difference is flagged; nothing is sent.
+    let d4 = erase::handle(
+        &w.deps,
+        erase::Input {
+            ticket_id: "DSAR-9".into(),
+            subject: with_contact,
+            selection: Selection {
+                external_contact_id: true,
+                ..Selection::default()
+            },
+            retry_count: 2,
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(d4.parts.len(), 2);
+    assert!(d4.parts.iter().all(|p| p.reused));
+    assert_eq!(d4.subject_matches, Some(false));
+    assert_eq!(
+        w.emu
+            .gdpr_submissions(genesys_emulator::RequestType::GdprDelete),
+        2
+    );
+}
+
+#[tokio::test]
+async fn erase_sends_one_delete_per_cleared_identifier_each_naming_it_alone_and_poll_waits_for_all()
+{
+    let w = world().await;
+    let subject = subject(json!({
+        "emails": ["liam@example.org", "l.byrne@example.com"],
+        "genesysUserId": null,
+        "externalContactId": "73915644-4045-433a-b6f0-0ef6164c1830",
+        "phones": [{"number": "+353834567890", "tenure": [{"from": "2016-04-01", "until": null}]}]
+    }));
+    let selection = Selection {
+        emails: vec![1],
+        phones: vec![0],
+        external_contact_id: true,
+        ..Selection::default()
+    };
+    let d = erase::handle(
+        &w.deps,
+        erase::Input {
+            ticket_id: "DSAR-30".into(),
+            subject: subject.clone(),
+            selection,
+            retry_count: 0,
+        },
+    )
+    .await
+    .unwrap();
+    let sent: Vec<genesys::GdprSubject> = w
+        .emu
+        .gdpr_requests()
+        .into_iter()
+        .filter(|j| j.request_type == genesys_emulator::RequestType::GdprDelete)
+        .map(|j| serde_json::from_value(serde_json::to_value(&j.subject).unwrap()).unwrap())
+        .collect();
+    assert_eq!(sent.len(), 3, "one per cleared identifier");
+    let named = |s: &genesys::GdprSubject| {
+        s.email_addresses.len()
+            + s.phone_numbers.len()
+            + usize::from(s.external_contact_id.is_some())
+            + usize::from(s.user_id.is_some())
+    };
+    assert!(
+        sent.iter().all(|s| named(s) == 1),
+        "each names one identifier"
+    );
+    assert!(
+        sent.iter().all(|s| s
+            .email_addresses
+            .iter()
+            .all(|e| e.as_str() == "l.byrne@example.com")),
+        "the e-mail not cleared is never named"
+    );
+    let kinds: Vec<String> = (d.parts.iter())
+        .map(|p| p.name.rsplit('/').next().unwrap().to_owned())
+        .collect();
+    assert_eq!(kinds, ["external-contact", "email-1", "phone-0"]);
+    assert!(!d.poll.done);
+
+    // Poll looks at each until all have ended; the section is COMPLETED only then.
+    let give_up_at: chrono::DateTime<chrono::Utc> = "2026-12-31T00:00:00Z".parse().unwrap();
+    let mut section = d;
+    for _ in 0..50 {
+        w.clock
+            .advance(Duration::from_secs(section.poll.wait_seconds.max(1)));
+        let out = poll::handle(
+            &w.deps,
+            poll::Input {
+                ticket_id: "DSAR-30".into(),
+                request_id: None,
+                poll: None,
+                request: Some(section.clone()),
+                give_up_at,
+            },
+        )
+        .await
+        .unwrap();
+        let poll::Output::Section(next) = out else {
+            panic!("a section in, a section out")
+        };
+        section = next;
+        if section.poll.done {
+            break;
+        }
+        let all = section.parts.iter().all(|p| p.poll.status == "COMPLETED");
+        assert!(
+            !all,
+            "COMPLETED parts alone do not leave the section running"
+        );
+    }
+    assert_eq!(section.poll.status, "COMPLETED");
+    assert!(section.parts.iter().all(|p| p.poll.done));
+    let last_part_done = (section.parts.iter())
+        .filter_map(|p| p.poll.history.last().map(|h| h.observed_at))
+        .max()
+        .unwrap();
+    assert_eq!(
+        section.poll.history.last().unwrap().observed_at,
+        last_part_done,
+        "the section completes when its last request does"
+    );
+}
+
+#[tokio::test]
+async fn a_ticket_deleted_under_the_one_request_name_is_never_sent_per_identifier_deletes() {
+    let w = world().await;
+    // An earlier version sent one delete named `.../delete` for the ticket.
+    let client = &w.deps.client;
+    let legacy = "gdpr-erasure/DSAR-31/delete";
+    w.deps
+        .ledger
+        .record_intent(legacy, w.deps.clock.now())
+        .await
+        .unwrap();
+    let subject = genesys::GdprSubject {
+        phone_numbers: vec!["+353834567890".to_owned().into()],
+        ..genesys::GdprSubject::default()
+    };
+    let earlier = client
+        .create_gdpr_request(
+            &genesys::NewGdprRequest::delete(subject).with_name(legacy.to_owned()),
+            true,
+        )
+        .await
+        .unwrap();
+    w.deps
+        .ledger
+        .record_request(legacy, &earlier.id)
+        .await
+        .unwrap();
+    let d = erase::handle(&w.deps, erase_liam("DSAR-31", 1))
+        .await
+        .unwrap();
+    assert!(d.reused);
+    assert_eq!(d.request_id, earlier.id);
+    assert_eq!(d.parts.len(), 1);
+    assert_eq!(d.parts[0].names, None);
+    assert_eq!(d.subject_matches, Some(true));
     assert_eq!(
         w.emu
             .gdpr_submissions(genesys_emulator::RequestType::GdprDelete),
@@ -164,7 +339,7 @@ async fn a_delete_whose_answer_was_lost_is_found_among_the_newest_requests_not_s
     let entry = w
         .deps
         .ledger
-        .get("gdpr-erasure/DSAR-21/delete")
+        .get("gdpr-erasure/DSAR-21/delete/phone-0")
         .await
         .unwrap()
         .expect("the intent was written before the POST");
@@ -183,7 +358,7 @@ async fn a_delete_whose_answer_was_lost_is_found_among_the_newest_requests_not_s
     let entry = w
         .deps
         .ledger
-        .get("gdpr-erasure/DSAR-21/delete")
+        .get("gdpr-erasure/DSAR-21/delete/phone-0")
         .await
         .unwrap()
         .unwrap();
@@ -224,7 +399,7 @@ async fn a_delete_that_never_reached_genesys_is_sent_on_the_retry() {
     let created = w
         .deps
         .client
-        .find_gdpr_requests_by_name("gdpr-erasure/DSAR-22/delete")
+        .find_gdpr_requests_by_name("gdpr-erasure/DSAR-22/delete/phone-0")
         .await
         .unwrap();
     assert_eq!(created.len(), 1);
@@ -250,7 +425,7 @@ async fn a_lookup_that_cannot_reach_back_to_the_intent_escalates_instead_of_dele
     w.deps
         .ledger
         .record_intent(
-            "gdpr-erasure/DSAR-23/delete",
+            "gdpr-erasure/DSAR-23/delete/phone-0",
             "2026-11-01T00:00:00Z".parse().unwrap(),
         )
         .await
@@ -348,13 +523,15 @@ async fn an_export_that_ended_in_error_is_not_reused() {
         &w.deps,
         poll::Input {
             ticket_id: "DSAR-11".into(),
-            request_id: first.request_id.clone(),
-            poll: first.poll.clone(),
+            request_id: Some(first.request_id.clone()),
+            poll: Some(first.poll.clone()),
+            request: None,
             give_up_at: "2026-12-20T00:00:00Z".parse().unwrap(),
         },
     )
     .await
     .unwrap();
+    let polled = polled.poll_state();
     assert_eq!(polled.status, "ERROR");
     assert!(polled.done);
     let second = locate::handle(&w.deps, input()).await.unwrap();
@@ -384,13 +561,15 @@ async fn polling_gives_up_at_the_deadline_aware_limit() {
         &w.deps,
         poll::Input {
             ticket_id: "DSAR-12".into(),
-            request_id: located.request_id,
-            poll: stale,
+            request_id: Some(located.request_id),
+            poll: Some(stale),
+            request: None,
             give_up_at: "2026-11-20T00:00:00Z".parse().unwrap(),
         },
     )
     .await
     .unwrap();
+    let out = out.poll_state();
     assert!(out.timed_out, "{out:?}");
     assert_eq!(out.wait_seconds, 0);
 }

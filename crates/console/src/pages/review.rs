@@ -2,13 +2,13 @@
 //! and the decision forms (an approval is confirmed on a page of its own).
 
 use chrono::{DateTime, Utc};
-use erasure_steps::state::ReviewSection;
+use erasure_steps::state::{FoundBecause, FoundKind, ReviewSection};
 use maud::{Markup, html};
 
 use super::{Section, codes, deadline_cell, layout};
 use crate::REJECT_REASONS;
 use crate::auth::Viewer;
-use crate::views::{DeadlineView, ShownIdentifier, code_of, words};
+use crate::views::{DeadlineView, ShownIdentifier, code_of, identifier_label, words};
 
 /// What the review page shows.
 #[derive(Debug)]
@@ -51,6 +51,28 @@ fn status_of(r: &ReviewSection, id: &str) -> String {
         return "the subject's".into();
     }
     "found, not the subject's".into()
+}
+
+fn found_kind(k: FoundKind) -> &'static str {
+    match k {
+        FoundKind::ExternalContact => "external contact",
+        FoundKind::User => "Genesys user",
+        FoundKind::IdentifierOnly => "known only by the identifier",
+    }
+}
+
+fn found_because(b: FoundBecause) -> &'static str {
+    match b {
+        FoundBecause::NamedInTicket => "the ticket names this contact or user",
+        FoundBecause::TicketNamesAnother => "the ticket names another one of this kind",
+        FoundBecause::FoundByTwoIdentifiers => "two or more of the subject's identifiers found it",
+        FoundBecause::FoundByOneIdentifier => {
+            "one identifier alone found it: a recycled or shared number or address finds its other owner just as well"
+        }
+        FoundBecause::TheIdentifierItself => {
+            "conversations carry the identifier; no contact or user"
+        }
+    }
 }
 
 pub fn review_page(viewer: &Viewer, p: &ReviewPage) -> Markup {
@@ -134,6 +156,26 @@ pub fn review_page(viewer: &Viewer, p: &ReviewPage) -> Markup {
                             td { @if let Some(o) = outcome { (words(&code_of(&o.usage))) } @else { "-" } }
                             td { @if let Some(o) = outcome { @if o.left_out_because.is_empty() { "-" } @else { (o.left_out_because.iter().map(|b| words(&code_of(b))).collect::<Vec<_>>().join("; ")) } } @else { "-" } }
                             td { @if let Some(o) = outcome { (o.conversations_found) } @else { "-" } }
+                        }
+                    }
+                }
+            }
+
+            h2 { "Subjects Genesys knows" }
+            @if r.summary.subjects.is_empty() {
+                p { "The subject search listed nobody (or the review predates the list)." }
+            } @else {
+                table {
+                    caption { "Everybody the ticket's identifiers found in Genesys, the subject's or somebody else" }
+                    thead { tr { th scope="col" { "Subject" } th scope="col" { "Found by" } th scope="col" { "Whose" } th scope="col" { "Because" } } }
+                    tbody {
+                        @for (n, f) in r.summary.subjects.iter().enumerate() {
+                            tr {
+                                th scope="row" { (found_kind(f.kind)) " " (n + 1) }
+                                td { (f.found_by.iter().map(|p| identifier_label(p.kind, p.index)).collect::<Vec<_>>().join(", ")) }
+                                td { @if f.the_subjects { "the subject's" } @else { "somebody else: what found them stays out of the delete" } }
+                                td { (found_because(f.because)) }
+                            }
                         }
                     }
                 }
