@@ -61,6 +61,7 @@ S3_OPERATION_ACTIONS: dict[str, tuple[str, set[str]]] = {
 # docs/deploy.md describes the same names.
 # --------------------------------------------------------------------------------------
 GENESYS = {"GENESYS_REGION", "GENESYS_SECRET_ARN"}
+HOLD_REGISTER = {"HOLD_REGISTER_BUCKET", "HOLD_REGISTER_KEY"}
 # Intake's optional deadline and ticket settings (erasure_steps::env::Env::intake_config).
 INTAKE_SETTINGS = {
     "CONTROLLER_TIME_ZONE",
@@ -77,14 +78,15 @@ FUNCTIONS: dict[str, tuple[str | None, set[str]]] = {
     "poll": ("PollFunctionArn", GENESYS),
     "review": (
         "ReviewFunctionArn",
-        GENESYS | {"HOLD_REGISTER_BUCKET", "HOLD_REGISTER_KEY", "ANALYTICS_LOOKBACK_DAYS"},
+        GENESYS | HOLD_REGISTER | {"ANALYTICS_LOOKBACK_DAYS"},
     ),
     "notify-review": (
         "NotifyReviewFunctionArn",
         {"REVIEW_ENDPOINT_URL", "REVIEW_SECRET_ARN", "APPROVAL_URL"},
     ),
-    "erase": ("EraseFunctionArn", GENESYS | {"LEDGER_BUCKET"}),
-    "purge-recordings": ("PurgeRecordingsFunctionArn", GENESYS),
+    # Erase and PurgeRecordings read the holds again right before they erase.
+    "erase": ("EraseFunctionArn", GENESYS | HOLD_REGISTER | {"LEDGER_BUCKET"}),
+    "purge-recordings": ("PurgeRecordingsFunctionArn", GENESYS | HOLD_REGISTER),
     "offboard-agent": ("OffboardAgentFunctionArn", GENESYS),
     "notify-downstream": (
         "NotifyDownstreamFunctionArn",

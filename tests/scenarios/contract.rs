@@ -125,6 +125,9 @@ async fn every_path_the_definition_reads_exists_in_what_the_steps_produce() {
         "$.verify.nextCheckAt",
         "$.recordError",
         "$.reportError",
+        // Set by the definition itself (ReviewAgain) and read by an IsPresent test.
+        "$.reviewedAgain",
+        "$.holdsChanged",
     ];
     let mut checked = 0;
     for (state, path) in paths {

@@ -8,6 +8,7 @@ mod downstream;
 mod exports;
 mod failures;
 mod happy_path;
+mod holds_at_erase;
 mod idempotency;
 mod legal_hold;
 mod letters;

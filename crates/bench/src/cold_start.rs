@@ -240,6 +240,15 @@ pub fn task_payload(definition: &Value, task: &str, state: &Value) -> anyhow::Re
     let params = find(&definition["States"], task)
         .and_then(|s| s["Parameters"].as_object())
         .with_context(|| format!("the definition has no Task {task} with Parameters"))?;
+    fill(task, params, state)
+}
+
+/// A Parameters object with its `.$` paths read from `state` (nested objects too).
+fn fill(
+    task: &str,
+    params: &serde_json::Map<String, Value>,
+    state: &Value,
+) -> anyhow::Result<Value> {
     let mut out = serde_json::Map::new();
     for (key, value) in params {
         match (key.strip_suffix(".$"), value.as_str()) {
@@ -257,7 +266,11 @@ pub fn task_payload(definition: &Value, task: &str, state: &Value) -> anyhow::Re
                 out.insert(k.to_owned(), v.clone());
             }
             _ => {
-                out.insert(key.clone(), value.clone());
+                let v = match value.as_object() {
+                    Some(nested) => fill(task, nested, state)?,
+                    None => value.clone(),
+                };
+                out.insert(key.clone(), v);
             }
         }
     }

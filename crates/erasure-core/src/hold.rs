@@ -475,17 +475,10 @@ impl HoldCheck {
 /// `subject_refs` are the pseudonyms of every identifier on the ticket; `protected`
 /// the conversations Genesys reports under deletion protection; `now` and `tz` give
 /// the controller's today for expiry.
-pub fn check_holds(
-    register: &HoldRegister,
-    current_key_id: &str,
-    conversations: &[LocatedConversation],
-    subject_refs: &[Pseudonym],
-    protected: &[ConversationId],
-    now: DateTime<Utc>,
-    tz: Tz,
-) -> Result<HoldCheck, HoldError> {
-    // Every hold naming subjects, in force or not: a register made with another key is
-    // wrong as a whole, and the operator learns of it before a hold would have mattered.
+/// Every hold naming subjects, in force or not, must name the current pseudonym key: a
+/// register made with another key is wrong as a whole, and the operator learns of it
+/// before a hold would have mattered.
+fn check_key_ids(register: &HoldRegister, current_key_id: &str) -> Result<(), HoldError> {
     for hold in register.holds.iter().filter(|h| !h.subject_refs.is_empty()) {
         let stated = hold.key_id.as_deref().or(register.key_id.as_deref());
         if stated != Some(current_key_id) {
@@ -496,6 +489,51 @@ pub fn check_holds(
             });
         }
     }
+    Ok(())
+}
+
+/// The holds in force on `today` that may reach the subject's data in scope and that
+/// the review did not weigh (`reviewed`: hold id and expiry as the review saw them):
+/// a hold naming an in-scope conversation, or naming the subject. A subject hold's
+/// period is not narrowed here (the conversations' start times are the review's), so
+/// any such hold the review did not see sends the ticket back to review.
+pub fn unreviewed_holds(
+    register: &HoldRegister,
+    current_key_id: &str,
+    in_scope: &[ConversationId],
+    subject_refs: &[Pseudonym],
+    reviewed: &[ActiveHold],
+    today: NaiveDate,
+) -> Result<Vec<LegalHold>, HoldError> {
+    check_key_ids(register, current_key_id)?;
+    Ok(register
+        .holds
+        .iter()
+        .filter(|h| h.in_force(today))
+        .filter(|h| {
+            h.subject_refs.iter().any(|r| subject_refs.contains(r))
+                || h.conversation_ids.iter().any(|c| in_scope.contains(c))
+        })
+        .filter(|h| {
+            !reviewed.contains(&ActiveHold {
+                hold_id: h.hold_id.clone(),
+                expiry: h.expiry,
+            })
+        })
+        .cloned()
+        .collect())
+}
+
+pub fn check_holds(
+    register: &HoldRegister,
+    current_key_id: &str,
+    conversations: &[LocatedConversation],
+    subject_refs: &[Pseudonym],
+    protected: &[ConversationId],
+    now: DateTime<Utc>,
+    tz: Tz,
+) -> Result<HoldCheck, HoldError> {
+    check_key_ids(register, current_key_id)?;
     let today = local_date(now, tz);
     let mut check = HoldCheck::default();
     for hold in register.holds.iter().filter(|h| h.in_force(today)) {
@@ -558,6 +596,49 @@ mod tests {
 
     fn register(holds: Value) -> HoldRegister {
         parse_register_value(&json!({ "keyId": "k1", "holds": holds })).unwrap()
+    }
+
+    #[test]
+    fn a_hold_the_review_did_not_weigh_is_new_even_when_only_its_expiry_moved() {
+        let reg = register(json!([
+            { "holdId": "LH-1", "conversationIds": ["c-1"], "expiry": "2027-06-30" },
+            { "holdId": "LH-2", "conversationIds": [], "subjectRefs": [REF_A], "expiry": null },
+            { "holdId": "LH-3", "conversationIds": ["c-9"], "expiry": null },
+            { "holdId": "LH-4", "conversationIds": ["c-1"], "expiry": "2026-01-01" }
+        ]));
+        let today = NaiveDate::from_ymd_opt(2026, 12, 7).unwrap();
+        let reviewed = |expiry: &str| {
+            vec![ActiveHold {
+                hold_id: "LH-1".into(),
+                expiry: Some(expiry.parse().unwrap()),
+            }]
+        };
+        let ids = |v: Vec<LegalHold>| v.into_iter().map(|h| h.hold_id).collect::<Vec<_>>();
+        // LH-3 names nothing in scope, LH-4 has expired: neither concerns the ticket.
+        let new = unreviewed_holds(
+            &reg,
+            "k1",
+            &[cid("c-1")],
+            &[cid_ref(REF_A)],
+            &reviewed("2027-06-30"),
+            today,
+        );
+        assert_eq!(ids(new.unwrap()), ["LH-2"]);
+        let new = unreviewed_holds(
+            &reg,
+            "k1",
+            &[cid("c-1")],
+            &[cid_ref(REF_B)],
+            &reviewed("2027-03-31"),
+            today,
+        );
+        assert_eq!(ids(new.unwrap()), ["LH-1"], "extended since the review");
+        let err = unreviewed_holds(&reg, "k2", &[cid("c-1")], &[], &[], today).unwrap_err();
+        assert!(matches!(err, HoldError::HoldRegisterKeyMismatch { .. }));
+    }
+
+    fn cid_ref(r: &str) -> Pseudonym {
+        r.parse().unwrap()
     }
 
     #[test]

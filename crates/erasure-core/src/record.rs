@@ -93,6 +93,20 @@ pub struct ComplianceRecord {
     /// records written before redaction was verified).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending_redaction: Option<PendingRedaction>,
+    /// Which version of the legal-hold register the review read, and which the last
+    /// check before a GDPR_DELETE read (the same, or the ticket was reviewed again).
+    /// Absent in records written before the register's version was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hold_register: Option<HoldRegisterReads>,
+}
+
+/// See [`ComplianceRecord::hold_register`]: `sha256:<hex>` of the register document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HoldRegisterReads {
+    pub at_review: String,
+    /// `None` when no GDPR_DELETE was submitted after the review.
+    pub at_erase: Option<String>,
 }
 
 /// See [`ComplianceRecord::pending_redaction`].
@@ -521,6 +535,7 @@ pub struct RecordFacts {
     pub conversations_erased: Vec<ConversationId>,
     /// In-scope conversations still carrying the subject inside the redaction window.
     pub pending_redaction: Option<PendingRedaction>,
+    pub hold_register: Option<HoldRegisterReads>,
     pub deferral: Option<Deferral>,
     pub erase_recordings: bool,
     pub recordings_found: Vec<RecordingRef>,
@@ -579,6 +594,7 @@ impl RecordFacts {
             withheld: Vec::new(),
             conversations_erased: Vec::new(),
             pending_redaction: None,
+            hold_register: None,
             deferral: None,
             erase_recordings: true,
             recordings_found: Vec::new(),
@@ -1255,5 +1271,6 @@ pub fn build_record(
                 conversations: pending.iter().map(|c| (*c).clone()).collect(),
                 window_closes_at: p.window_closes_at,
             }),
+        hold_register: facts.hold_register.clone(),
     })
 }

@@ -10,7 +10,7 @@
 //! | `PSEUDONYM_KEY_SECRET_ARN` | Intake, VerifyErasure | `{key}`; the key id is its fingerprint (`key-sha256-…`) |
 //! | `DOWNSTREAM_SYSTEMS` | Intake, NotifyDownstream | `[{name, endpoint, timeoutSeconds?}]` |
 //! | `DOWNSTREAM_SECRET_ARN` | NotifyDownstream | `{<name>: <key>}` |
-//! | `HOLD_REGISTER_BUCKET`, `HOLD_REGISTER_KEY` | Review | the legal-hold register object |
+//! | `HOLD_REGISTER_BUCKET`, `HOLD_REGISTER_KEY` | Review, Erase, PurgeRecordings | the legal-hold register object (read again before a delete or a purge) |
 //! | `REVIEW_ENDPOINT_URL`, `REVIEW_SECRET_ARN` (`{key}`), `APPROVAL_URL` | NotifyReview | |
 //! | `TICKET_CALLBACK_URL`, `TICKET_SECRET_ARN` (`{key}`) | ReportToTicket | |
 //! | `ARCHIVE_BUCKET`, `ARCHIVE_PREFIX`, `RETENTION_YEARS` | WriteRecord | records SSE-S3 (AES256) |
@@ -47,7 +47,8 @@ use crate::ports::{
     S3HoldRegister, S3Ledger,
 };
 use crate::{
-    intake, notify_downstream, notify_review, report_ticket, review, verify_erasure, write_record,
+    erase, intake, notify_downstream, notify_review, purge_recordings, report_ticket, review,
+    verify_erasure, write_record,
 };
 
 /// The environment of one function: its variables and the AWS configuration.
@@ -359,13 +360,38 @@ impl intake::Deps {
     }
 }
 
+impl Env {
+    /// The legal-hold register object (`HOLD_REGISTER_BUCKET`, `HOLD_REGISTER_KEY`).
+    fn hold_register(&self) -> Result<S3HoldRegister, StepError> {
+        Ok(S3HoldRegister {
+            client: self.s3(),
+            bucket: self.var("HOLD_REGISTER_BUCKET")?.to_owned(),
+            key: self.var("HOLD_REGISTER_KEY")?.to_owned(),
+        })
+    }
+}
+
+impl erase::Deps {
+    pub async fn from_env(env: &Env) -> Result<Self, StepError> {
+        Ok(erase::Deps {
+            genesys: env.genesys().await?,
+            holds: Arc::new(env.hold_register()?),
+        })
+    }
+}
+
+impl purge_recordings::Deps {
+    pub async fn from_env(env: &Env) -> Result<Self, StepError> {
+        Ok(purge_recordings::Deps {
+            genesys: env.genesys().await?,
+            holds: Arc::new(env.hold_register()?),
+        })
+    }
+}
+
 impl review::Deps {
     pub async fn from_env(env: &Env) -> Result<Self, StepError> {
-        let holds = S3HoldRegister {
-            client: env.s3(),
-            bucket: env.var("HOLD_REGISTER_BUCKET")?.to_owned(),
-            key: env.var("HOLD_REGISTER_KEY")?.to_owned(),
-        };
+        let holds = env.hold_register()?;
         let lookback: i64 = env.parse("ANALYTICS_LOOKBACK_DAYS", 3660)?;
         Ok(review::Deps {
             genesys: env.genesys().await?,

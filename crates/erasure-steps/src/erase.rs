@@ -13,8 +13,14 @@
 //! past the intent means the POST never landed, and it is sent; a lookup that cannot
 //! tell (bound reached, listing not newest first) is `GdprSubmissionUnknown`: a
 //! FAILED record and a person, never a second GDPR_DELETE.
+//!
+//! Before the first GDPR_DELETE it sends, Erase reads the legal-hold register and the
+//! deletion protection of the conversations in scope again ([`hold_recheck`]): a hold
+//! the review did not weigh is `HoldsChangedSinceReview`, nothing more is sent, and
+//! the ticket is reviewed again.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use erasure_core::identifiers::PhoneE164;
 use erasure_core::record::GdprRequestType;
@@ -23,12 +29,19 @@ use serde::Deserialize;
 
 use crate::error::StepError;
 use crate::gdpr::{GenesysDeps, check_ticket_id, find_recent, status_of};
-use crate::ports::LedgerEntry;
+use crate::hold_recheck::{self, HoldsAtReview};
+use crate::ports::{HoldRegisterSource, LedgerEntry};
 use crate::state::{
     PartIdentifier, RequestPart, RequestSection, Selection, SubjectSection, part_name, request_name,
 };
 
-pub type Deps = GenesysDeps;
+/// Erase's ports: Genesys (and the ledger it keeps), and the legal-hold register it
+/// reads again before the first GDPR_DELETE.
+#[derive(Debug, Clone)]
+pub struct Deps {
+    pub genesys: GenesysDeps,
+    pub holds: Arc<dyn HoldRegisterSource>,
+}
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -36,6 +49,10 @@ pub struct Input {
     pub ticket_id: String,
     pub subject: SubjectSection,
     pub selection: Selection,
+    /// What the review weighed, checked again before any GDPR_DELETE is sent.
+    /// `None` from a definition that predates the check (nothing is re-read then).
+    #[serde(default)]
+    pub holds_at_review: Option<HoldsAtReview>,
     #[serde(default)]
     pub retry_count: u32,
 }
@@ -44,7 +61,8 @@ pub type Output = RequestSection;
 
 pub async fn handle(deps: &Deps, input: Input) -> Result<Output, StepError> {
     let ticket_id = check_ticket_id(&input.ticket_id)?;
-    let started = deps.clock.now();
+    let g = &deps.genesys;
+    let started = g.clock.now();
     if input.selection.is_empty() {
         return Err(StepError::input(
             "the selection names no identifier: there is nothing to delete by",
@@ -54,17 +72,33 @@ pub async fn handle(deps: &Deps, input: Input) -> Result<Output, StepError> {
     // the plain name: that request is the ticket's delete, and nothing new is sent.
     let legacy = request_name(ticket_id, GdprRequestType::GdprDelete);
     let one_by_one: Vec<(Option<PartIdentifier>, String, GdprSubject)> =
-        if deps.ledger.get(&legacy).await?.is_some() {
+        if g.ledger.get(&legacy).await?.is_some() {
             vec![(None, legacy, input.selection.apply(&input.subject)?)]
         } else {
             (input.selection.one_by_one(&input.subject)?.into_iter())
                 .map(|(names, subject)| (Some(names), part_name(ticket_id, names), subject))
                 .collect()
         };
-    let mut parts = Vec::with_capacity(one_by_one.len());
+    let mut known = Vec::with_capacity(one_by_one.len());
     for (names, name, wanted) in one_by_one {
-        let (request, reused) = submit_once(deps, ticket_id, &name, &wanted, started).await?;
-        let now = deps.clock.now();
+        let existing = existing_delete(g, ticket_id, &name).await?;
+        known.push((names, name, wanted, existing));
+    }
+    // Immediately before the first GDPR_DELETE: the holds, read again. A change that
+    // concerns the subject stops everything not yet sent (back to review).
+    let register_at_erase = match &input.holds_at_review {
+        Some(at_review) if known.iter().any(|k| k.3.is_none()) => Some(
+            hold_recheck::recheck(deps.holds.as_ref(), &g.client, at_review, g.clock.now()).await?,
+        ),
+        _ => None,
+    };
+    let mut parts = Vec::with_capacity(known.len());
+    for (names, name, wanted, existing) in known {
+        let (request, reused) = match existing {
+            Some(r) => (r, true),
+            None => (post_delete(g, &name, &wanted, started).await?, false),
+        };
+        let now = g.clock.now();
         let subject_matches = reused.then(|| same_identifiers(&request.subject, &wanted));
         tracing::info!(
             ticket_id,
@@ -86,7 +120,7 @@ pub async fn handle(deps: &Deps, input: Input) -> Result<Output, StepError> {
             submitted_at: request.created_date.unwrap_or(now),
             reused,
             subject_matches,
-            poll: deps.poll.initial(&request, now),
+            poll: g.poll.initial(&request, now),
         });
     }
     // A delete this ticket sent earlier for an identifier this review did not clear
@@ -95,17 +129,14 @@ pub async fn handle(deps: &Deps, input: Input) -> Result<Output, StepError> {
     let mut earlier_differs = false;
     if parts.iter().all(|p| p.names.is_some()) {
         let selected: Vec<PartIdentifier> = parts.iter().filter_map(|p| p.names).collect();
-        for names in Selection::all(&input.subject)
-            .one_by_one(&input.subject)?
-            .into_iter()
-            .map(|(n, _)| n)
-        {
+        let every = Selection::all(&input.subject).one_by_one(&input.subject)?;
+        for names in every.into_iter().map(|(n, _)| n) {
             if selected.contains(&names) {
                 continue;
             }
             let name = part_name(ticket_id, names);
-            if let Some(request) = earlier_delete(deps, &name, &mut earlier_differs).await? {
-                let now = deps.clock.now();
+            if let Some(request) = earlier_delete(g, &name, &mut earlier_differs).await? {
+                let now = g.clock.now();
                 earlier_differs = true;
                 parts.push(RequestPart {
                     names: Some(names),
@@ -114,12 +145,12 @@ pub async fn handle(deps: &Deps, input: Input) -> Result<Output, StepError> {
                     submitted_at: request.created_date.unwrap_or(now),
                     reused: true,
                     subject_matches: None,
-                    poll: deps.poll.initial(&request, now),
+                    poll: g.poll.initial(&request, now),
                 });
             }
         }
     }
-    let now = deps.clock.now();
+    let now = g.clock.now();
     let first = parts
         .first()
         .cloned()
@@ -146,24 +177,25 @@ pub async fn handle(deps: &Deps, input: Input) -> Result<Output, StepError> {
         fresh: false,
         poll,
         parts,
+        hold_register_at_erase: register_at_erase,
     })
 }
 
 /// A delete of that name this ticket sent before, if the ledger knows of one (an
 /// intent without an id is looked up; one that cannot be settled sets `unsure`).
 async fn earlier_delete(
-    deps: &Deps,
+    g: &GenesysDeps,
     name: &str,
     unsure: &mut bool,
 ) -> Result<Option<GdprRequest>, StepError> {
-    match deps.ledger.get(name).await? {
+    match g.ledger.get(name).await? {
         None => Ok(None),
         Some(LedgerEntry {
             request_id: Some(id),
             ..
-        }) => Ok(Some(deps.client.get_gdpr_request(&id).await?)),
+        }) => Ok(Some(g.client.get_gdpr_request(&id).await?)),
         Some(LedgerEntry { intent_at, .. }) => {
-            match find_recent(&deps.client, name, GdprRequestType::GdprDelete, intent_at).await? {
+            match find_recent(&g.client, name, GdprRequestType::GdprDelete, intent_at).await? {
                 Some(found) => Ok(found.into_iter().next()),
                 None => {
                     *unsure = true;
@@ -174,52 +206,54 @@ async fn earlier_delete(
     }
 }
 
-/// The GDPR_DELETE of that name: the one the ledger (or, after an ambiguous POST, the
-/// newest requests) knows, else a new one. Never a second.
-async fn submit_once(
-    deps: &Deps,
+/// The GDPR_DELETE of that name the ledger (or, after an ambiguous POST, the newest
+/// requests) knows; `None` when it must be sent. Never a second: a lookup that cannot
+/// tell is `GdprSubmissionUnknown`.
+async fn existing_delete(
+    g: &GenesysDeps,
     ticket_id: &str,
     name: &str,
-    wanted: &GdprSubject,
-    started: chrono::DateTime<chrono::Utc>,
-) -> Result<(GdprRequest, bool), StepError> {
-    let client = &deps.client;
-    let ledger = &deps.ledger;
-    let submit = || async {
-        let new = NewGdprRequest::delete(wanted.clone()).with_name(name.to_owned());
-        let created = client.create_gdpr_request(&new, true).await?;
-        ledger.record_request(name, &created.id).await?;
-        Ok::<_, StepError>((created, false))
-    };
-    match ledger.get(name).await? {
+) -> Result<Option<GdprRequest>, StepError> {
+    match g.ledger.get(name).await? {
         Some(LedgerEntry {
             request_id: Some(id),
             ..
-        }) => Ok((client.get_gdpr_request(&id).await?, true)),
+        }) => Ok(Some(g.client.get_gdpr_request(&id).await?)),
         Some(LedgerEntry { intent_at, .. }) => {
-            match find_recent(client, name, GdprRequestType::GdprDelete, intent_at).await? {
+            match find_recent(&g.client, name, GdprRequestType::GdprDelete, intent_at).await? {
                 Some(found) if !found.is_empty() => {
                     let r = found.into_iter().next().expect("not empty");
-                    ledger.record_request(name, &r.id).await?;
-                    Ok((r, true))
+                    g.ledger.record_request(name, &r.id).await?;
+                    Ok(Some(r))
                 }
                 Some(_) => {
                     tracing::info!(
                         ticket_id,
                         "no GDPR delete since the recorded intent: the earlier POST never landed"
                     );
-                    submit().await
+                    Ok(None)
                 }
                 None => Err(StepError::SubmissionUnknown(format!(
                     "{name}: an intent was recorded at {intent_at} without a request id, and the newest requests do not show whether Genesys created one"
                 ))),
             }
         }
-        None => {
-            ledger.record_intent(name, started).await?;
-            submit().await
-        }
+        None => Ok(None),
     }
+}
+
+/// Sends the GDPR_DELETE, the intent written before the POST and the id after it.
+async fn post_delete(
+    g: &GenesysDeps,
+    name: &str,
+    wanted: &GdprSubject,
+    started: chrono::DateTime<chrono::Utc>,
+) -> Result<GdprRequest, StepError> {
+    g.ledger.record_intent(name, started).await?;
+    let new = NewGdprRequest::delete(wanted.clone()).with_name(name.to_owned());
+    let created = g.client.create_gdpr_request(&new, true).await?;
+    g.ledger.record_request(name, &created.id).await?;
+    Ok(created)
 }
 
 /// Whether two GDPR subjects name the same identifiers (e-mails compared

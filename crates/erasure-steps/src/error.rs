@@ -42,6 +42,11 @@ pub enum StepError {
     /// person looks, rather than a second GDPR_DELETE.
     #[error("GDPR submission state unknown, escalated: {0}")]
     SubmissionUnknown(String),
+    /// A hold concerning the subject's data in scope appeared after the review (in
+    /// the register, or as deletion protection): nothing more is erased until the
+    /// ticket is reviewed again. Hold ids and counts only.
+    #[error("holds changed since the review: {0}")]
+    HoldsChangedSinceReview(String),
     /// A downstream system could not be reached or answered 5xx / 429.
     #[error("downstream system {system} unavailable: {detail}")]
     DownstreamUnavailable { system: String, detail: String },
@@ -85,6 +90,7 @@ pub const STEP_ERROR_NAMES: &[&str] = &[
     "ExportResultsInvalid",
     "SubmissionLedgerUnavailable",
     "GdprSubmissionUnknown",
+    "HoldsChangedSinceReview",
     "DownstreamUnavailable",
     "DownstreamRejected",
     "ReviewerUnavailable",
@@ -149,6 +155,7 @@ impl StepError {
             StepError::ExportResultsInvalid(_) => "ExportResultsInvalid",
             StepError::LedgerUnavailable(_) => "SubmissionLedgerUnavailable",
             StepError::SubmissionUnknown(_) => "GdprSubmissionUnknown",
+            StepError::HoldsChangedSinceReview(_) => "HoldsChangedSinceReview",
             StepError::DownstreamUnavailable { .. } => "DownstreamUnavailable",
             StepError::DownstreamRejected { .. } => "DownstreamRejected",
             StepError::ReviewerUnavailable(_) => "ReviewerUnavailable",
@@ -227,6 +234,7 @@ mod tests {
             StepError::ExportResultsInvalid(String::new()),
             StepError::LedgerUnavailable(String::new()),
             StepError::SubmissionUnknown(String::new()),
+            StepError::HoldsChangedSinceReview(String::new()),
             StepError::DownstreamUnavailable {
                 system: "x".into(),
                 detail: String::new(),

@@ -155,6 +155,14 @@ pub async fn find_recent(
     Ok(Some(found))
 }
 
+/// The version of the legal-hold register as the record names it: `sha256:<hex>` of
+/// the document's bytes (Review and Erase read the same object; an ETag would differ
+/// between a multipart and a single upload of the same bytes).
+pub fn register_digest(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    format!("sha256:{}", hex::encode(sha2::Sha256::digest(bytes)))
+}
+
 /// A ticket id as the steps accept it (the same rule as the ticket's).
 pub fn check_ticket_id(id: &str) -> Result<&str, StepError> {
     id.parse::<erasure_core::identifiers::TicketId>()

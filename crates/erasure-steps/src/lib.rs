@@ -43,6 +43,7 @@ pub mod env;
 pub mod erase;
 pub mod error;
 pub mod gdpr;
+pub mod hold_recheck;
 pub mod intake;
 pub mod lambda;
 pub mod local;

@@ -141,6 +141,7 @@ pub async fn handle(deps: &Deps, input: Input) -> Result<Output, StepError> {
         fresh: input.fresh,
         poll: deps.poll.initial(&request, now),
         parts: Vec::new(),
+        hold_register_at_erase: None,
     })
 }
 

@@ -2,9 +2,10 @@
 //! subject's in-scope conversations are deleted one by one (`deleteDate` = now), when
 //! the ticket asks for it.
 //!
-//! Deletion protection is checked again first (a hold can arrive after the review):
-//! a protected conversation is never touched and its recordings are reported as not
-//! purged. A recording Genesys no longer has (its conversation went with the GDPR
+//! Deletion protection and the legal-hold register are checked again first (a hold
+//! can arrive after the review): a protected conversation, or one a hold the review
+//! did not weigh may cover (every one, when the new hold names the subject), is never
+//! touched and its recordings are reported as not purged. A recording Genesys no longer has (its conversation went with the GDPR
 //! delete, or it is already DELETED) is confirmed gone: that is what the record's
 //! `purged` list proves. Idempotent: a retry finds the recordings DELETED.
 
@@ -16,10 +17,19 @@ use erasure_core::record::{FailedRecording, PurgedRecording, RecordingRef};
 use genesys::{FileState, GenesysError};
 use serde::{Deserialize, Serialize};
 
+use std::sync::Arc;
+
 use crate::error::StepError;
 use crate::gdpr::{GenesysDeps, check_ticket_id};
+use crate::hold_recheck::{HoldsAtReview, read_register};
+use crate::ports::HoldRegisterSource;
 
-pub type Deps = GenesysDeps;
+/// PurgeRecordings' ports: Genesys, and the legal-hold register read again.
+#[derive(Debug, Clone)]
+pub struct Deps {
+    pub genesys: GenesysDeps,
+    pub holds: Arc<dyn HoldRegisterSource>,
+}
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -30,6 +40,10 @@ pub struct Input {
     /// can be confirmed).
     #[serde(default)]
     pub recordings: Vec<RecordingRef>,
+    /// What the review weighed (`None` from a definition that predates the check:
+    /// then only deletion protection is read again).
+    #[serde(default)]
+    pub holds_at_review: Option<HoldsAtReview>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -41,13 +55,21 @@ pub struct Output {
     pub failed: Vec<FailedRecording>,
     /// Conversations found under deletion protection now, and left alone.
     pub protected_conversations: Vec<ConversationId>,
+    /// Conversations a legal hold placed after the review may cover, left alone.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub held_since_review: Vec<ConversationId>,
     #[serde(with = "erasure_core::time::utc_z")]
     pub at: DateTime<Utc>,
 }
 
 pub async fn handle(deps: &Deps, input: Input) -> Result<Output, StepError> {
     let ticket_id = check_ticket_id(&input.ticket_id)?;
-    let client = &deps.client;
+    let client = &deps.genesys.client;
+    let clock = &deps.genesys.clock;
+    let register = match &input.holds_at_review {
+        Some(at_review) => Some(read_register(deps.holds.as_ref(), at_review, clock.now()).await?),
+        None => None,
+    };
     let ids: Vec<String> = input
         .conversation_ids
         .iter()
@@ -70,8 +92,23 @@ pub async fn handle(deps: &Deps, input: Input) -> Result<Output, StepError> {
     let mut purged = Vec::new();
     let mut failed = Vec::new();
     let mut protected_conversations = Vec::new();
+    let mut held_since_review = Vec::new();
     for cid in &input.conversation_ids {
         let known_here = known.get(cid).cloned().unwrap_or_default();
+        if let Some(hold) = register.as_ref().and_then(|r| r.holding(cid)) {
+            held_since_review.push(cid.clone());
+            for rid in known_here {
+                failed.push(FailedRecording {
+                    conversation_id: cid.clone(),
+                    recording_id: rid.clone(),
+                    error: format!(
+                        "legal hold {} was placed after the review; not touched",
+                        hold.hold_id
+                    ),
+                });
+            }
+            continue;
+        }
         if protected.contains(cid.as_str()) {
             protected_conversations.push(cid.clone());
             for rid in known_here {
@@ -96,16 +133,14 @@ pub async fn handle(deps: &Deps, input: Input) -> Result<Output, StepError> {
             };
             seen.insert(rid.clone());
             if r.file_state == Some(FileState::Deleted) {
-                purged.push(gone(cid, &rid, deps.clock.now()));
+                purged.push(gone(cid, &rid, clock.now()));
                 continue;
             }
             match client
-                .set_recording_delete_date(cid.as_str(), rid.as_str(), deps.clock.now())
+                .set_recording_delete_date(cid.as_str(), rid.as_str(), clock.now())
                 .await
             {
-                Ok(_) | Err(GenesysError::NotFound(_)) => {
-                    purged.push(gone(cid, &rid, deps.clock.now()))
-                }
+                Ok(_) | Err(GenesysError::NotFound(_)) => purged.push(gone(cid, &rid, clock.now())),
                 Err(e) if e.is_retryable() => return Err(e.into()),
                 // Refused, but maybe because an earlier attempt whose answer was lost
                 // already deleted it (Genesys refuses a delete date on a DELETED
@@ -116,7 +151,7 @@ pub async fn handle(deps: &Deps, input: Input) -> Result<Output, StepError> {
                         error = e.name(),
                         "recording refused a delete date but is deleted already"
                     );
-                    purged.push(gone(cid, &rid, deps.clock.now()))
+                    purged.push(gone(cid, &rid, clock.now()))
                 }
                 Err(e) => failed.push(FailedRecording {
                     conversation_id: cid.clone(),
@@ -127,7 +162,7 @@ pub async fn handle(deps: &Deps, input: Input) -> Result<Output, StepError> {
         }
         // Known from the export but no longer listed: gone.
         for rid in known_here.into_iter().filter(|r| !seen.contains(*r)) {
-            purged.push(gone(cid, rid, deps.clock.now()));
+            purged.push(gone(cid, rid, clock.now()));
         }
     }
     tracing::info!(
@@ -136,6 +171,7 @@ pub async fn handle(deps: &Deps, input: Input) -> Result<Output, StepError> {
         purged = purged.len(),
         failed = failed.len(),
         protected = protected_conversations.len(),
+        held = held_since_review.len(),
         "recordings purged"
     );
     Ok(Output {
@@ -143,7 +179,8 @@ pub async fn handle(deps: &Deps, input: Input) -> Result<Output, StepError> {
         purged,
         failed,
         protected_conversations,
-        at: deps.clock.now(),
+        held_since_review,
+        at: clock.now(),
     })
 }
 

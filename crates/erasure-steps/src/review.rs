@@ -192,7 +192,9 @@ pub async fn handle(deps: &Deps, input: Input) -> Result<Output, StepError> {
         .collect();
 
     // 4. Holds: the register, and Genesys deletion protection.
-    let register = parse_register(&deps.holds.load().await?)?;
+    let register_bytes = deps.holds.load().await?;
+    let register_digest = crate::gdpr::register_digest(&register_bytes);
+    let register = parse_register(&register_bytes)?;
     let all_ids: Vec<String> = conversations
         .iter()
         .map(|c| c.id.as_str().to_owned())
@@ -287,6 +289,7 @@ pub async fn handle(deps: &Deps, input: Input) -> Result<Output, StepError> {
 
     let mut out = section(&ticket_id, &input.subject, &outcome, recordings, now);
     out.summary.subjects = input.export.found.clone();
+    out.hold_register = Some(register_digest);
     check_size(&out)?;
     tracing::info!(
         ticket_id = ticket_id.as_str(),
@@ -701,6 +704,7 @@ fn section(
         recordings,
         identifiers: o.identifiers.clone(),
         deferral: o.deferral.clone(),
+        hold_register: None,
     }
 }
 

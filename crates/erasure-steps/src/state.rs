@@ -216,6 +216,10 @@ pub struct RequestSection {
     /// executions started before deletes went per identifier (one request, above).
     #[serde(default)]
     pub parts: Vec<RequestPart>,
+    /// Erase: the legal-hold register's version read right before the first
+    /// GDPR_DELETE was sent (`None` when nothing was sent, or none was read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hold_register_at_erase: Option<String>,
 }
 
 impl RequestSection {
@@ -514,6 +518,10 @@ pub struct ReviewSection {
     pub deferral: Option<erasure_core::hold::Deferral>,
     /// What the DPO is shown.
     pub summary: ReviewSummary,
+    /// `sha256:<hex>` of the legal-hold register the review read: Erase reads it again
+    /// before any GDPR_DELETE. `None` in reviews made before it was recorded.
+    #[serde(default)]
+    pub hold_register: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -21,8 +21,8 @@ use erasure_core::identifiers::{ConversationId, TicketId};
 use erasure_core::pseudonym::Pseudonym;
 use erasure_core::record::{
     ActorDecision, AgentAction, AgentRecord, Approval, ApprovalDecision, ClockFacts, DownstreamAck,
-    DownstreamStatus, Ending, Escalation, Failure, GenesysRequestRecord, PendingRedaction,
-    RecordContext, RecordFacts, RecordIdentifier, ReviewRecord, build_record,
+    DownstreamStatus, Ending, Escalation, Failure, GenesysRequestRecord, HoldRegisterReads,
+    PendingRedaction, RecordContext, RecordFacts, RecordIdentifier, ReviewRecord, build_record,
 };
 use erasure_core::review::{AgentPlan, IdentifierUsage};
 use erasure_core::ticket::Options;
@@ -535,6 +535,10 @@ fn facts(input: &Input, at: DateTime<Utc>) -> RecordFacts {
         f.withheld = r.conversations.withheld.clone();
         f.deferral = r.deferral.clone();
         f.recordings_found = r.recordings.clone();
+        f.hold_register = r.hold_register.clone().map(|at_review| HoldRegisterReads {
+            at_review,
+            at_erase: (input.deletion.as_ref()).and_then(|d| d.hold_register_at_erase.clone()),
+        });
         if matches!(ending, Ending::Ran) && !r.conversations.per_conversation.is_empty() {
             escalate(
                 "per-conversation-erasure",
@@ -600,6 +604,15 @@ fn facts(input: &Input, at: DateTime<Utc>) -> RecordFacts {
                 format!(
                     "deletion protection was applied after the review to: {}",
                     join_ids(&p.protected_conversations)
+                ),
+            );
+        }
+        if !p.held_since_review.is_empty() {
+            escalate(
+                "held-after-review",
+                format!(
+                    "a legal hold placed after the review may cover (recordings not purged): {}",
+                    join_ids(&p.held_since_review)
                 ),
             );
         }

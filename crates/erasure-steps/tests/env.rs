@@ -172,9 +172,16 @@ async fn every_step_reads_its_configuration_from_the_template_variables_and_secr
     locate::Deps::from_env(&env).await.expect("locate");
 
     // The submission ledger in S3: write-once intent and request id, read back.
-    let e = erasure_steps::erase::Deps::from_env(&env)
+    let erase = erasure_steps::erase::Deps::from_env(&env)
         .await
         .expect("erase");
+    let register = erase
+        .holds
+        .load()
+        .await
+        .expect("Erase reads the register too");
+    assert!(String::from_utf8_lossy(&register).contains("LH-1"));
+    let e = &erase.genesys;
     let name = "gdpr-erasure/DSAR-1/delete";
     assert_eq!(e.ledger.get(name).await.expect("get"), None);
     let t1: chrono::DateTime<chrono::Utc> = "2026-11-22T11:00:00Z".parse().unwrap();

@@ -13,7 +13,7 @@ use erasure_core::ticket::IntakeConfig;
 use erasure_steps::gdpr::GenesysDeps;
 use erasure_steps::intake::{self, ExecutionRef, PollBudget};
 use erasure_steps::local::receiver::{Behaviour, DownstreamReceiver};
-use erasure_steps::ports::{Downstream, DownstreamSystem, KeyRing};
+use erasure_steps::ports::{Downstream, DownstreamSystem, KeyRing, NoHoldRegister};
 use erasure_steps::state::{AgentSection, PollState, Selection, SubjectSection};
 use erasure_steps::{
     erase, locate, notify_downstream, offboard_agent, poll, purge_recordings, write_record,
@@ -28,6 +28,24 @@ struct World {
     clock: Arc<VirtualClock>,
     emu: RunningEmulator,
     deps: GenesysDeps,
+}
+
+impl World {
+    /// PurgeRecordings' ports over this world's Genesys, with no legal-hold register.
+    fn purge(&self) -> purge_recordings::Deps {
+        purge_recordings::Deps {
+            genesys: self.deps.clone(),
+            holds: Arc::new(NoHoldRegister),
+        }
+    }
+
+    /// Erase's ports over this world's Genesys, with no legal-hold register.
+    fn erase(&self) -> erase::Deps {
+        erase::Deps {
+            genesys: self.deps.clone(),
+            holds: Arc::new(NoHoldRegister),
+        }
+    }
 }
 
 async fn world() -> World {
@@ -91,16 +109,17 @@ async fn locate_reuses_the_tickets_export_and_erase_the_tickets_delete_by_name()
         ticket_id: "DSAR-9".into(),
         subject: liam(),
         selection,
+        holds_at_review: None,
         retry_count: 0,
     };
     let sel = Selection {
         phones: vec![0],
         ..Selection::default()
     };
-    let d1 = erase::handle(&w.deps, erase_input(sel.clone()))
+    let d1 = erase::handle(&w.erase(), erase_input(sel.clone()))
         .await
         .unwrap();
-    let d2 = erase::handle(&w.deps, erase_input(sel)).await.unwrap();
+    let d2 = erase::handle(&w.erase(), erase_input(sel)).await.unwrap();
     assert_eq!((d1.reused, d2.reused), (false, true));
     assert_eq!(d1.name, "gdpr-erasure/DSAR-9/delete/phone-0");
     assert_eq!(d2.subject_matches, Some(true));
@@ -110,7 +129,7 @@ async fn locate_reuses_the_tickets_export_and_erase_the_tickets_delete_by_name()
     with_contact.external_contact_id =
         Some("73915644-4045-433a-b6f0-0ef6164c1830".parse().unwrap());
     let d3 = erase::handle(
-        &w.deps,
+        &w.erase(),
         erase::Input {
             ticket_id: "DSAR-9".into(),
             subject: with_contact.clone(),
@@ -119,6 +138,7 @@ async fn locate_reuses_the_tickets_export_and_erase_the_tickets_delete_by_name()
                 external_contact_id: true,
                 ..Selection::default()
             },
+            holds_at_review: None,
             retry_count: 1,
         },
     )
@@ -139,7 +159,7 @@ async fn locate_reuses_the_tickets_export_and_erase_the_tickets_delete_by_name()
     // Decided again without the number: its earlier delete cannot be taken back. It is
     // listed and the difference is flagged; nothing is sent.
     let d4 = erase::handle(
-        &w.deps,
+        &w.erase(),
         erase::Input {
             ticket_id: "DSAR-9".into(),
             subject: with_contact,
@@ -147,6 +167,7 @@ async fn locate_reuses_the_tickets_export_and_erase_the_tickets_delete_by_name()
                 external_contact_id: true,
                 ..Selection::default()
             },
+            holds_at_review: None,
             retry_count: 2,
         },
     )
@@ -179,11 +200,12 @@ async fn erase_sends_one_delete_per_cleared_identifier_each_naming_it_alone_and_
         ..Selection::default()
     };
     let d = erase::handle(
-        &w.deps,
+        &w.erase(),
         erase::Input {
             ticket_id: "DSAR-30".into(),
             subject: subject.clone(),
             selection,
+            holds_at_review: None,
             retry_count: 0,
         },
     )
@@ -291,7 +313,7 @@ async fn a_ticket_deleted_under_the_one_request_name_is_never_sent_per_identifie
         .record_request(legacy, &earlier.id)
         .await
         .unwrap();
-    let d = erase::handle(&w.deps, erase_liam("DSAR-31", 1))
+    let d = erase::handle(&w.erase(), erase_liam("DSAR-31", 1))
         .await
         .unwrap();
     assert!(d.reused);
@@ -314,6 +336,7 @@ fn erase_liam(ticket: &str, retry_count: u32) -> erase::Input {
             phones: vec![0],
             ..Selection::default()
         },
+        holds_at_review: None,
         retry_count,
     }
 }
@@ -332,7 +355,7 @@ async fn a_delete_whose_answer_was_lost_is_found_among_the_newest_requests_not_s
             .times(1),
         )
         .unwrap();
-    let err = erase::handle(&w.deps, erase_liam("DSAR-21", 0))
+    let err = erase::handle(&w.erase(), erase_liam("DSAR-21", 0))
         .await
         .unwrap_err();
     assert_eq!(err.name(), "GenesysAmbiguous");
@@ -346,7 +369,7 @@ async fn a_delete_whose_answer_was_lost_is_found_among_the_newest_requests_not_s
     assert!(entry.request_id.is_none());
 
     w.clock.advance(Duration::from_secs(2));
-    let retried = erase::handle(&w.deps, erase_liam("DSAR-21", 1))
+    let retried = erase::handle(&w.erase(), erase_liam("DSAR-21", 1))
         .await
         .unwrap();
     assert!(retried.reused, "the applied POST is adopted");
@@ -367,7 +390,7 @@ async fn a_delete_whose_answer_was_lost_is_found_among_the_newest_requests_not_s
         Some(retried.request_id.as_str())
     );
     // From now on the id is read from the ledger: no listing at all.
-    let again = erase::handle(&w.deps, erase_liam("DSAR-21", 2))
+    let again = erase::handle(&w.erase(), erase_liam("DSAR-21", 2))
         .await
         .unwrap();
     assert_eq!(again.request_id, retried.request_id);
@@ -387,11 +410,11 @@ async fn a_delete_that_never_reached_genesys_is_sent_on_the_retry() {
             .times(1),
         )
         .unwrap();
-    let err = erase::handle(&w.deps, erase_liam("DSAR-22", 0))
+    let err = erase::handle(&w.erase(), erase_liam("DSAR-22", 0))
         .await
         .unwrap_err();
     assert_eq!(err.name(), "GenesysAmbiguous");
-    let retried = erase::handle(&w.deps, erase_liam("DSAR-22", 1))
+    let retried = erase::handle(&w.erase(), erase_liam("DSAR-22", 1))
         .await
         .unwrap();
     assert!(!retried.reused);
@@ -447,7 +470,7 @@ async fn a_lookup_that_cannot_reach_back_to_the_intent_escalates_instead_of_dele
     let before = w
         .emu
         .gdpr_submissions(genesys_emulator::RequestType::GdprDelete);
-    let err = erase::handle(&w.deps, erase_liam("DSAR-23", 1))
+    let err = erase::handle(&w.erase(), erase_liam("DSAR-23", 1))
         .await
         .unwrap_err();
     assert_eq!(err.name(), "GdprSubmissionUnknown");
@@ -481,11 +504,12 @@ async fn erase_refuses_a_selection_that_names_nothing_or_what_the_subject_lacks(
         ),
     ] {
         let err = erase::handle(
-            &w.deps,
+            &w.erase(),
             erase::Input {
                 ticket_id: "DSAR-10".into(),
                 subject: liam(),
                 selection,
+                holds_at_review: None,
                 retry_count: 0,
             },
         )
@@ -586,11 +610,12 @@ async fn purge_re_checks_deletion_protection_and_never_touches_a_protected_conve
         .await
         .unwrap();
     let out = purge_recordings::handle(
-        &w.deps,
+        &w.purge(),
         purge_recordings::Input {
             ticket_id: "DSAR-13".into(),
             conversation_ids: vec![CALL.parse().unwrap(), OTHER.parse().unwrap()],
             recordings: vec![],
+            holds_at_review: None,
         },
     )
     .await
@@ -616,11 +641,12 @@ async fn purge_re_checks_deletion_protection_and_never_touches_a_protected_conve
     }
     // Again: idempotent, the purged recording is confirmed gone.
     let again = purge_recordings::handle(
-        &w.deps,
+        &w.purge(),
         purge_recordings::Input {
             ticket_id: "DSAR-13".into(),
             conversation_ids: vec![OTHER.parse().unwrap()],
             recordings: vec![],
+            holds_at_review: None,
         },
     )
     .await
@@ -1060,4 +1086,160 @@ async fn intake_refuses_a_key_given_twice_in_either_form() {
         let state = serde_json::to_string(&out).unwrap();
         assert!(!state.contains("DSAR-17") && !state.contains("456 7890"));
     }
+}
+
+/// What a review weighed: no holds, the given conversations in scope, the subject as
+/// `liam()` with one phone, its pseudonym made with the steps' test key.
+fn reviewed_without_holds(
+    register: &[u8],
+    in_scope: &[String],
+) -> erasure_steps::hold_recheck::HoldsAtReview {
+    let p = pseudonymiser();
+    let phone = liam().phones[0].number.clone();
+    serde_json::from_value(json!({
+        "registerDigest": erasure_steps::gdpr::register_digest(register),
+        "identifiers": {
+            "keyId": "steps-test",
+            "items": [{"kind": "phone", "ref": p.phone(&phone), "index": 0}]
+        },
+        "inScope": in_scope,
+        "withheld": [],
+        "deferral": null,
+        "timeZone": "Europe/Dublin"
+    }))
+    .unwrap()
+}
+
+fn static_register(bytes: &[u8]) -> Arc<dyn erasure_steps::ports::HoldRegisterSource> {
+    Arc::new(erasure_steps::ports::StaticHoldRegister {
+        name: "test register".into(),
+        bytes: bytes.to_vec(),
+    })
+}
+
+#[tokio::test]
+async fn erase_reads_the_holds_again_and_sends_nothing_past_one_the_review_did_not_weigh() {
+    let w = world().await;
+    let in_scope = vec![w.emu.conversations()[0].id.clone()];
+    let reviewed = br#"{"holds": []}"#.to_vec();
+    let erase_with = |register: &[u8], ticket: &str| {
+        let deps = erase::Deps {
+            genesys: w.deps.clone(),
+            holds: static_register(register),
+        };
+        let input = erase::Input {
+            holds_at_review: Some(reviewed_without_holds(&reviewed, &in_scope)),
+            ..erase_liam(ticket, 0)
+        };
+        async move { erase::handle(&deps, input).await }
+    };
+    let deletes = || {
+        w.emu
+            .gdpr_submissions(genesys_emulator::RequestType::GdprDelete)
+    };
+
+    // A hold on a conversation in scope, placed after the review.
+    let on_conversation = serde_json::to_vec(&json!({"holds": [{
+        "holdId": "LH-LATE-1", "conversationIds": [in_scope[0]], "expiry": null
+    }]}))
+    .unwrap();
+    let err = erase_with(&on_conversation, "DSAR-40").await.unwrap_err();
+    assert_eq!(err.name(), "HoldsChangedSinceReview");
+    assert!(!err.is_retryable());
+    assert!(err.to_string().contains("LH-LATE-1"), "{err}");
+    // A hold naming the subject by pseudonym.
+    let p = pseudonymiser();
+    let on_subject = serde_json::to_vec(&json!({"keyId": "steps-test", "holds": [{
+        "holdId": "LH-LATE-2", "conversationIds": [],
+        "subjectRefs": [p.phone(&liam().phones[0].number)], "expiry": "2027-01-31"
+    }]}))
+    .unwrap();
+    let err = erase_with(&on_subject, "DSAR-41").await.unwrap_err();
+    assert_eq!(err.name(), "HoldsChangedSinceReview");
+    assert_eq!(deletes(), 0, "nothing sent past either hold");
+
+    // Another matter's hold changes the register but not this ticket: it goes on, and
+    // says which version it read.
+    let unrelated = serde_json::to_vec(&json!({"holds": [{
+        "holdId": "LH-OTHER", "conversationIds": ["64458958-dd7f-4f46-acaa-e3121b376b94"],
+        "expiry": null
+    }]}))
+    .unwrap();
+    let d = erase_with(&unrelated, "DSAR-42").await.unwrap();
+    assert_eq!(deletes(), 1);
+    assert_eq!(
+        d.hold_register_at_erase.as_deref(),
+        Some(erasure_steps::gdpr::register_digest(&unrelated).as_str())
+    );
+    // Already sent: a retry reads nothing again (and a hold now stops nothing sent).
+    let again = erase_with(&on_conversation, "DSAR-42").await.unwrap();
+    assert!(again.reused);
+    assert_eq!(again.hold_register_at_erase, None);
+    assert_eq!(deletes(), 1);
+
+    // Deletion protection applied in Genesys after the review.
+    w.deps
+        .client
+        .set_deletion_protection(&in_scope, true)
+        .await
+        .unwrap();
+    let err = erase_with(&reviewed, "DSAR-43").await.unwrap_err();
+    assert_eq!(err.name(), "HoldsChangedSinceReview");
+    assert!(err.to_string().contains("deletion protection"), "{err}");
+    assert_eq!(deletes(), 1);
+}
+
+#[tokio::test]
+async fn purge_leaves_alone_what_a_legal_hold_placed_after_the_review_may_cover() {
+    let w = world().await;
+    const CALL: &str = "8a15996b-fa29-4d78-9331-69ded1d4e015";
+    const OTHER: &str = "3cd2b595-f15f-4dcb-9218-558b32ac834a";
+    let reviewed = br#"{"holds": []}"#.to_vec();
+    let both = [CALL.to_owned(), OTHER.to_owned()];
+    let purge_with = |register: serde_json::Value, ticket: &str| {
+        let deps = purge_recordings::Deps {
+            genesys: w.deps.clone(),
+            holds: static_register(&serde_json::to_vec(&register).unwrap()),
+        };
+        let input = purge_recordings::Input {
+            ticket_id: ticket.into(),
+            conversation_ids: vec![CALL.parse().unwrap(), OTHER.parse().unwrap()],
+            recordings: vec![],
+            holds_at_review: Some(reviewed_without_holds(&reviewed, &both)),
+        };
+        async move { purge_recordings::handle(&deps, input).await.unwrap() }
+    };
+    let touched = |c: &str| {
+        w.emu
+            .recordings()
+            .into_iter()
+            .any(|(cid, r)| cid == c && r.delete_date.is_some())
+    };
+    // A hold naming the subject: no recording of hers is touched.
+    let p = pseudonymiser();
+    let out = purge_with(
+        json!({"keyId": "steps-test", "holds": [{
+            "holdId": "LH-LATE-3", "conversationIds": [],
+            "subjectRefs": [p.phone(&liam().phones[0].number)], "expiry": null
+        }]}),
+        "DSAR-44",
+    )
+    .await;
+    assert_eq!(out.held_since_review.len(), 2);
+    assert!(out.purged.is_empty());
+    assert!(!touched(CALL) && !touched(OTHER));
+    // A hold naming one call: only the other is purged.
+    let out = purge_with(
+        json!({"holds": [{"holdId": "LH-LATE-4", "conversationIds": [CALL], "expiry": null}]}),
+        "DSAR-44",
+    )
+    .await;
+    assert_eq!(out.held_since_review, [CALL.parse().unwrap()]);
+    assert!(!touched(CALL), "the held call's recordings stay");
+    assert!(touched(OTHER));
+    assert!(
+        out.purged
+            .iter()
+            .all(|r| r.conversation_id.as_str() == OTHER)
+    );
 }

@@ -85,7 +85,8 @@ pub async fn step_environment(
                     secret("genesys-client", creds.to_string()).await,
                 ),
             ];
-            if binary == "review" {
+            // Review reads the register; Erase and PurgeRecordings read it again.
+            if matches!(binary, "review" | "erase" | "purge-recordings") {
                 env.push(("HOLD_REGISTER_BUCKET", "hold-register".into()));
                 env.push(("HOLD_REGISTER_KEY", "legal-holds.json".into()));
             }

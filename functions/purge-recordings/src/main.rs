@@ -1,5 +1,5 @@
 //! The PurgeRecordings Task of statemachine/erasure.asl.json: deletes the recordings of
-//! in-scope conversations that are not deletion-protected. Glue only: the logic is
+//! in-scope conversations that no hold (deletion protection, or a legal hold placed after the review) covers. Glue only: the logic is
 //! `erasure_steps::purge_recordings`; the variables and secrets it reads are in
 //! `erasure_steps::env` (docs/workflow.md).
 

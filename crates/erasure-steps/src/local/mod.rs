@@ -111,6 +111,23 @@ pub struct LocalPorts {
 }
 
 impl PipelineDeps {
+    /// Erase's ports: the pipeline's Genesys (its ledger and polling, as changed by
+    /// the caller) and Review's hold register, read again before a delete.
+    pub fn erase(&self) -> erase::Deps {
+        erase::Deps {
+            genesys: self.genesys.clone(),
+            holds: self.review.holds.clone(),
+        }
+    }
+
+    /// PurgeRecordings' ports, made the same way as Erase's.
+    pub fn purge(&self) -> purge_recordings::Deps {
+        purge_recordings::Deps {
+            genesys: self.genesys.clone(),
+            holds: self.review.holds.clone(),
+        }
+    }
+
     pub fn from_ports(p: LocalPorts) -> Self {
         let genesys = GenesysDeps::new(p.genesys, p.clock.clone());
         PipelineDeps {
@@ -167,6 +184,19 @@ fn output<T: Serialize>(v: T) -> Result<Value, TaskError> {
 }
 
 macro_rules! step {
+    // Ports made once from the pipeline's when the handler is built.
+    ($deps:expr, fn $make:ident, $module:ident) => {{
+        let made = $deps.$make();
+        handler_fn(move |v: Value, ctx| {
+            let made = made.clone();
+            let span = task_span(&ctx);
+            async move {
+                let i: $module::Input = input(stringify!($module), v)?;
+                output($module::handle(&made, i).await?)
+            }
+            .instrument(span)
+        })
+    }};
     ($deps:expr, $field:ident, $module:ident) => {{
         let deps = $deps.clone();
         handler_fn(move |v: Value, ctx| {
@@ -231,8 +261,8 @@ pub fn resources(deps: Arc<PipelineDeps>, reviewer: Arc<dyn Reviewer>) -> Resour
         .function("poll", step!(deps, genesys, poll))
         .function("review", step!(deps, review, review))
         .function("notify-review", await_decision(deps.clone(), reviewer))
-        .function("erase", step!(deps, genesys, erase))
-        .function("purge-recordings", step!(deps, genesys, purge_recordings))
+        .function("erase", step!(deps, fn erase, erase))
+        .function("purge-recordings", step!(deps, fn purge, purge_recordings))
         .function("offboard-agent", step!(deps, genesys, offboard_agent))
         .function(
             "notify-downstream",
