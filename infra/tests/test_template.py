@@ -95,7 +95,7 @@ FUNCTIONS: dict[str, tuple[str | None, set[str]]] = {
     "verify-erasure": ("VerifyErasureFunctionArn", GENESYS | {"PSEUDONYM_KEY_SECRET_ARN"}),
     "write-record": (
         "WriteRecordFunctionArn",
-        {"ARCHIVE_BUCKET", "ARCHIVE_PREFIX", "RETENTION_YEARS", "LETTER_SETTINGS"},
+        {"ARCHIVE_BUCKET", "ARCHIVE_PREFIX", "RETENTION_YEARS", "LETTER_SETTINGS", "PSEUDONYM_KEY_SECRET_ARN"},
     ),
     "report-ticket": ("ReportTicketFunctionArn", {"TICKET_CALLBACK_URL", "TICKET_SECRET_ARN"}),
     "ticket-webhook": (None, {"WEBHOOK_SECRET_ARN", "STATE_MACHINE_ARN", "ARCHIVE_BUCKET", "ARCHIVE_PREFIX"}),

@@ -480,6 +480,10 @@ fn write_record_env(stack: &Stack, user: &str) -> Env {
                 "LETTER_SETTINGS",
                 testkit::lambda::example_letter_settings(),
             ),
+            (
+                "PSEUDONYM_KEY_SECRET_ARN",
+                stack.secrets["PseudonymKeySecret"].clone(),
+            ),
         ],
     )
 }

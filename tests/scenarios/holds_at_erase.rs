@@ -45,7 +45,7 @@ fn register(holds: serde_json::Value) -> Vec<u8> {
 }
 
 fn digest(bytes: &[u8]) -> String {
-    erasure_steps::gdpr::register_digest(bytes)
+    erasure_steps::gdpr::sha256_of(bytes)
 }
 
 #[tokio::test]

@@ -7,7 +7,7 @@
 //! |---|---|---|
 //! | `GENESYS_REGION` | Genesys steps | region key (`eu_west_1`) or a base URL |
 //! | `GENESYS_SECRET_ARN` | Genesys steps | `{clientId, clientSecret}` |
-//! | `PSEUDONYM_KEY_SECRET_ARN` | Intake, VerifyErasure | `{key}`; the key id is its fingerprint (`key-sha256-…`) |
+//! | `PSEUDONYM_KEY_SECRET_ARN` | Intake, VerifyErasure, WriteRecord | `{key}`; the key id is its fingerprint (`key-sha256-…`) |
 //! | `DOWNSTREAM_SYSTEMS` | Intake, NotifyDownstream | `[{name, endpoint, timeoutSeconds?}]` |
 //! | `DOWNSTREAM_SECRET_ARN` | NotifyDownstream | `{<name>: <key>}` |
 //! | `HOLD_REGISTER_BUCKET`, `HOLD_REGISTER_KEY` | Review, Erase, PurgeRecordings | the legal-hold register object (read again before a delete or a purge) |
@@ -484,6 +484,8 @@ impl write_record::Deps {
             pipeline_version: crate::PIPELINE_VERSION.to_owned(),
             definition_digest: env.opt("DEFINITION_DIGEST").map(str::to_owned),
             letters: Some(Arc::new(letters)),
+            // The record is searched for the ticket's identifiers before it is locked.
+            pseudonymiser: Some(Arc::new(env.pseudonymiser().await?)),
         })
     }
 }

@@ -155,10 +155,10 @@ pub async fn find_recent(
     Ok(Some(found))
 }
 
-/// The version of the legal-hold register as the record names it: `sha256:<hex>` of
-/// the document's bytes (Review and Erase read the same object; an ETag would differ
-/// between a multipart and a single upload of the same bytes).
-pub fn register_digest(bytes: &[u8]) -> String {
+/// `sha256:<hex>` of the bytes: the legal-hold register's version as the record names
+/// it (an ETag would differ between a multipart and a single upload of the same
+/// bytes), and what the record keeps of text it must not hold verbatim.
+pub fn sha256_of(bytes: &[u8]) -> String {
     use sha2::Digest;
     format!("sha256:{}", hex::encode(sha2::Sha256::digest(bytes)))
 }

@@ -17,7 +17,7 @@ use genesys::GenesysClient;
 use serde::Deserialize;
 
 use crate::error::StepError;
-use crate::gdpr::register_digest;
+use crate::gdpr::sha256_of;
 use crate::ports::HoldRegisterSource;
 use crate::state::IdentifiersSection;
 
@@ -64,7 +64,7 @@ pub async fn read_register(
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<RegisterNow, StepError> {
     let bytes = holds.load().await?;
-    let digest = register_digest(&bytes);
+    let digest = sha256_of(&bytes);
     if at_review.register_digest.as_deref() == Some(digest.as_str()) {
         return Ok(RegisterNow {
             digest,

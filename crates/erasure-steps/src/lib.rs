@@ -54,6 +54,7 @@ pub mod offboard_agent;
 pub mod poll;
 pub mod ports;
 pub mod purge_recordings;
+pub mod record_scan;
 pub mod report_ticket;
 pub mod review;
 pub mod state;

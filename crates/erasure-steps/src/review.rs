@@ -193,7 +193,7 @@ pub async fn handle(deps: &Deps, input: Input) -> Result<Output, StepError> {
 
     // 4. Holds: the register, and Genesys deletion protection.
     let register_bytes = deps.holds.load().await?;
-    let register_digest = crate::gdpr::register_digest(&register_bytes);
+    let register_digest = crate::gdpr::sha256_of(&register_bytes);
     let register = parse_register(&register_bytes)?;
     let all_ids: Vec<String> = conversations
         .iter()

@@ -31,6 +31,7 @@ use serde_json::Value;
 
 use crate::error::StepError;
 use crate::intake::RejectionSection;
+use crate::record_scan::IdentifierScan;
 use crate::state::{
     ClockSection, ErrorInfo, IdentifiersSection, PartIdentifier, RequestSection, ReviewSection,
     TicketSection,
@@ -53,6 +54,10 @@ pub struct Deps {
     /// The letters to the data subject, checked at start; `None` writes records
     /// without letters (tests of the record alone).
     pub letters: Option<Arc<letters::Letters>>,
+    /// The pseudonym key, to search the record for the ticket's own identifiers
+    /// before it is locked ([`crate::record_scan`]). `None`: no search (tests of the
+    /// record alone; every deployment has one).
+    pub pseudonymiser: Option<Arc<erasure_core::pseudonym::Pseudonymiser>>,
 }
 
 impl std::fmt::Debug for Deps {
@@ -179,6 +184,7 @@ pub async fn handle(deps: &Deps, input: Input) -> Result<Output, StepError> {
             .map_err(|_| StepError::input("the ticket's chain is too long"))?;
         ctx.previous_digest = Some(h.digest.clone());
     }
+    let facts = withhold_identifiers(deps, &ctx, facts, &config)?;
     let (next_sequence, next_previous) = (ctx.sequence, ctx.previous_digest.clone());
     let existing = deps.archive.list(Some(ticket_id.as_str())).await?;
     // The key is (ticket, writtenAt to the ms, outcome). A retry finds its own record
@@ -268,6 +274,169 @@ async fn keep_in_fallback(deps: &Deps, record: &Record) {
 }
 
 /// The record, with the digests of its letters, and the letters.
+/// The record as it would be written, searched for the ticket's own identifiers in
+/// every spelling: text that carries one (an error cause, a third party's text) is
+/// withheld (its hash kept) and the record says where; if anything still carries one,
+/// only a FAILED record that names the places is written. Never an identifier locked.
+fn withhold_identifiers(
+    deps: &Deps,
+    ctx: &RecordContext,
+    mut facts: RecordFacts,
+    config: &DeadlineConfig,
+) -> Result<RecordFacts, StepError> {
+    let Some(p) = &deps.pseudonymiser else {
+        return Ok(facts);
+    };
+    let (probe, _) = to_record(deps, ctx, &facts, config)?;
+    if p.key_id() != ctx.key_id {
+        // Refs made with another key match nothing: the search could not see a hit.
+        if ctx.key_id != NO_KEY_ID {
+            facts.escalations.push(Escalation {
+                reason: "identifier-search-impossible".into(),
+                at: ctx.written_at,
+                detail: format!(
+                    "the ticket's pseudonyms were made with key {}, WriteRecord has key {}: the record was not searched for the subject's identifiers",
+                    ctx.key_id,
+                    p.key_id()
+                ),
+            });
+        }
+        return Ok(facts);
+    }
+    let refs = (probe.value()["subject"]["identifiers"].as_array())
+        .into_iter()
+        .flatten()
+        .filter_map(|i| {
+            let kind = serde_json::from_value(i["kind"].clone()).ok()?;
+            let r = i["ref"].as_str()?.parse().ok()?;
+            Some((kind, r))
+        });
+    let scan = IdentifierScan::new(p, refs);
+    let hits = scan.scan_json(probe.value());
+    if hits.is_empty() {
+        return Ok(facts);
+    }
+    let paths = hits
+        .iter()
+        .map(|h| h.path.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    tracing::error!(
+        places = hits.len(),
+        "the record carried the subject's identifiers: withheld"
+    );
+    let withhold = |text: &mut String| {
+        if let Some(kind) = scan.find(text) {
+            *text = format!(
+                "withheld: it carried the subject's {} ({})",
+                kind_word(kind),
+                crate::gdpr::sha256_of(text.as_bytes())
+            );
+        }
+    };
+    for x in &mut facts.escalations {
+        withhold(&mut x.detail);
+    }
+    if let Ending::Failed(f) = &mut facts.ending {
+        withhold(&mut f.detail);
+    }
+    for d in &mut facts.downstream {
+        if let Some(r) = &mut d.reference {
+            withhold(r);
+        }
+    }
+    for r in &mut facts.recordings_failed {
+        withhold(&mut r.error);
+    }
+    facts.escalations.push(Escalation {
+        reason: "personal-data-withheld".into(),
+        at: ctx.written_at,
+        detail: format!("text that carried the subject's identifiers was withheld before the record was written, at: {paths}")
+            .chars()
+            .take(1000)
+            .collect(),
+    });
+    let (again, _) = to_record(deps, ctx, &facts, config)?;
+    let left = scan.scan_json(again.value());
+    if left.is_empty() {
+        return Ok(facts);
+    }
+    // Not free text: nothing of this record can be kept safely but the ticket's own
+    // pseudonyms and clock.
+    let places = left
+        .iter()
+        .map(|h| h.path.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut failed = RecordFacts::empty(facts.clock.intake_at);
+    failed.identifiers = facts.identifiers;
+    failed.clock = facts.clock;
+    failed.sign_off = facts.sign_off;
+    failed.ending = Ending::Failed(Failure {
+        stage: "WriteRecord".into(),
+        error: "PersonalDataInRecord".into(),
+        detail: format!("the record would have carried the subject's identifiers at: {places}; it was not written, and the facts are in the execution's history")
+            .chars()
+            .take(1000)
+            .collect(),
+    });
+    failed.escalations.push(Escalation {
+        reason: "personal-data-in-record".into(),
+        at: ctx.written_at,
+        detail: "the record of this run would have carried the subject's identifiers: a person must establish the outcome from the execution and record it".into(),
+    });
+    Ok(failed)
+}
+
+/// Errors the definition itself raises (Pass states), with causes it writes itself.
+const DEFINITION_ERRORS: &[&str] = &["GenesysRequestError", "GenesysRequestTimedOut"];
+
+/// What the record may say of an error. Our own errors' messages are built from codes,
+/// ids and counts; any other cause (`States.*`, `Lambda.*`, `Runtime.*`) is text from
+/// outside the pipeline that can quote the execution state verbatim: only its hash is
+/// kept, so an operator can match it with the execution's history.
+fn told(e: &ErrorInfo) -> String {
+    let own = crate::error::all_error_names().contains(&e.error.as_str())
+        || DEFINITION_ERRORS.contains(&e.error.as_str());
+    if own {
+        return e.message();
+    }
+    match &e.cause {
+        Some(c) if !c.is_empty() => format!(
+            "the cause is not recorded (text from outside the pipeline); its {}",
+            crate::gdpr::sha256_of(c.as_bytes())
+        ),
+        _ => "no cause given".to_owned(),
+    }
+}
+
+/// A downstream system's reference as the record keeps it: a code (a letter, then
+/// letters, digits and `._:/-`, at most 64) as it is; anything else (free text a
+/// third party wrote) as its hash.
+fn reference_kept(reference: &str) -> String {
+    let code = reference.len() <= 64
+        && reference.starts_with(|c: char| c.is_ascii_alphabetic())
+        && reference
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._:/-".contains(c));
+    if code {
+        reference.to_owned()
+    } else {
+        crate::gdpr::sha256_of(reference.as_bytes())
+    }
+}
+
+fn kind_word(kind: erasure_core::identifiers::IdentifierKind) -> &'static str {
+    use erasure_core::identifiers::IdentifierKind as K;
+    match kind {
+        K::Name => "name",
+        K::Email => "e-mail address",
+        K::Phone => "phone number",
+        K::GenesysUserId => "Genesys user id",
+        K::ExternalContactId => "external contact id",
+    }
+}
+
 fn to_record(
     deps: &Deps,
     ctx: &RecordContext,
@@ -429,7 +598,7 @@ fn facts(input: &Input, at: DateTime<Utc>) -> RecordFacts {
             .failed_stage
             .clone()
             .unwrap_or_else(|| "Unknown".into());
-        let message = fl.message();
+        let message = told(fl);
         match fl.error.as_str() {
             "GenesysRequestError" => escalate(
                 "genesys-request-error",
@@ -620,7 +789,7 @@ fn facts(input: &Input, at: DateTime<Utc>) -> RecordFacts {
     for (step, e) in &after.errors {
         escalate(
             "after-erasure-step-failed",
-            format!("{step} failed with {}: {}", e.error, e.message()),
+            format!("{step} failed with {}: {}", e.error, told(e)),
         );
     }
     f.agent = agent_record(review, &after, &ending, at);
@@ -721,7 +890,7 @@ fn downstream_ack(v: &Value, at: DateTime<Utc>) -> Option<DownstreamAck> {
         system: ok.system,
         status: ok.status,
         http_status: Some(ok.http_status),
-        reference: Some(ok.reference),
+        reference: Some(reference_kept(&ok.reference)),
         attempts: ok.attempts,
         at: ok.at,
     })
@@ -732,4 +901,54 @@ fn join_ids(ids: &[ConversationId]) -> String {
         .map(ConversationId::as_str)
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_downstream_reference_is_kept_only_as_a_code_else_as_its_hash() {
+        for code in ["CRM-ERASE-2026-0042", "ticket:8812", "zd/4411.2"] {
+            assert_eq!(reference_kept(code), code);
+        }
+        for text in [
+            "Erased Liam Byrne's account",
+            "liam@example.org",
+            "+353834567890",
+            "0834567890",
+            &"x".repeat(65),
+        ] {
+            let kept = reference_kept(text);
+            assert!(
+                kept.starts_with("sha256:") && !kept.contains(text),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn only_our_own_errors_causes_are_told_others_are_hashed() {
+        let e = |error: &str, cause: &str| ErrorInfo {
+            error: error.into(),
+            cause: Some(cause.into()),
+        };
+        assert_eq!(told(&e("GenesysTransient", "HTTP 503")), "HTTP 503");
+        assert_eq!(
+            told(&e(
+                "GenesysRequestError",
+                "Genesys request r-1 ended in ERROR"
+            )),
+            "Genesys request r-1 ended in ERROR"
+        );
+        for name in [
+            "States.Runtime",
+            "Lambda.Unknown",
+            "Runtime.ExitError",
+            "Custom",
+        ] {
+            let t = told(&e(name, "input '{\"email\": \"a@b.example\"}'"));
+            assert!(t.contains("sha256:") && !t.contains("a@b.example"), "{t}");
+        }
+    }
 }

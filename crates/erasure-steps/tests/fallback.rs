@@ -68,6 +68,7 @@ async fn a_forced_write_failure_leaves_replayable_bytes_that_verify_once_replaye
         pipeline_version: "test".into(),
         definition_digest: None,
         letters: None,
+        pseudonymiser: None,
     };
     let input = || serde_json::from_value(rejected_state()).expect("a WriteRecord input");
 

@@ -809,6 +809,7 @@ async fn intake_keeps_no_name_and_a_retried_record_write_is_answered_idempotentl
     let archive: Arc<dyn Archive> =
         Arc::new(LocalArchive::new(dir.path(), RetentionPolicy::default()));
     let wr = write_record::Deps {
+        pseudonymiser: Some(Arc::new(pseudonymiser())),
         fallback: None,
         archive,
         pipeline_version: "test".into(),
@@ -892,6 +893,7 @@ async fn a_follow_up_tickets_resumes_goes_from_intake_into_its_record() {
     let archive: Arc<dyn Archive> =
         Arc::new(LocalArchive::new(dir.path(), RetentionPolicy::default()));
     let wr = write_record::Deps {
+        pseudonymiser: Some(Arc::new(pseudonymiser())),
         fallback: None,
         archive: archive.clone(),
         pipeline_version: "test".into(),
@@ -1097,7 +1099,7 @@ fn reviewed_without_holds(
     let p = pseudonymiser();
     let phone = liam().phones[0].number.clone();
     serde_json::from_value(json!({
-        "registerDigest": erasure_steps::gdpr::register_digest(register),
+        "registerDigest": erasure_steps::gdpr::sha256_of(register),
         "identifiers": {
             "keyId": "steps-test",
             "items": [{"kind": "phone", "ref": p.phone(&phone), "index": 0}]
@@ -1169,7 +1171,7 @@ async fn erase_reads_the_holds_again_and_sends_nothing_past_one_the_review_did_n
     assert_eq!(deletes(), 1);
     assert_eq!(
         d.hold_register_at_erase.as_deref(),
-        Some(erasure_steps::gdpr::register_digest(&unrelated).as_str())
+        Some(erasure_steps::gdpr::sha256_of(&unrelated).as_str())
     );
     // Already sent: a retry reads nothing again (and a hold now stops nothing sent).
     let again = erase_with(&on_conversation, "DSAR-42").await.unwrap();
@@ -1241,5 +1243,142 @@ async fn purge_leaves_alone_what_a_legal_hold_placed_after_the_review_may_cover(
         out.purged
             .iter()
             .all(|r| r.conversation_id.as_str() == OTHER)
+    );
+}
+
+/// A FAILED record's state for `ticket` (its subject: an e-mail and a number), with
+/// `failure` as a Catch put it.
+async fn failed_state(ticket: &str, failure: Value, after: Option<Value>) -> Value {
+    let deps = intake::Deps {
+        pseudonymiser: Arc::new(pseudonymiser()),
+        config: IntakeConfig::default(),
+        downstream: vec![],
+        poll_budget: PollBudget::default(),
+        clock: Arc::new(VirtualClock::starting_at(START.parse().unwrap())),
+    };
+    let t = json!({
+        "ticket": {"id": ticket, "source": "onetrust", "receivedAt": "2026-11-20T10:15:00Z",
+            "identityVerifiedAt": "2026-11-21T09:00:00Z", "verificationMethod": "account-login",
+            "signOff": {"by": "dpo@brightwater.example", "role": "DPO", "at": "2026-11-21T11:00:00Z"}},
+        "subject": {"name": "Liam Byrne", "emails": ["Liam.Byrne@example.org"],
+            "phones": [{"number": "+353 83 456 7890", "from": "2016-04-01"}]}
+    });
+    let out = intake::handle(
+        &deps,
+        intake::Input {
+            input: t.into(),
+            execution: ExecutionRef {
+                id: format!(
+                    "arn:aws:states:eu-west-1:123456789012:execution:gdpr-erasure:{ticket}"
+                ),
+                name: ticket.into(),
+                started_at: None,
+            },
+        },
+    )
+    .await
+    .unwrap();
+    let mut input = serde_json::to_value(&out).unwrap();
+    let o = input.as_object_mut().unwrap();
+    o.remove("subject");
+    o.insert("failure".into(), failure);
+    o.insert("failedStage".into(), json!("Review"));
+    if let Some(a) = after {
+        o.insert("after".into(), a);
+    }
+    o.insert(
+        "execution".into(),
+        json!({"id": format!("arn:x:{ticket}"), "name": ticket}),
+    );
+    o.insert("writtenAt".into(), json!("2026-11-23T09:00:00Z"));
+    input
+}
+
+async fn written(wr: &write_record::Deps, input: Value, ticket: &str) -> Value {
+    let receipt = write_record::handle(wr, serde_json::from_value(input).unwrap())
+        .await
+        .unwrap();
+    let entry = (wr.archive.list(Some(ticket)).await.unwrap().into_iter())
+        .find(|e| e.key == receipt.key)
+        .unwrap();
+    serde_json::from_slice(&wr.archive.read(&entry).await.unwrap().bytes).unwrap()
+}
+
+#[tokio::test]
+async fn no_identifier_of_the_subject_is_locked_in_a_record_whatever_text_reaches_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let wr = write_record::Deps {
+        pseudonymiser: Some(Arc::new(pseudonymiser())),
+        fallback: None,
+        archive: Arc::new(LocalArchive::new(dir.path(), RetentionPolicy::default())),
+        pipeline_version: "test".into(),
+        definition_digest: None,
+        letters: None,
+    };
+    let leaks = |record: &Value| {
+        let text = record.to_string().to_lowercase();
+        [
+            "liam.byrne@example.org",
+            "834567890",
+            "83 456 7890",
+            "liam byrne",
+        ]
+        .iter()
+        .filter(|v| text.contains(*v))
+        .count()
+    };
+
+    // A Step Functions cause quotes the state: only the error name and a hash are kept.
+    let cause = "An error occurred while executing the state 'Review'. The JSONPath '$.x' could not be found in the input '{\"subject\":{\"emails\":[\"liam.byrne@example.org\"]}}'";
+    let r = written(
+        &wr,
+        failed_state(
+            "DSAR-50",
+            json!({"Error": "States.Runtime", "Cause": cause}),
+            None,
+        )
+        .await,
+        "DSAR-50",
+    )
+    .await;
+    assert_eq!(r["failure"]["error"], "States.Runtime");
+    assert!(
+        r["failure"]["detail"].as_str().unwrap().contains("sha256:"),
+        "{r:#}"
+    );
+    assert_eq!(leaks(&r), 0, "{r:#}");
+
+    // Our own error's text is kept, unless it carries the subject (here a number in a
+    // national spelling and the name): then it is withheld, and the record says where.
+    let own = json!({"Error": "ReviewerRejected", "Cause": json!({
+        "errorType": "ReviewerRejected",
+        "errorMessage": "review endpoint refused the summary: 400 {\"caller\": \"Liam Byrne\", \"from\": \"(083) 456 7890\"}"
+    }).to_string()});
+    let r = written(&wr, failed_state("DSAR-51", own, None).await, "DSAR-51").await;
+    assert_eq!(leaks(&r), 0, "{r:#}");
+    assert!(
+        r["failure"]["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("withheld: it carried the subject's")
+    );
+    let withheld = (r["escalations"].as_array().unwrap().iter())
+        .find(|e| e["reason"] == "personal-data-withheld")
+        .expect("the record says what it withheld");
+    assert!(
+        withheld["detail"]
+            .as_str()
+            .unwrap()
+            .contains("$.failure.detail"),
+        "{withheld}"
+    );
+
+    // A text that does not carry the subject stays as it is.
+    let plain = json!({"Error": "GenesysTransient", "Cause": "HTTP 503"});
+    let r = written(&wr, failed_state("DSAR-52", plain, None).await, "DSAR-52").await;
+    assert_eq!(r["failure"]["detail"], "HTTP 503");
+    assert!(
+        !(r["escalations"].as_array().unwrap().iter())
+            .any(|e| e["reason"] == "personal-data-withheld")
     );
 }

@@ -131,6 +131,10 @@ pub async fn step_environment(
             ("LETTER_SETTINGS", example_letter_settings()),
             ("ARCHIVE_PREFIX", String::new()),
             ("RETENTION_YEARS", "7".into()),
+            (
+                "PSEUDONYM_KEY_SECRET_ARN",
+                secret("pseudonym-key", key(&"p".repeat(64))).await,
+            ),
         ],
         "report-ticket" => vec![
             (

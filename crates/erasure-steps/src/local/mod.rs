@@ -137,7 +137,7 @@ impl PipelineDeps {
                 recheck_every: verify_erasure::RECHECK_EVERY,
             },
             intake: intake::Deps {
-                pseudonymiser: p.pseudonymiser,
+                pseudonymiser: p.pseudonymiser.clone(),
                 config: p.intake,
                 downstream: p.downstream.names(),
                 poll_budget: intake::PollBudget::default(),
@@ -163,6 +163,7 @@ impl PipelineDeps {
                 pipeline_version: crate::PIPELINE_VERSION.to_owned(),
                 definition_digest: Some(definition_digest()),
                 letters: Some(p.letters),
+                pseudonymiser: Some(p.pseudonymiser),
             },
             report_ticket: report_ticket::Deps {
                 reporter: p.reporter,
