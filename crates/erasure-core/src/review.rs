@@ -283,6 +283,10 @@ pub struct ReviewFacts<'a> {
     pub time_zone: Tz,
     /// Identifiers by which a subject search found somebody else.
     pub shared: &'a BTreeSet<Pseudonym>,
+    /// The ticket's identifiers that are the user account's own work identifiers (its
+    /// e-mail address in Genesys): like the user id, what only they find are
+    /// conversations the user handled as an agent, never the subject's.
+    pub work_identifiers: &'a BTreeSet<Pseudonym>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -376,6 +380,7 @@ pub fn decide(facts: &ReviewFacts<'_>) -> ReviewOutcome {
     let owned = |c: &FoundConversation| {
         c.found_by.is_empty()
             || c.found_by.iter().any(|r| match by_ref.get(r) {
+                Some(_) if facts.work_identifiers.contains(r) => false,
                 Some(i) if matches!(i.value, IdentifierValue::Phone(_)) => {
                     !outside_of.get(r).is_some_and(|o| o.contains(&c.id))
                 }
@@ -395,30 +400,36 @@ pub fn decide(facts: &ReviewFacts<'_>) -> ReviewOutcome {
         .into_iter()
         .filter(|e| !owned_ids.contains(&e.conversation_id))
         .collect();
-    let user_ref = facts
-        .identifiers
-        .iter()
-        .find(|i| matches!(i.value, IdentifierValue::GenesysUserId(_)))
-        .map(|i| &i.identifier_ref);
+    // The user id and the account's work e-mail: what they find and no identifier of
+    // the subject does are conversations the user handled as an agent for others.
+    let agent_refs: Vec<&Pseudonym> = (facts.identifiers.iter())
+        .filter(|i| {
+            matches!(i.value, IdentifierValue::GenesysUserId(_))
+                || facts.work_identifiers.contains(&i.identifier_ref)
+        })
+        .map(|i| &i.identifier_ref)
+        .collect();
     let mut agent_handled: BTreeSet<ConversationId> = BTreeSet::new();
-    if let Some(user_ref) = user_ref {
+    for agent_ref in agent_refs {
+        let mut handled_here = false;
         for c in facts
             .conversations
             .iter()
-            .filter(|c| c.found_by.contains(user_ref) && !owned_ids.contains(&c.id))
+            .filter(|c| c.found_by.contains(agent_ref) && !owned_ids.contains(&c.id))
         {
+            handled_here = true;
             agent_handled.insert(c.id.clone());
             if !excluded.iter().any(|e| e.conversation_id == c.id) {
                 excluded.push(Exclusion {
                     conversation_id: c.id.clone(),
                     reason: ExclusionReason::HandledAsAgent,
-                    identifier_ref: user_ref.clone(),
+                    identifier_ref: agent_ref.clone(),
                 });
             }
         }
-        if !agent_handled.is_empty() {
+        if handled_here {
             left_out
-                .entry(user_ref.clone())
+                .entry(agent_ref.clone())
                 .or_default()
                 .insert(LeftOutBecause::HandledAsAgent);
         }

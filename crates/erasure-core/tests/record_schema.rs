@@ -177,6 +177,7 @@ fn run_facts(hold: bool) -> RecordFacts {
         agent_status: Some(AgentStatus::Inactive),
         time_zone: Tz::UTC,
         shared: &Default::default(),
+        work_identifiers: &Default::default(),
     });
     let mut facts = RecordFacts::empty(intake_at());
     facts.apply_review(&review, t("2026-11-22T11:20:00Z"));

@@ -69,6 +69,8 @@ struct Case {
     erase_recordings: bool,
     /// Identifiers a subject search found somebody else by.
     shared: Vec<By>,
+    /// Identifiers that are the user account's own (its work e-mail).
+    work: Vec<By>,
 }
 
 impl Default for Case {
@@ -84,6 +86,7 @@ impl Default for Case {
             export_review: ExportReview::WhenNeeded,
             erase_recordings: true,
             shared: vec![],
+            work: vec![],
         }
     }
 }
@@ -132,6 +135,7 @@ fn run(case: &Case) -> ReviewOutcome {
         export_review: case.export_review,
     };
     let shared: std::collections::BTreeSet<_> = case.shared.iter().map(|b| ref_of(*b)).collect();
+    let work: std::collections::BTreeSet<_> = case.work.iter().map(|b| ref_of(*b)).collect();
     let facts = ReviewFacts {
         subject: &subject,
         options: &options,
@@ -142,6 +146,7 @@ fn run(case: &Case) -> ReviewOutcome {
         agent_status: case.agent,
         time_zone: Tz::UTC,
         shared: &shared,
+        work_identifiers: &work,
     };
     decide(&facts)
 }
@@ -768,4 +773,51 @@ fn a_user_id_never_deletes_the_conversations_the_agent_handled() {
     assert_eq!(out.agent, Some(AgentPlan::Offboard));
     assert_eq!(out.decision, Decision::Proceed, "{:?}", out.reason_codes());
     assert!(out.per_conversation.is_empty());
+}
+
+#[test]
+fn the_agents_work_e_mail_never_deletes_the_conversations_she_handled_either() {
+    // The ticket gives her work e-mail (the account's own address in Genesys): e-mail
+    // interactions she handled for customers carry it. c-own: she called in from her
+    // phone; c-mail-1/2: customers' e-mails she answered, found by the work e-mail
+    // (and the user id) only.
+    let case = |work: Vec<By>| Case {
+        with_user: true,
+        conversations: vec![
+            ("c-own", IN, None, vec![By::Phone]),
+            ("c-mail-1", IN, None, vec![By::Email, By::User]),
+            ("c-mail-2", IN, None, vec![By::Email]),
+        ],
+        agent: Some(AgentStatus::Inactive),
+        work,
+        ..Case::default()
+    };
+    let out = run(&case(vec![By::Email]));
+    assert!(
+        out.delete_subject.emails.is_empty(),
+        "the work e-mail stays out"
+    );
+    assert_eq!(
+        usage_of(&out, "email"),
+        (
+            IdentifierUsage::SearchedOnly,
+            vec![LeftOutBecause::HandledAsAgent]
+        )
+    );
+    assert_eq!(ids(&out.in_scope), ["c-own"]);
+    let excluded: Vec<(&str, ExclusionReason)> = (out.excluded.iter())
+        .map(|e| (e.conversation_id.as_str(), e.reason))
+        .collect();
+    assert_eq!(
+        excluded,
+        [
+            ("c-mail-1", ExclusionReason::HandledAsAgent),
+            ("c-mail-2", ExclusionReason::HandledAsAgent)
+        ]
+    );
+    // The same e-mail not known as the account's: the subject's, and erased (the
+    // rule is what makes the difference).
+    let out = run(&case(vec![]));
+    assert_eq!(out.delete_subject.emails.len(), 1);
+    assert!(out.in_scope.len() == 3, "{:?}", out.in_scope);
 }

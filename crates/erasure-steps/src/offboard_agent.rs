@@ -43,6 +43,10 @@ pub struct Output {
     pub user_ref: Option<Pseudonym>,
     /// What this run changed: `anonymised`, `restored`, `deactivated`, `deleted`.
     pub changes: Vec<String>,
+    /// Personal fields of the account still set after it was anonymised (names
+    /// only): Genesys did not clear them, and a person must.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields_left: Vec<String>,
     #[serde(with = "erasure_core::time::utc_z")]
     pub at: DateTime<Utc>,
 }
@@ -57,12 +61,17 @@ pub async fn handle(deps: &Deps, input: Input) -> Result<Output, StepError> {
     let client = &deps.client;
     let mut changes: Vec<String> = Vec::new();
     let mut action = None;
+    let mut fields_left: Vec<String> = Vec::new();
+    // The other personal fields are cleared once per run: one Genesys keeps is
+    // reported, not patched again and again.
+    let mut cleared_once = false;
     for _ in 0..MAX_PASSES {
         let Some((user, deleted)) = read(deps, id).await? else {
             action = Some(AgentAction::NotFound);
             break;
         };
-        let anonymised = is_anonymised(&user);
+        fields_left = personal_fields_left(&user);
+        let anonymised = is_anonymised(&user) && (cleared_once || fields_left.is_empty());
         let step = if !deleted && user.state == Some(UserState::Active) {
             action = Some(AgentAction::SkippedActive);
             break;
@@ -75,6 +84,7 @@ pub async fn handle(deps: &Deps, input: Input) -> Result<Output, StepError> {
                 .await
                 .map(|_| "restored")
         } else if !anonymised {
+            cleared_once = true;
             client
                 .patch_user(id, &anonymise(user.version))
                 .await
@@ -107,6 +117,7 @@ pub async fn handle(deps: &Deps, input: Input) -> Result<Output, StepError> {
         action,
         user_ref: input.agent.user_ref.clone(),
         changes,
+        fields_left,
         at: deps.clock.now(),
     })
 }
@@ -133,8 +144,44 @@ fn is_anonymised(u: &User) -> bool {
             .is_some_and(|e| e.as_str().ends_with(ERASED_DOMAIN))
 }
 
-/// Every personal field the account has, replaced. The address is unique (Genesys
-/// needs one) and says nothing about the person.
+/// The personal fields (beyond name and address) still set on the account, by name.
+fn personal_fields_left(u: &User) -> Vec<String> {
+    let set = |s: &Option<String>| s.as_deref().is_some_and(|s| !s.trim().is_empty());
+    let object_set = |v: &Option<genesys::Pii<serde_json::Value>>| {
+        v.as_ref().is_some_and(|v| match v.expose() {
+            serde_json::Value::Object(o) => o.values().any(|x| {
+                !(x.is_null()
+                    || x.as_str().is_some_and(str::is_empty)
+                    || x.as_array().is_some_and(Vec::is_empty))
+            }),
+            serde_json::Value::Null => false,
+            _ => true,
+        })
+    };
+    let preferred = (u.preferred_name.as_ref()).is_some_and(|n| n.as_str() != ERASED_NAME);
+    [
+        ("title", set(&u.title)),
+        ("department", set(&u.department)),
+        ("biography", object_set(&u.biography)),
+        ("employerInfo", object_set(&u.employer_info)),
+        ("certifications", !u.certifications.is_empty()),
+        ("manager", u.manager.is_some()),
+        ("addresses", !u.addresses.is_empty()),
+        ("images", !u.images.is_empty()),
+        ("preferredName", preferred),
+        ("profileSkills", !u.profile_skills.is_empty()),
+        ("locations", !u.locations.is_empty()),
+    ]
+    .into_iter()
+    .filter(|(_, left)| *left)
+    .map(|(f, _)| f.to_owned())
+    .collect()
+}
+
+/// Every personal field the Users API has, replaced or cleared. The address is unique
+/// (Genesys needs one) and says nothing about the person. Each field is cleared with
+/// an empty value of its type, and a structured one field by field (assumption: the
+/// Users API documents no other way; `personal_fields_left` checks what stayed).
 fn anonymise(version: i64) -> UpdateUser {
     let address = format!("erased-{}{ERASED_DOMAIN}", uuid::Uuid::new_v4());
     UpdateUser {
@@ -144,6 +191,20 @@ fn anonymise(version: i64) -> UpdateUser {
         username: Some(address.into()),
         addresses: Some(Vec::new()),
         images: Some(Vec::new()),
+        title: Some(String::new()),
+        department: Some(String::new()),
+        certifications: Some(Vec::new()),
+        manager: Some(String::new()),
+        profile_skills: Some(Vec::new()),
+        locations: Some(Vec::new()),
+        biography: Some(
+            serde_json::json!({"biography": "", "interests": [], "hobbies": [], "spouse": "", "education": []})
+                .into(),
+        ),
+        employer_info: Some(
+            serde_json::json!({"officialName": "", "employeeId": "", "employeeType": "", "dateHire": null})
+                .into(),
+        ),
         ..UpdateUser::new(version)
     }
 }

@@ -228,11 +228,18 @@ pub async fn handle(deps: &Deps, input: Input) -> Result<Output, StepError> {
         tz,
     )?;
 
-    // 5. The user account.
-    let agent_status = match &input.subject.genesys_user_id {
-        Some(u) => agent_status(deps, u.expose()).await?,
-        None => None,
+    // 5. The user account, and which of the ticket's e-mails is its work address.
+    let (agent_status, work_email) = match &input.subject.genesys_user_id {
+        Some(u) => agent_account(deps, u.expose()).await?,
+        None => (None, None),
     };
+    let work_identifiers: BTreeSet<Pseudonym> = (ids.iter())
+        .filter(|i| match (&i.value, &work_email) {
+            (IdentifierValue::Email(e), Some(w)) => e == w,
+            _ => false,
+        })
+        .map(|i| i.identifier_ref.clone())
+        .collect();
 
     // 6. The decision. An identifier by which Locate's subject search found somebody
     //    else stays out of the delete.
@@ -261,6 +268,7 @@ pub async fn handle(deps: &Deps, input: Input) -> Result<Output, StepError> {
         agent_status,
         time_zone: tz,
         shared: &shared,
+        work_identifiers: &work_identifiers,
     });
 
     // 7. Recordings of the subject's conversations.
@@ -546,26 +554,31 @@ fn numbers_on(c: &genesys::AnalyticsConversation) -> BTreeSet<PhoneE164> {
         .collect()
 }
 
-async fn agent_status(deps: &Deps, user_id: &str) -> Result<Option<AgentStatus>, StepError> {
+/// The user account's status, and its work e-mail address as Genesys has it.
+async fn agent_account(
+    deps: &Deps,
+    user_id: &str,
+) -> Result<(Option<AgentStatus>, Option<Email>), StepError> {
     let client = &deps.genesys.client;
-    let status = |u: genesys::User| match u.state {
+    let email = |u: &genesys::User| u.email.as_ref().and_then(|e| e.as_str().parse().ok());
+    let status = |u: &genesys::User| match u.state {
         Some(UserState::Active) => Some(AgentStatus::Active),
         Some(UserState::Inactive) => Some(AgentStatus::Inactive),
         Some(UserState::Deleted) => Some(AgentStatus::Deleted),
         _ => None,
     };
     match client.get_user(user_id, UserLookupState::Active).await {
-        Ok(u) => Ok(status(u)),
+        Ok(u) => Ok((status(&u), email(&u))),
         Err(GenesysError::NotFound(_)) => {
             match client.get_user(user_id, UserLookupState::Deleted).await {
-                Ok(_) => Ok(Some(AgentStatus::Deleted)),
-                Err(GenesysError::NotFound(_)) => Ok(Some(AgentStatus::NotFound)),
+                Ok(u) => Ok((Some(AgentStatus::Deleted), email(&u))),
+                Err(GenesysError::NotFound(_)) => Ok((Some(AgentStatus::NotFound), None)),
                 // Not allowed to look: the status is unknown and a person decides.
-                Err(GenesysError::Forbidden(_)) => Ok(None),
+                Err(GenesysError::Forbidden(_)) => Ok((None, None)),
                 Err(e) => Err(e.into()),
             }
         }
-        Err(GenesysError::Forbidden(_)) => Ok(None),
+        Err(GenesysError::Forbidden(_)) => Ok((None, None)),
         Err(e) => Err(e.into()),
     }
 }

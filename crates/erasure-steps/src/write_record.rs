@@ -803,6 +803,19 @@ fn facts(input: &Input, at: DateTime<Utc>) -> RecordFacts {
             "the account was inactive at review but active when it was to be offboarded: it was not touched".into(),
         );
     }
+    if let Some(o) = after
+        .offboard
+        .as_ref()
+        .filter(|o| !o.fields_left.is_empty())
+    {
+        escalate(
+            "agent-fields-left",
+            format!(
+                "Genesys kept these personal fields of the former agent's account after it was anonymised; clear them by hand: {}",
+                o.fields_left.join(", ")
+            ),
+        );
+    }
 
     // Downstream (Art. 19): owed once the erasure ran.
     if input.after.is_some() && matches!(ending, Ending::Ran) {

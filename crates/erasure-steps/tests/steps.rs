@@ -1382,3 +1382,64 @@ async fn no_identifier_of_the_subject_is_locked_in_a_record_whatever_text_reache
             .any(|e| e["reason"] == "personal-data-withheld")
     );
 }
+
+#[tokio::test]
+async fn a_former_agents_account_loses_every_personal_field_the_users_api_has() {
+    let w = world().await;
+    const INACTIVE: &str = "53cf884c-799d-4bb1-9752-bfaf819a2c45";
+    const MANAGER: &str = "71ecdd34-839b-4a2a-bba2-0cb8af52e86d";
+    // Her profile as an org keeps it: title, department, biography, employer, ...
+    let client = &w.deps.client;
+    let u = client
+        .get_user(INACTIVE, genesys::UserLookupState::Active)
+        .await
+        .unwrap();
+    let profile = genesys::UpdateUser {
+        title: Some("Senior Agent".into()),
+        department: Some("Customer Care".into()),
+        biography: Some(
+            json!({"biography": "Joined 2019", "hobbies": ["sailing"], "spouse": "Tom"}).into(),
+        ),
+        employer_info: Some(json!({"employeeId": "E-1042", "dateHire": "2019-03-01"}).into()),
+        certifications: Some(vec!["PCI".into()]),
+        manager: Some(MANAGER.into()),
+        addresses: Some(vec![
+            serde_json::from_value(
+                json!({"address": "+353871112223", "mediaType": "PHONE", "type": "MOBILE"}),
+            )
+            .unwrap(),
+        ]),
+        images: Some(vec![
+            json!({"resolution": "x96", "imageUri": "https://example.invalid/me.png"}).into(),
+        ]),
+        locations: Some(vec![json!({"id": "loc-1"})]),
+        ..genesys::UpdateUser::new(u.version)
+    };
+    client.patch_user(INACTIVE, &profile).await.unwrap();
+    let before = w.emu.user(INACTIVE).unwrap();
+    assert!(before.profile.len() >= 6, "{:?}", before.profile.keys());
+
+    let out = offboard_agent::handle(
+        &w.deps,
+        offboard_agent::Input {
+            ticket_id: "DSAR-15".into(),
+            agent: agent(true),
+            user_id: Some(INACTIVE.parse().unwrap()),
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(out.action, AgentAction::Offboarded);
+    assert!(out.fields_left.is_empty(), "{:?}", out.fields_left);
+    let after = w.emu.user(INACTIVE).unwrap();
+    assert_eq!(after.name, offboard_agent::ERASED_NAME);
+    assert_eq!((after.title, after.department), (None, None));
+    // Only the placeholder name anonymisation itself wrote.
+    let left: Vec<(&String, &Value)> = after.profile.iter().collect();
+    assert_eq!(
+        left,
+        [(&"preferredName".to_owned(), &json!(offboard_agent::ERASED_NAME))],
+        "left: {:?}",
+        after.profile.keys()
+    );
+}

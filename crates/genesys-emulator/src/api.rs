@@ -516,6 +516,19 @@ async fn user_get(State(app): State<App>, Path(id): Path<String>, uri: Uri) -> A
     Ok(Json(views::user(user)).into_response())
 }
 
+/// The Users API's other personal fields the emulator keeps (`dataset::User::profile`).
+const USER_PROFILE_FIELDS: &[&str] = &[
+    "biography",
+    "employerInfo",
+    "certifications",
+    "manager",
+    "addresses",
+    "images",
+    "preferredName",
+    "profileSkills",
+    "locations",
+];
+
 async fn user_patch(State(app): State<App>, Path(id): Path<String>, body: Bytes) -> ApiResult {
     let obj = json_object(&body)?;
     let version = match obj.get("version") {
@@ -554,6 +567,9 @@ async fn user_patch(State(app): State<App>, Path(id): Path<String>, body: Bytes)
     for field in ["name", "email", "username", "department", "title"] {
         match obj.get(field) {
             None => {}
+            Some(Value::String(s)) if s.is_empty() && matches!(field, "department" | "title") => {
+                text_fields.push((field, None))
+            }
             Some(Value::String(s)) => text_fields.push((field, Some(s.clone()))),
             Some(Value::Null) if matches!(field, "department" | "title") => {
                 text_fields.push((field, None))
@@ -567,6 +583,33 @@ async fn user_patch(State(app): State<App>, Path(id): Path<String>, body: Bytes)
             }
         }
     }
+    // The other personal fields: stored as sent; null, "" or an empty list or object
+    // clears one (assumption: how a real org clears each is not documented).
+    let profile: Vec<(&str, Option<Value>)> = USER_PROFILE_FIELDS
+        .iter()
+        .filter_map(|f| obj.get(*f).map(|v| (*f, v)))
+        .map(|(f, v)| {
+            let empty = match v {
+                Value::Null => true,
+                Value::String(s) => s.is_empty(),
+                Value::Array(a) => a.is_empty(),
+                Value::Object(o) => o.values().all(|x| {
+                    x.is_null()
+                        || x.as_str().is_some_and(str::is_empty)
+                        || x.as_array().is_some_and(Vec::is_empty)
+                }),
+                _ => false,
+            };
+            // A manager is sent as a user id and read back as a reference.
+            let v = match (f, v) {
+                ("manager", Value::String(id)) => {
+                    json!({"id": id, "selfUri": format!("/api/v2/users/{id}")})
+                }
+                (_, v) => v.clone(),
+            };
+            (f, (!empty).then_some(v))
+        })
+        .collect();
     let (mut w, _) = app.world();
     let user = w
         .users
@@ -595,6 +638,16 @@ async fn user_patch(State(app): State<App>, Path(id): Path<String>, body: Bytes)
                 "username" => user.username = value.unwrap_or_default(),
                 "department" => user.department = value,
                 _ => user.title = value,
+            }
+        }
+        for (field, value) in profile {
+            match value {
+                Some(v) => {
+                    user.profile.insert(field.to_owned(), v);
+                }
+                None => {
+                    user.profile.remove(field);
+                }
             }
         }
     }

@@ -98,6 +98,11 @@ pub struct User {
     pub department: Option<String>,
     #[serde(default)]
     pub title: Option<String>,
+    /// The other personal fields of the Users API a PATCH can set and clear
+    /// (`biography`, `employerInfo`, `certifications`, `manager`, `addresses`,
+    /// `images`, `preferredName`, `profileSkills`, `locations`), as JSON by name.
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub profile: serde_json::Map<String, serde_json::Value>,
     /// Optimistic-locking version; PATCH must send the current one.
     pub version: u64,
     pub state: UserState,

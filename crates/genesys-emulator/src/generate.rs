@@ -342,6 +342,7 @@ impl Generator {
                 UserState::Deleted => 20 + self.rng.below(6),
             };
             self.users.push(User {
+                profile: Default::default(),
                 id: self.id(&format!("user:{}", a.key)),
                 name: a.name.into(),
                 email: a.email.into(),

@@ -12,7 +12,7 @@ pub fn ts(t: DateTime<Utc>) -> String {
 }
 
 pub fn user(u: &User) -> Value {
-    json!({
+    let mut v = json!({
         "id": u.id,
         "name": u.name,
         "division": {"id": "00000000-0000-4000-8000-000000000001", "name": "Home", "selfUri": "/api/v2/authorization/divisions/00000000-0000-4000-8000-000000000001"},
@@ -26,7 +26,13 @@ pub fn user(u: &User) -> Value {
         "version": u.version,
         "acdAutoAnswer": false,
         "selfUri": format!("/api/v2/users/{}", u.id),
-    })
+    });
+    if let Some(m) = v.as_object_mut() {
+        for (k, x) in &u.profile {
+            m.insert(k.clone(), x.clone());
+        }
+    }
+    v
 }
 
 fn recording_common(c: &Conversation, r: &Recording) -> serde_json::Map<String, Value> {
