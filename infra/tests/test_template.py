@@ -73,7 +73,10 @@ INTAKE_SETTINGS = {
     "ROLL_FORWARD_TO_WORKING_DAY",
 }
 FUNCTIONS: dict[str, tuple[str | None, set[str]]] = {
-    "intake": ("IntakeFunctionArn", {"PSEUDONYM_KEY_SECRET_ARN", "DOWNSTREAM_SYSTEMS"} | INTAKE_SETTINGS),
+    "intake": (
+        "IntakeFunctionArn",
+        {"PSEUDONYM_KEY_SECRET_ARN", "DOWNSTREAM_SYSTEMS", "ARCHIVE_BUCKET", "ARCHIVE_PREFIX"} | INTAKE_SETTINGS,
+    ),
     "locate": ("LocateFunctionArn", GENESYS),
     "poll": ("PollFunctionArn", GENESYS),
     "review": (

@@ -182,6 +182,43 @@ async fn s3_harness(create_bucket: bool) -> Harness {
 }
 
 #[tokio::test]
+async fn a_bucket_without_object_lock_stops_the_ticket_before_any_genesys_call() {
+    let h = s3_harness(false).await;
+    // The bucket exists, but without Object Lock: a record there would prove nothing.
+    h.moto()
+        .expect("moto")
+        .s3_client()
+        .create_bucket()
+        .bucket(e2e::BUCKET)
+        .send()
+        .await
+        .expect("a plain bucket");
+    let result = h
+        .pipeline
+        .runner()
+        .start_named("DSAR-2026-1001", e2e::ticket("happy-path"))
+        .expect("starts")
+        .wait()
+        .await;
+    assert!(
+        h.emulator.request_log().is_empty(),
+        "nothing erased that cannot be recorded"
+    );
+    let intake_failed = (result.history.iter())
+        .any(|e| e.kind == "PassStateEntered" && e.state_name.as_deref() == Some("IntakeFailed"));
+    assert!(intake_failed, "Intake stopped the ticket");
+    let text = serde_json::to_string(
+        &result
+            .history
+            .iter()
+            .map(|e| &e.details)
+            .collect::<Vec<_>>(),
+    )
+    .expect("JSON");
+    assert!(text.contains("ArchiveNotLocked"), "the reason is named");
+}
+
+#[tokio::test]
 async fn an_unreachable_s3_archive_is_retried_until_the_one_record_is_written() {
     let h = s3_harness(true).await;
     let personas = personas_of("happy-path");
@@ -235,10 +272,14 @@ async fn a_missing_archive_bucket_fails_the_execution_loudly_and_a_rerun_after_t
         .expect("starts")
         .wait()
         .await;
-    // No record can be written: the execution fails with the alarm's name.
+    // No record can be written: the execution fails with the alarm's name, and
+    // Intake found it out before any Genesys call (nothing erased unrecorded).
     let error = result.error().expect("the execution failed");
     assert_eq!(error.error, "RecordNotWritten", "{error:?}");
-    assert!(each_delete_sent_once(&h));
+    assert!(
+        h.emulator.request_log().is_empty(),
+        "no Genesys call before the archive can take a record"
+    );
 
     // Someone creates the bucket and reruns the ticket.
     e2e::create_locked_bucket(&h.moto().expect("moto").s3_client()).await;

@@ -498,6 +498,7 @@ async fn rejected_state(ticket_id: &str) -> Value {
         downstream: Vec::new(),
         poll_budget: Default::default(),
         clock: Arc::new(SystemClock),
+        archive: None,
     };
     let out = intake::handle(
         &deps,

@@ -193,6 +193,7 @@ pub async fn happy_path_state(
         downstream: Vec::new(),
         poll_budget: Default::default(),
         clock: shared.clone(),
+        archive: None,
     };
     let input: intake::Input = serde_json::from_value(json!({
         "input": ticket,

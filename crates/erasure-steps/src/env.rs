@@ -356,6 +356,7 @@ impl intake::Deps {
                 .collect(),
             poll_budget: intake::PollBudget::default(),
             clock: env.clock(),
+            archive: Some(Arc::new(env.archive_for_checks()?)),
         })
     }
 }
@@ -368,6 +369,20 @@ impl Env {
             bucket: self.var("HOLD_REGISTER_BUCKET")?.to_owned(),
             key: self.var("HOLD_REGISTER_KEY")?.to_owned(),
         })
+    }
+}
+
+impl Env {
+    /// The archive (`ARCHIVE_BUCKET`, `ARCHIVE_PREFIX`) as Intake checks it before a
+    /// ticket goes on: only its lock is read, nothing is written.
+    fn archive_for_checks(&self) -> Result<S3Archive, StepError> {
+        let settings = S3Settings {
+            bucket: self.var("ARCHIVE_BUCKET")?.to_owned(),
+            prefix: self.opt("ARCHIVE_PREFIX").unwrap_or_default().to_owned(),
+            retention: RetentionPolicy::default(),
+            encryption: ServerSideEncryption::S3,
+        };
+        Ok(S3Archive::new(self.s3(), settings)?)
     }
 }
 

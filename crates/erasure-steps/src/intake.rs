@@ -58,13 +58,27 @@ impl PollBudget {
 
 /// What Intake needs: the pseudonym key, the ticket rules, the downstream systems'
 /// names (the notification Map iterates over them), and the clock.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Deps {
     pub pseudonymiser: Arc<Pseudonymiser>,
     pub config: IntakeConfig,
     pub downstream: Vec<String>,
     pub poll_budget: PollBudget,
     pub clock: SharedClock,
+    /// The archive the ticket's record will go to, checked before anything is erased:
+    /// an S3 bucket without Object Lock stops a ticket here, before any Genesys call,
+    /// not after its delete. `None`: not checked (tests of Intake alone).
+    pub archive: Option<Arc<dyn archive::Archive>>,
+}
+
+impl std::fmt::Debug for Deps {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Deps")
+            .field("config", &self.config)
+            .field("downstream", &self.downstream)
+            .field("archive", &self.archive.as_ref().map(|a| a.location()))
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -145,6 +159,18 @@ pub async fn handle(deps: &Deps, input: Input) -> Result<Output, StepError> {
         Ok(accepted) => accepted_state(deps, &accepted, now),
         Err(refused) => refused_state(deps, &refused, &input.execution.name, now),
     };
+    // No erasure that cannot be recorded: a valid ticket goes on to Genesys only if
+    // its record can be locked.
+    if let (true, Some(archive)) = (out.valid, &deps.archive) {
+        let problems = archive.store_problems().await?;
+        if !problems.is_empty() {
+            return Err(StepError::Archive(
+                archive::ArchiveError::ArchiveNotLocked {
+                    detail: problems.join("; "),
+                },
+            ));
+        }
+    }
     tracing::info!(
         ticket_id = out.ticket.id.as_str(),
         valid = out.valid,

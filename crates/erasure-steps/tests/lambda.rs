@@ -29,6 +29,7 @@ async fn a_step_behind_service_fn_answers_its_output_and_its_errors_by_name() {
         downstream: vec![],
         poll_budget: intake::PollBudget::default(),
         clock: clock(),
+        archive: None,
     };
     let mut service = service_fn(|e: LambdaEvent<intake::Input>| {
         let deps = &deps;

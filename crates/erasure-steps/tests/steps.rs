@@ -760,6 +760,7 @@ async fn intake_keeps_no_name_and_a_retried_record_write_is_answered_idempotentl
         downstream: vec!["crm".into()],
         poll_budget: PollBudget::default(),
         clock: clock.clone(),
+        archive: None,
     };
     let ticket: Value = json!({
         "ticket": {"id": "DSAR-16", "source": "onetrust", "receivedAt": "2026-11-20T10:15:00Z",
@@ -859,6 +860,7 @@ async fn a_follow_up_tickets_resumes_goes_from_intake_into_its_record() {
         downstream: vec![],
         poll_budget: PollBudget::default(),
         clock,
+        archive: None,
     };
     let follow_up: Value = json!({
         "ticket": {"id": "DSAR-17", "source": "onetrust", "receivedAt": "2026-11-20T10:15:00Z",
@@ -1060,6 +1062,7 @@ async fn intake_refuses_a_key_given_twice_in_either_form() {
         downstream: vec![],
         poll_budget: PollBudget::default(),
         clock,
+        archive: None,
     };
     let ticket = r#"{"ticket": {"id": "DSAR-17", "source": "onetrust", "receivedAt": "2026-11-20T10:15:00Z",
         "identityVerifiedAt": "2026-11-21T09:00:00Z", "verificationMethod": "account-login",
@@ -1255,6 +1258,7 @@ async fn failed_state(ticket: &str, failure: Value, after: Option<Value>) -> Val
         downstream: vec![],
         poll_budget: PollBudget::default(),
         clock: Arc::new(VirtualClock::starting_at(START.parse().unwrap())),
+        archive: None,
     };
     let t = json!({
         "ticket": {"id": ticket, "source": "onetrust", "receivedAt": "2026-11-20T10:15:00Z",
@@ -1438,7 +1442,10 @@ async fn a_former_agents_account_loses_every_personal_field_the_users_api_has() 
     let left: Vec<(&String, &Value)> = after.profile.iter().collect();
     assert_eq!(
         left,
-        [(&"preferredName".to_owned(), &json!(offboard_agent::ERASED_NAME))],
+        [(
+            &"preferredName".to_owned(),
+            &json!(offboard_agent::ERASED_NAME)
+        )],
         "left: {:?}",
         after.profile.keys()
     );

@@ -73,6 +73,7 @@ pub async fn step_environment(
                 secret("pseudonym-key", key(&"p".repeat(64))).await,
             ),
             ("DOWNSTREAM_SYSTEMS", "[]".into()),
+            ("ARCHIVE_BUCKET", "compliance-archive".into()),
         ],
         "locate" | "poll" | "erase" | "purge-recordings" | "offboard-agent" | "verify-erasure"
         | "review" => {

@@ -142,6 +142,7 @@ impl PipelineDeps {
                 downstream: p.downstream.names(),
                 poll_budget: intake::PollBudget::default(),
                 clock: p.clock.clone(),
+                archive: Some(p.archive.clone()),
             },
             review: review::Deps {
                 genesys: genesys.clone(),
