@@ -57,8 +57,12 @@ pub struct ApprovalConfig {
     /// Roles allowed to decide (compared case-insensitively; recorded as spelled here).
     pub allowed_roles: Vec<String>,
     pub tolerance: Duration,
-    /// How far in the future `at` may be (clock skew between systems).
+    /// How far in the future `at` may be (clock skew between systems); also how far
+    /// before the review was put to the DPO.
     pub max_clock_skew: Duration,
+    /// Four-eyes: the person who signed the ticket off may not also approve its
+    /// erasure (`APPROVAL_FOUR_EYES=true`). Compared as pseudonyms.
+    pub four_eyes: bool,
 }
 
 impl ApprovalConfig {
@@ -74,6 +78,7 @@ impl ApprovalConfig {
             allowed_roles: default_roles(),
             tolerance: signature::DEFAULT_TOLERANCE,
             max_clock_skew: Duration::minutes(5),
+            four_eyes: false,
         }
     }
 }
@@ -116,7 +121,7 @@ pub struct ApprovalEndpoint<S> {
 /// A decision that passed every check.
 struct Decision {
     task_token: String,
-    execution_arn: Option<String>,
+    execution_arn: String,
     decision: ApprovalDecision,
     by: Email,
     role: String,
@@ -182,10 +187,56 @@ impl<S: StepFunctions> ApprovalEndpoint<S> {
                 )],
             ));
         };
-        if let Some(arn) = &d.execution_arn {
-            self.check_waiting(arn, &d.task_token).await?;
+        let waiting = self.check_waiting(&d.execution_arn, &d.task_token).await?;
+        // A decision cannot be older than the question it answers.
+        if d.at + self.config.max_clock_skew < waiting.entered_at {
+            tracing::warn!("decision refused: dated before the review was put");
+            return Err(Answer::invalid(
+                400,
+                "decided-before-review",
+                "the decision is dated before the review was put to the DPO",
+                &[FieldError::new(
+                    "at",
+                    "before-review",
+                    format!(
+                        "is before the review began ({})",
+                        erasure_core::time::format_utc(&waiting.entered_at)
+                    ),
+                )],
+            ));
         }
         let actor_ref = self.config.pseudonymiser.actor(&d.by);
+        if self.config.four_eyes {
+            // The ticket's sign-off, as Intake pseudonymised it, from the waiting
+            // state's input (read here, never logged). Unknown is refused: four-eyes
+            // that cannot be checked is not four-eyes.
+            let signer = (waiting.state_input.as_deref())
+                .and_then(|i| serde_json::from_str::<Value>(i).ok())
+                .and_then(|i| {
+                    i.pointer("/ticket/signOff/actorRef")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned)
+                });
+            match signer {
+                Some(s) if s != actor_ref.as_str() => {}
+                Some(_) => {
+                    tracing::warn!("decision refused: four-eyes, the signer approves");
+                    return Err(Answer::refuse(
+                        403,
+                        "four-eyes",
+                        "the person who signed the ticket off may not also decide its review (four-eyes)",
+                    ));
+                }
+                None => {
+                    tracing::warn!("decision refused: four-eyes, signer unknown");
+                    return Err(Answer::refuse(
+                        409,
+                        "signer-unknown",
+                        "four-eyes is on and the execution does not show who signed the ticket off; nothing was sent",
+                    ));
+                }
+            }
+        }
         let sent = match d.decision {
             ApprovalDecision::Approve => {
                 let output = approval_output(&actor_ref, &role, d.at);
@@ -221,9 +272,9 @@ impl<S: StepFunctions> ApprovalEndpoint<S> {
         }
     }
 
-    /// When the decision names its execution: one of ours, running, and waiting in
+    /// The execution the decision names: one of ours, running, and waiting in
     /// AwaitDecision for this very token. Checked before anything is sent.
-    async fn check_waiting(&self, arn: &str, token: &str) -> Result<(), Answer> {
+    async fn check_waiting(&self, arn: &str, token: &str) -> Result<sfn::CurrentState, Answer> {
         let execution = match self.sfn.describe_execution_metadata(arn).await {
             Ok(e) => e,
             Err(SfnError::ExecutionDoesNotExist) => {
@@ -276,7 +327,7 @@ impl<S: StepFunctions> ApprovalEndpoint<S> {
                 "the execution is waiting for a decision under another task token; nothing was sent",
             ));
         }
-        Ok(())
+        Ok(current)
     }
 
     /// Reads the decision, reporting every problem at once.
@@ -373,8 +424,16 @@ impl<S: StepFunctions> ApprovalEndpoint<S> {
                 Some(t) => Some(t),
             }
         });
+        // Required: a decision is checked against the execution that waits for it.
         let execution_arn = match map.get("executionArn").filter(|v| !v.is_null()) {
-            None => None,
+            None => {
+                err(
+                    "executionArn",
+                    "required",
+                    "is required: the execution the decision answers".into(),
+                );
+                None
+            }
             Some(Value::String(arn)) => {
                 if sfn::execution_name_in(&self.config.state_machine_arn, arn).is_some() {
                     Some(arn.clone())
@@ -426,20 +485,23 @@ impl<S: StepFunctions> ApprovalEndpoint<S> {
                 "is only recorded with a rejection".into(),
             );
         }
-        match (task_token, decision, by, role, at) {
-            (Some(task_token), Some(decision), Some(by), Some(role), Some(at))
-                if errors.is_empty() =>
-            {
-                Ok(Decision {
-                    task_token,
-                    execution_arn,
-                    decision,
-                    by,
-                    role,
-                    at,
-                    reason_code,
-                })
-            }
+        match (task_token, execution_arn, decision, by, role, at) {
+            (
+                Some(task_token),
+                Some(execution_arn),
+                Some(decision),
+                Some(by),
+                Some(role),
+                Some(at),
+            ) if errors.is_empty() => Ok(Decision {
+                task_token,
+                execution_arn,
+                decision,
+                by,
+                role,
+                at,
+                reason_code,
+            }),
             _ => Err(invalid(errors)),
         }
     }

@@ -163,7 +163,8 @@ fn read_only_archive(
 }
 
 /// `approval`: `APPROVAL_SECRET_ARN`, `PSEUDONYM_KEY_SECRET_ARN`, `STATE_MACHINE_ARN`,
-/// and optionally `APPROVAL_ROLES` (comma-separated; default DPO, Privacy Officer).
+/// and optionally `APPROVAL_ROLES` (comma-separated; default DPO, Privacy Officer) and
+/// `APPROVAL_FOUR_EYES` (`true`: the ticket's signer may not approve; default `false`).
 pub async fn approval_from_env() -> Result<ApprovalEndpoint<aws_sdk_sfn::Client>, StartupError> {
     let env = process_env();
     let state_machine_arn = env.state_machine_arn("STATE_MACHINE_ARN")?;
@@ -180,8 +181,19 @@ pub async fn approval_from_env() -> Result<ApprovalEndpoint<aws_sdk_sfn::Client>
     let secrets = aws_sdk_secretsmanager::Client::new(&aws);
     let keys = signing_keys(&secrets, "APPROVAL_SECRET_ARN", &approval_arn).await?;
     let pseudonymiser = pseudonymiser(&secrets, "PSEUDONYM_KEY_SECRET_ARN", &pseudonym_arn).await?;
+    let four_eyes = match env.optional("APPROVAL_FOUR_EYES").as_deref() {
+        None | Some("" | "false") => false,
+        Some("true") => true,
+        Some(_) => {
+            return Err(StartupError::InvalidEnv {
+                name: "APPROVAL_FOUR_EYES",
+                reason: "must be true or false".into(),
+            });
+        }
+    };
     let mut config = ApprovalConfig::new(state_machine_arn, keys, pseudonymiser);
     config.allowed_roles = roles;
+    config.four_eyes = four_eyes;
     Ok(ApprovalEndpoint {
         config,
         sfn: aws_sdk_sfn::Client::new(&aws),

@@ -75,15 +75,20 @@ impl Fixture {
 
     /// Starts an execution and waits until it waits for a decision: (ARN, token).
     async fn waiting(&self, name: &str) -> (String, String) {
+        self.waiting_with(
+            name,
+            json!({"ticket": {"id": name}, "review": {"reasons": ["recycled-number"]}}),
+        )
+        .await
+    }
+
+    async fn waiting_with(&self, name: &str, input: Value) -> (String, String) {
         let sfn = self.moto.sfn_client();
         let arn = sfn
             .start_execution()
             .state_machine_arn(&self.sm)
             .name(name)
-            .input(
-                json!({"ticket": {"id": name}, "review": {"reasons": ["recycled-number"]}})
-                    .to_string(),
-            )
+            .input(input.to_string())
             .send()
             .await
             .expect("start")
@@ -210,7 +215,7 @@ async fn a_second_answer_to_the_same_token_is_refused_and_changes_nothing() {
     let first = endpoint
         .handle(signed_json(
             APPROVAL_KEY,
-            &decision(&token, None, "approve", now),
+            &decision(&token, Some(&arn), "approve", now),
             now,
         ))
         .await;
@@ -222,7 +227,7 @@ async fn a_second_answer_to_the_same_token_is_refused_and_changes_nothing() {
     let again = endpoint
         .handle(signed_json(
             APPROVAL_KEY,
-            &decision(&token, None, "approve", now),
+            &decision(&token, Some(&arn), "approve", now),
             Utc::now(),
         ))
         .await;
@@ -235,8 +240,8 @@ async fn a_second_answer_to_the_same_token_is_refused_and_changes_nothing() {
         ))
         .await;
 
-    assert_eq!(again.status(), 410, "{}", json_body(&again));
-    assert_eq!(json_body(&again)["error"], "task-token-invalid");
+    assert_eq!(again.status(), 409, "{}", json_body(&again));
+    assert_eq!(json_body(&again)["error"], "execution-not-running");
     assert_eq!(reject.status(), 409, "{}", json_body(&reject));
     assert_eq!(json_body(&reject)["error"], "execution-not-running");
     let (status, output_after) = f.ended(&arn).await;
@@ -463,4 +468,95 @@ async fn the_roles_allowed_to_decide_are_configurable() {
         output["approval"]["role"], "Privacy Counsel",
         "recorded as configured"
     );
+}
+
+#[tokio::test]
+async fn an_approval_must_name_its_execution_and_cannot_predate_the_review() {
+    let f = Fixture::new().await;
+    let (arn, token) = f.waiting("DSAR-20").await;
+    let endpoint = f.endpoint();
+    let now = Utc::now();
+    let unnamed = endpoint
+        .handle(signed_json(
+            APPROVAL_KEY,
+            &decision(&token, None, "approve", now),
+            now,
+        ))
+        .await;
+    assert_eq!(unnamed.status(), 422, "{}", json_body(&unnamed));
+    assert!(json_body(&unnamed).to_string().contains("executionArn"));
+    // Dated a day before the review was put to the DPO (beyond any clock skew).
+    let early = endpoint
+        .handle(signed_json(
+            APPROVAL_KEY,
+            &decision(&token, Some(&arn), "approve", now - Duration::days(1)),
+            now,
+        ))
+        .await;
+    assert_eq!(early.status(), 400, "{}", json_body(&early));
+    assert_eq!(json_body(&early)["error"], "decided-before-review");
+    assert_eq!(f.status(&arn).await, "RUNNING", "nothing was sent");
+}
+
+#[tokio::test]
+async fn under_four_eyes_the_person_who_signed_the_ticket_off_cannot_approve_it() {
+    let f = Fixture::new().await;
+    let signed_by = |actor: &str| {
+        json!({"ticket": {"id": "x", "signOff": {"actorRef": actor, "role": "DPO", "at": "2026-11-21T11:00:00Z"}},
+               "review": {"reasons": []}})
+    };
+    let mut endpoint = f.endpoint();
+    endpoint.config.four_eyes = true;
+    let now = Utc::now();
+
+    // The DPO signed the ticket off: her approval is refused, nothing is sent.
+    let (arn, token) = f.waiting_with("DSAR-21", signed_by(&actor_ref())).await;
+    let same = endpoint
+        .handle(signed_json(
+            APPROVAL_KEY,
+            &decision(&token, Some(&arn), "approve", now),
+            now,
+        ))
+        .await;
+    assert_eq!(same.status(), 403, "{}", json_body(&same));
+    assert_eq!(json_body(&same)["error"], "four-eyes");
+    assert_eq!(f.status(&arn).await, "RUNNING");
+
+    // Who signed it off cannot be told: refused too.
+    let (arn2, token2) = f.waiting("DSAR-22").await;
+    let unknown = endpoint
+        .handle(signed_json(
+            APPROVAL_KEY,
+            &decision(&token2, Some(&arn2), "approve", now),
+            now,
+        ))
+        .await;
+    assert_eq!(unknown.status(), 409, "{}", json_body(&unknown));
+    assert_eq!(json_body(&unknown)["error"], "signer-unknown");
+
+    // Somebody else signed it off: the DPO's approval goes through.
+    let other = pseudonymiser()
+        .actor(&"counsel@example.com".parse().expect("email"))
+        .as_str()
+        .to_owned();
+    let (arn3, token3) = f.waiting_with("DSAR-23", signed_by(&other)).await;
+    let ok = endpoint
+        .handle(signed_json(
+            APPROVAL_KEY,
+            &decision(&token3, Some(&arn3), "approve", now),
+            now,
+        ))
+        .await;
+    assert_eq!(ok.status(), 200, "{}", json_body(&ok));
+    // Without four-eyes the signer may decide (the default).
+    let (arn4, token4) = f.waiting_with("DSAR-24", signed_by(&actor_ref())).await;
+    let plain = f
+        .endpoint()
+        .handle(signed_json(
+            APPROVAL_KEY,
+            &decision(&token4, Some(&arn4), "approve", now),
+            now,
+        ))
+        .await;
+    assert_eq!(plain.status(), 200, "{}", json_body(&plain));
 }
