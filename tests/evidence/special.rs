@@ -168,6 +168,16 @@ async fn erase_panicking_after_genesys_accepted_the_delete_is_failed_and_a_rerun
     );
 }
 
+/// The happy-path ticket on the harness's own pipeline, to its end.
+async fn start_happy_path(h: &Harness) -> local_runner::ExecutionResult {
+    h.pipeline
+        .runner()
+        .start_named("DSAR-2026-1001", e2e::ticket("happy-path"))
+        .expect("starts")
+        .wait()
+        .await
+}
+
 async fn s3_harness(create_bucket: bool) -> Harness {
     let moto = testkit::MotoServer::start();
     let proxy = FaultyProxy::start(moto.endpoint()).await;
@@ -193,13 +203,7 @@ async fn a_bucket_without_object_lock_stops_the_ticket_before_any_genesys_call()
         .send()
         .await
         .expect("a plain bucket");
-    let result = h
-        .pipeline
-        .runner()
-        .start_named("DSAR-2026-1001", e2e::ticket("happy-path"))
-        .expect("starts")
-        .wait()
-        .await;
+    let result = start_happy_path(&h).await;
     assert!(
         h.emulator.request_log().is_empty(),
         "nothing erased that cannot be recorded"
@@ -265,13 +269,7 @@ async fn a_missing_archive_bucket_fails_the_execution_loudly_and_a_rerun_after_t
     let h = s3_harness(false).await;
     let personas = personas_of("happy-path");
     let before = others(&h, personas);
-    let result = h
-        .pipeline
-        .runner()
-        .start_named("DSAR-2026-1001", e2e::ticket("happy-path"))
-        .expect("starts")
-        .wait()
-        .await;
+    let result = start_happy_path(&h).await;
     // No record can be written: the execution fails with the alarm's name, and
     // Intake found it out before any Genesys call (nothing erased unrecorded).
     let error = result.error().expect("the execution failed");

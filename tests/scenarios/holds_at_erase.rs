@@ -44,6 +44,20 @@ fn register(holds: serde_json::Value) -> Vec<u8> {
     serde_json::to_vec(&json!({"keyId": null, "holds": holds})).expect("JSON")
 }
 
+/// The happy-path ticket run with a register that reads `before` for the first
+/// `reads` reads (Review's), then `after`.
+async fn run_with_register(h: &Harness, before: &[u8], after: &[u8], reads: usize) -> e2e::Run {
+    let changing = Arc::new(ChangingRegister {
+        before: before.to_vec(),
+        after: after.to_vec(),
+        reads,
+        read: AtomicUsize::new(0),
+    });
+    let pipeline = h.pipeline_with(|d| d.review.holds = changing.clone());
+    h.run_on(&pipeline, "DSAR-2026-1001", e2e::ticket("happy-path"))
+        .await
+}
+
 fn digest(bytes: &[u8]) -> String {
     erasure_steps::gdpr::sha256_of(bytes)
 }
@@ -58,16 +72,7 @@ async fn a_hold_placed_after_the_review_sends_the_ticket_back_and_its_conversati
         "conversationIds": [held],
         "expiry": "2027-03-31"
     }]));
-    let changing = Arc::new(ChangingRegister {
-        before: register(json!([])),
-        after: after.clone(),
-        reads: 1,
-        read: AtomicUsize::new(0),
-    });
-    let pipeline = h.pipeline_with(|d| d.review.holds = changing.clone());
-    let run = h
-        .run_on(&pipeline, "DSAR-2026-1001", e2e::ticket("happy-path"))
-        .await;
+    let run = run_with_register(&h, &register(json!([])), &after, 1).await;
     let record = run.record();
 
     // Erase saw the new hold before sending anything, and the ticket was reviewed again.
@@ -95,19 +100,7 @@ async fn a_hold_placed_after_the_review_sends_the_ticket_back_and_its_conversati
 
     // Exactly what a review that had seen the hold from the start decides.
     let seen = Harness::builder().start().await;
-    let from_start = Arc::new(ChangingRegister {
-        before: after.clone(),
-        after: after.clone(),
-        reads: 0,
-        read: AtomicUsize::new(0),
-    });
-    let baseline = seen
-        .run_on(
-            &seen.pipeline_with(|d| d.review.holds = from_start.clone()),
-            "DSAR-2026-1001",
-            e2e::ticket("happy-path"),
-        )
-        .await;
+    let baseline = run_with_register(&seen, &after, &after, 0).await;
     let b = baseline.record();
     for field in [
         "outcome", "withheld", "excluded", "gaps", "counts", "deferral",
@@ -134,16 +127,7 @@ async fn a_register_change_that_does_not_concern_the_subject_lets_the_erasure_go
         "conversationIds": ["64458958-dd7f-4f46-acaa-e3121b376b94"],
         "expiry": null
     }]));
-    let changing = Arc::new(ChangingRegister {
-        before: before.clone(),
-        after: after.clone(),
-        reads: 1,
-        read: AtomicUsize::new(0),
-    });
-    let pipeline = h.pipeline_with(|d| d.review.holds = changing.clone());
-    let run = h
-        .run_on(&pipeline, "DSAR-2026-1001", e2e::ticket("happy-path"))
-        .await;
+    let run = run_with_register(&h, &before, &after, 1).await;
     let record = run.record();
     assert_eq!(run.outcome(), "COMPLETED", "{record:#}");
     assert_eq!(
