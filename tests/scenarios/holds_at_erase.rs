@@ -190,3 +190,62 @@ async fn holds_that_keep_changing_end_in_a_failed_record_and_nothing_more_is_sen
         "nothing was erased past a hold the review did not weigh"
     );
 }
+
+/// An empty register whose second read (Erase's) first puts one call under Genesys
+/// deletion protection, as a records manager would while the review waits.
+#[derive(Debug)]
+struct ProtectsOnSecondRead {
+    genesys: genesys::GenesysClient,
+    call: String,
+    read: AtomicUsize,
+}
+
+#[async_trait]
+impl HoldRegisterSource for ProtectsOnSecondRead {
+    async fn load(&self) -> Result<Vec<u8>, StepError> {
+        if self.read.fetch_add(1, Ordering::SeqCst) == 1 {
+            self.genesys
+                .set_deletion_protection(std::slice::from_ref(&self.call), true)
+                .await
+                .expect("protection applied");
+        }
+        Ok(register(json!([])))
+    }
+
+    fn describe(&self) -> String {
+        "an empty register, and protection applied while the review waits".into()
+    }
+}
+
+#[tokio::test]
+async fn deletion_protection_applied_while_the_review_waits_keeps_that_call() {
+    let h = Harness::builder().start().await;
+    let call = Harness::persona_conversations("happy-path")[0].clone();
+    let source = Arc::new(ProtectsOnSecondRead {
+        genesys: h.genesys(),
+        call: call.clone(),
+        read: AtomicUsize::new(0),
+    });
+    let pipeline = h.pipeline_with(|d| d.review.holds = source.clone());
+    let run = h
+        .run_on(&pipeline, "DSAR-2026-1001", e2e::ticket("happy-path"))
+        .await;
+    let record = run.record();
+    let states = run.states();
+    let first_erase = states.iter().position(|s| s == "Erase").expect("Erase ran");
+    assert_eq!(states[first_erase + 1], "HoldsChanged", "{states:?}");
+    assert!(
+        h.conversation_ids().contains(&call),
+        "the protected call is kept"
+    );
+    let kept: Vec<&serde_json::Value> = (record["withheld"].as_array().expect("withheld").iter())
+        .filter(|w| w["conversationId"] == call.as_str())
+        .collect();
+    assert_eq!(kept.len(), 1, "{record:#}");
+    assert_eq!(kept[0]["reason"], "DELETION_PROTECTION", "{record:#}");
+    // Nothing was sent before the second review weighed the protection.
+    let after_review = (run.outcome.result.history.iter())
+        .filter(|e| e.kind == "TaskStateEntered" && e.state_name.as_deref() == Some("Review"))
+        .count();
+    assert_eq!(after_review, 2);
+}
