@@ -502,15 +502,15 @@ async fn review_gate(
         decided.answered_at
     );
 
-    // A second answer, delivered again by a retrying tool (Step Functions refuses the
-    // answered token) and naming the execution (the endpoint refuses: it has ended):
-    // nothing changes.
+    // A second answer, delivered again by a retrying tool without naming the execution
+    // (refused before anything: a decision must name it) and naming the execution (the
+    // endpoint refuses: it has ended): nothing changes.
     let state = world.status_and_events(&on_moto.execution).await;
     let versions = world.archive_versions().await;
     let (_, again) = world.answer_review(notice, "approve", false).await;
     assert_eq!(
         (again.status, again.code()),
-        (410, "task-token-invalid"),
+        (422, "invalid-decision"),
         "{}",
         again.body
     );
