@@ -95,3 +95,76 @@ async fn active_agent_is_never_touched_and_goes_to_review() {
             .all(|d| d.subject.user_id.is_none())
     );
 }
+
+#[tokio::test]
+async fn a_former_agents_work_e_mail_in_the_ticket_erases_none_of_the_conversations_she_handled() {
+    // One of the e-mails she answered for a customer carries her work address on her
+    // leg, as e-mail interactions do; the ticket lists that address too.
+    let mut ds = genesys_emulator::Dataset::bundled();
+    let work = ds
+        .users
+        .iter()
+        .find(|u| u.id == AOIFE)
+        .expect("the user")
+        .email
+        .clone();
+    let persona = ds.persona("former-agent").cloned().expect("persona");
+    let handled: BTreeSet<String> = persona.agent_conversation_ids.iter().cloned().collect();
+    let marked = persona.agent_conversation_ids[0].clone();
+    let conversation = ds
+        .conversations
+        .iter_mut()
+        .find(|c| c.id == marked)
+        .expect("a conversation she handled");
+    let leg = conversation
+        .participants
+        .iter_mut()
+        .find(|p| p.user_id.as_deref() == Some(AOIFE))
+        .expect("her leg");
+    leg.email_address = Some(work.clone());
+    let h = Harness::builder().dataset(ds).start().await;
+    let mut ticket = e2e::ticket("former-agent");
+    ticket["subject"]["emails"]
+        .as_array_mut()
+        .expect("e-mails")
+        .push(serde_json::json!(work));
+
+    let run = h.run_input("DSAR-2026-1005", ticket).await;
+    let record = run.record();
+    assert_eq!(run.outcome(), "COMPLETED", "{record:#}");
+    // Every conversation she handled is still there, the marked one included.
+    let after = h.conversation_ids();
+    assert!(
+        handled.is_subset(&after),
+        "other customers' conversations stay: missing {:?}, marked {marked}, excluded {}, identifiers {}",
+        handled.difference(&after).collect::<Vec<_>>(),
+        record["excluded"],
+        record["subject"]["identifiers"]
+    );
+    // The work address is searched, never sent for deletion.
+    assert!(
+        jobs(&h, RequestType::GdprDelete).iter().all(|d| d
+            .subject
+            .email_addresses
+            .iter()
+            .all(|e| !e.as_str().eq_ignore_ascii_case(&work))),
+        "no delete names her work address"
+    );
+    let work_email = (record["subject"]["identifiers"]
+        .as_array()
+        .expect("identifiers")
+        .iter())
+    .filter(|i| i["kind"] == "email")
+    .find(|i| strings(&i["leftOutBecause"]).contains(&"handled-as-agent".to_owned()))
+    .expect("the work e-mail, left out because she handled those conversations");
+    assert_eq!(work_email["usage"], "searched-only");
+    let excluded: BTreeSet<String> = (record["excluded"].as_array().expect("a list").iter())
+        .filter(|x| x["reason"] == "HANDLED_AS_AGENT")
+        .filter_map(|x| x["conversationId"].as_str().map(str::to_owned))
+        .collect();
+    assert!(excluded.contains(&marked), "{excluded:?}");
+    // Her own conversations as a customer are still erased (by her own e-mail and number).
+    for c in &persona.customer_conversation_ids {
+        assert!(!after.contains(c), "her own conversation {c} is erased");
+    }
+}

@@ -434,6 +434,17 @@ pub fn decide(facts: &ReviewFacts<'_>) -> ReviewOutcome {
                 .insert(LeftOutBecause::HandledAsAgent);
         }
     }
+    // Her work address also sits on legs of conversations she handled where the search
+    // does not show it (a reply's headers, a transfer): once she handled any, it never
+    // goes into the delete.
+    if !agent_handled.is_empty() {
+        for work_ref in facts.work_identifiers {
+            left_out
+                .entry(work_ref.clone())
+                .or_default()
+                .insert(LeftOutBecause::HandledAsAgent);
+        }
+    }
 
     // An identifier Genesys knows somebody else by never goes into the delete.
     for id in facts.identifiers {

@@ -821,3 +821,28 @@ fn the_agents_work_e_mail_never_deletes_the_conversations_she_handled_either() {
     assert_eq!(out.delete_subject.emails.len(), 1);
     assert!(out.in_scope.len() == 3, "{:?}", out.in_scope);
 }
+
+#[test]
+fn once_she_handled_any_conversation_her_work_e_mail_stays_out_even_where_unseen() {
+    // Her work address found nothing it shows, but the user id found a conversation she
+    // handled: the address may sit unseen on such legs, so it is never deleted by.
+    let out = run(&Case {
+        with_user: true,
+        conversations: vec![
+            ("c-own", IN, None, vec![By::Phone]),
+            ("c-work", IN, None, vec![By::User]),
+        ],
+        agent: Some(AgentStatus::Inactive),
+        work: vec![By::Email],
+        ..Case::default()
+    });
+    assert!(out.delete_subject.emails.is_empty());
+    assert_eq!(
+        usage_of(&out, "email"),
+        (
+            IdentifierUsage::SearchedOnly,
+            vec![LeftOutBecause::HandledAsAgent]
+        )
+    );
+    assert_eq!(ids(&out.in_scope), ["c-own"]);
+}
