@@ -146,11 +146,14 @@ impl Needles {
                 context(&hay, m.start(), m.end())
             ));
         }
-        let runs = number_runs(text);
-        for m in self.matcher.find_overlapping_iter(&runs) {
-            let (needle, kind) = &self.items[m.pattern().as_usize()];
-            if *kind == Kind::Digits {
-                found.insert(format!("{what}: {needle:?} as a number"));
+        // Each run is searched on its own, and reported with the text it came from, so
+        // a finding says whether it is a leak or a number that happens to contain one.
+        for (digits, raw) in number_runs(text) {
+            for m in self.matcher.find_overlapping_iter(&digits) {
+                let (needle, kind) = &self.items[m.pattern().as_usize()];
+                if *kind == Kind::Digits {
+                    found.insert(format!("{what}: {needle:?} as a number in {raw:?}"));
+                }
             }
         }
         found.into_iter().collect()
@@ -175,26 +178,30 @@ fn context(hay: &str, start: usize, end: usize) -> String {
     hay[a..b].to_owned()
 }
 
-/// Every run of digits and phone punctuation (`+ - ( ) . /` and spaces) as its
-/// digits alone, runs separated by `|`.
-fn number_runs(text: &str) -> String {
-    let mut out = String::new();
+/// Every run of digits and phone punctuation (`+ - ( ) . /` and spaces) of at least
+/// seven digits: its digits alone, and the run as written.
+fn number_runs(text: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
     let mut digits = String::new();
-    let flush = |digits: &mut String, out: &mut String| {
+    let mut raw = String::new();
+    let flush = |digits: &mut String, raw: &mut String, out: &mut Vec<(String, String)>| {
         if digits.len() >= 7 {
-            out.push_str(digits);
-            out.push('|');
+            out.push((digits.clone(), raw.trim().to_owned()));
         }
         digits.clear();
+        raw.clear();
     };
     for c in text.chars() {
         if c.is_ascii_digit() {
             digits.push(c);
-        } else if !" +-()./".contains(c) {
-            flush(&mut digits, &mut out);
+            raw.push(c);
+        } else if " +-()./".contains(c) {
+            raw.push(c);
+        } else {
+            flush(&mut digits, &mut raw, &mut out);
         }
     }
-    flush(&mut digits, &mut out);
+    flush(&mut digits, &mut raw, &mut out);
     out
 }
 
