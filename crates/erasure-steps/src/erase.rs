@@ -98,7 +98,6 @@ pub async fn handle(deps: &Deps, input: Input) -> Result<Output, StepError> {
             Some(r) => (r, true),
             None => (post_delete(g, &name, &wanted, started).await?, false),
         };
-        let now = g.clock.now();
         let subject_matches = reused.then(|| same_identifiers(&request.subject, &wanted));
         tracing::info!(
             ticket_id,
@@ -113,15 +112,7 @@ pub async fn handle(deps: &Deps, input: Input) -> Result<Output, StepError> {
                 "submitted"
             }
         );
-        parts.push(RequestPart {
-            names,
-            request_id: request.id.clone(),
-            name,
-            submitted_at: request.created_date.unwrap_or(now),
-            reused,
-            subject_matches,
-            poll: g.poll.initial(&request, now),
-        });
+        parts.push(part(g, names, name, &request, reused, subject_matches));
     }
     // A delete this ticket sent earlier for an identifier this review did not clear
     // (the ticket was decided again) cannot be taken back: it is listed, never
@@ -135,18 +126,18 @@ pub async fn handle(deps: &Deps, input: Input) -> Result<Output, StepError> {
                 continue;
             }
             let name = part_name(ticket_id, names);
-            if let Some(request) = earlier_delete(g, &name, &mut earlier_differs).await? {
-                let now = g.clock.now();
+            // Looked up as a delete of this run would be; one that cannot be settled
+            // is a difference a person checks, not a failure of this erasure.
+            let earlier = match existing_delete(g, ticket_id, &name).await {
+                Err(StepError::SubmissionUnknown(_)) => {
+                    earlier_differs = true;
+                    None
+                }
+                other => other?,
+            };
+            if let Some(request) = earlier {
                 earlier_differs = true;
-                parts.push(RequestPart {
-                    names: Some(names),
-                    request_id: request.id.clone(),
-                    name,
-                    submitted_at: request.created_date.unwrap_or(now),
-                    reused: true,
-                    subject_matches: None,
-                    poll: g.poll.initial(&request, now),
-                });
+                parts.push(part(g, Some(names), name, &request, true, None));
             }
         }
     }
@@ -181,28 +172,24 @@ pub async fn handle(deps: &Deps, input: Input) -> Result<Output, StepError> {
     })
 }
 
-/// A delete of that name this ticket sent before, if the ledger knows of one (an
-/// intent without an id is looked up; one that cannot be settled sets `unsure`).
-async fn earlier_delete(
+/// One of the section's requests, as first seen now.
+fn part(
     g: &GenesysDeps,
-    name: &str,
-    unsure: &mut bool,
-) -> Result<Option<GdprRequest>, StepError> {
-    match g.ledger.get(name).await? {
-        None => Ok(None),
-        Some(LedgerEntry {
-            request_id: Some(id),
-            ..
-        }) => Ok(Some(g.client.get_gdpr_request(&id).await?)),
-        Some(LedgerEntry { intent_at, .. }) => {
-            match find_recent(&g.client, name, GdprRequestType::GdprDelete, intent_at).await? {
-                Some(found) => Ok(found.into_iter().next()),
-                None => {
-                    *unsure = true;
-                    Ok(None)
-                }
-            }
-        }
+    names: Option<PartIdentifier>,
+    name: String,
+    request: &GdprRequest,
+    reused: bool,
+    subject_matches: Option<bool>,
+) -> RequestPart {
+    let now = g.clock.now();
+    RequestPart {
+        names,
+        request_id: request.id.clone(),
+        name,
+        submitted_at: request.created_date.unwrap_or(now),
+        reused,
+        subject_matches,
+        poll: g.poll.initial(request, now),
     }
 }
 
