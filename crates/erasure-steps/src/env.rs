@@ -47,8 +47,8 @@ use crate::ports::{
     S3HoldRegister, S3Ledger,
 };
 use crate::{
-    erase, intake, notify_downstream, notify_review, purge_recordings, report_ticket, review,
-    verify_erasure, write_record,
+    hold_recheck, intake, notify_downstream, notify_review, report_ticket, review, verify_erasure,
+    write_record,
 };
 
 /// The environment of one function: its variables and the AWS configuration.
@@ -386,18 +386,10 @@ impl Env {
     }
 }
 
-impl erase::Deps {
+/// Erase's and PurgeRecordings' ports (`erase::Deps`, `purge_recordings::Deps`).
+impl hold_recheck::Deps {
     pub async fn from_env(env: &Env) -> Result<Self, StepError> {
-        Ok(erase::Deps {
-            genesys: env.genesys().await?,
-            holds: Arc::new(env.hold_register()?),
-        })
-    }
-}
-
-impl purge_recordings::Deps {
-    pub async fn from_env(env: &Env) -> Result<Self, StepError> {
-        Ok(purge_recordings::Deps {
+        Ok(hold_recheck::Deps {
             genesys: env.genesys().await?,
             holds: Arc::new(env.hold_register()?),
         })

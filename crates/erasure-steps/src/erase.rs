@@ -20,7 +20,6 @@
 //! the ticket is reviewed again.
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
 
 use erasure_core::identifiers::PhoneE164;
 use erasure_core::record::GdprRequestType;
@@ -30,18 +29,12 @@ use serde::Deserialize;
 use crate::error::StepError;
 use crate::gdpr::{GenesysDeps, check_ticket_id, find_recent, status_of};
 use crate::hold_recheck::{self, HoldsAtReview};
-use crate::ports::{HoldRegisterSource, LedgerEntry};
+use crate::ports::LedgerEntry;
 use crate::state::{
     PartIdentifier, RequestPart, RequestSection, Selection, SubjectSection, part_name, request_name,
 };
 
-/// Erase's ports: Genesys (and the ledger it keeps), and the legal-hold register it
-/// reads again before the first GDPR_DELETE.
-#[derive(Debug, Clone)]
-pub struct Deps {
-    pub genesys: GenesysDeps,
-    pub holds: Arc<dyn HoldRegisterSource>,
-}
+pub type Deps = hold_recheck::Deps;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

@@ -7,6 +7,8 @@
 //! matter's hold, an expired one) lets the erasure go on, and the record names both
 //! versions of the register.
 
+use std::sync::Arc;
+
 use erasure_core::deadline::{DeadlineConfig, local_date};
 use erasure_core::hold::{
     ActiveHold, Deferral, HeldConversation, LegalHold, WithholdReason, parse_register,
@@ -17,9 +19,17 @@ use genesys::GenesysClient;
 use serde::Deserialize;
 
 use crate::error::StepError;
-use crate::gdpr::sha256_of;
+use crate::gdpr::{GenesysDeps, sha256_of};
 use crate::ports::HoldRegisterSource;
 use crate::state::IdentifiersSection;
+
+/// The ports of the steps that erase (Erase, PurgeRecordings): Genesys (and the
+/// ledger it keeps), and the legal-hold register they read again first.
+#[derive(Debug, Clone)]
+pub struct Deps {
+    pub genesys: GenesysDeps,
+    pub holds: Arc<dyn HoldRegisterSource>,
+}
 
 /// What the review weighed (`$.review`, `$.identifiers`, the clock's time zone).
 #[derive(Debug, Clone, Deserialize)]
@@ -44,13 +54,8 @@ pub struct RegisterNow {
 }
 
 impl RegisterNow {
-    /// Whether a new hold names the subject (its conversations' dates are the
-    /// review's: every one of them may be held).
-    pub fn names_subject(&self) -> bool {
-        self.new_holds.iter().any(|h| !h.subject_refs.is_empty())
-    }
-
-    /// The new hold naming the conversation, if any.
+    /// The new hold that may cover the conversation: one naming it, or one naming the
+    /// subject (its conversations' dates are the review's: every one may be held).
     pub fn holding(&self, c: &ConversationId) -> Option<&LegalHold> {
         (self.new_holds.iter())
             .find(|h| !h.subject_refs.is_empty() || h.conversation_ids.contains(c))

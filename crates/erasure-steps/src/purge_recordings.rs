@@ -5,8 +5,9 @@
 //! Deletion protection and the legal-hold register are checked again first (a hold
 //! can arrive after the review): a protected conversation, or one a hold the review
 //! did not weigh may cover (every one, when the new hold names the subject), is never
-//! touched and its recordings are reported as not purged. A recording Genesys no longer has (its conversation went with the GDPR
-//! delete, or it is already DELETED) is confirmed gone: that is what the record's
+//! touched and its recordings are reported as not purged. A recording Genesys no
+//! longer has (its conversation went with the GDPR delete, or it is already DELETED)
+//! is confirmed gone: that is what the record's
 //! `purged` list proves. Idempotent: a retry finds the recordings DELETED.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -17,19 +18,11 @@ use erasure_core::record::{FailedRecording, PurgedRecording, RecordingRef};
 use genesys::{FileState, GenesysError};
 use serde::{Deserialize, Serialize};
 
-use std::sync::Arc;
-
 use crate::error::StepError;
-use crate::gdpr::{GenesysDeps, check_ticket_id};
+use crate::gdpr::check_ticket_id;
 use crate::hold_recheck::{HoldsAtReview, read_register};
-use crate::ports::HoldRegisterSource;
 
-/// PurgeRecordings' ports: Genesys, and the legal-hold register read again.
-#[derive(Debug, Clone)]
-pub struct Deps {
-    pub genesys: GenesysDeps,
-    pub holds: Arc<dyn HoldRegisterSource>,
-}
+pub type Deps = crate::hold_recheck::Deps;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

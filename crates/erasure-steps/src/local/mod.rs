@@ -111,18 +111,11 @@ pub struct LocalPorts {
 }
 
 impl PipelineDeps {
-    /// Erase's ports: the pipeline's Genesys (its ledger and polling, as changed by
-    /// the caller) and Review's hold register, read again before a delete.
-    pub fn erase(&self) -> erase::Deps {
-        erase::Deps {
-            genesys: self.genesys.clone(),
-            holds: self.review.holds.clone(),
-        }
-    }
-
-    /// PurgeRecordings' ports, made the same way as Erase's.
-    pub fn purge(&self) -> purge_recordings::Deps {
-        purge_recordings::Deps {
+    /// Erase's and PurgeRecordings' ports: the pipeline's Genesys (its ledger and
+    /// polling, as changed by the caller) and Review's hold register, read again
+    /// before anything is erased.
+    pub fn erasing(&self) -> crate::hold_recheck::Deps {
+        crate::hold_recheck::Deps {
             genesys: self.genesys.clone(),
             holds: self.review.holds.clone(),
         }
@@ -263,8 +256,11 @@ pub fn resources(deps: Arc<PipelineDeps>, reviewer: Arc<dyn Reviewer>) -> Resour
         .function("poll", step!(deps, genesys, poll))
         .function("review", step!(deps, review, review))
         .function("notify-review", await_decision(deps.clone(), reviewer))
-        .function("erase", step!(deps, fn erase, erase))
-        .function("purge-recordings", step!(deps, fn purge, purge_recordings))
+        .function("erase", step!(deps, fn erasing, erase))
+        .function(
+            "purge-recordings",
+            step!(deps, fn erasing, purge_recordings),
+        )
         .function("offboard-agent", step!(deps, genesys, offboard_agent))
         .function(
             "notify-downstream",
