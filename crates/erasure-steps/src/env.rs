@@ -370,18 +370,23 @@ impl Env {
             key: self.var("HOLD_REGISTER_KEY")?.to_owned(),
         })
     }
-}
 
-impl Env {
-    /// The archive (`ARCHIVE_BUCKET`, `ARCHIVE_PREFIX`) as Intake checks it before a
-    /// ticket goes on: only its lock is read, nothing is written.
-    fn archive_for_checks(&self) -> Result<S3Archive, StepError> {
-        let settings = S3Settings {
+    /// The archive (`ARCHIVE_BUCKET`, `ARCHIVE_PREFIX`) under `retention`.
+    fn archive_settings(&self, retention: RetentionPolicy) -> Result<S3Settings, StepError> {
+        Ok(S3Settings {
             bucket: self.var("ARCHIVE_BUCKET")?.to_owned(),
             prefix: self.opt("ARCHIVE_PREFIX").unwrap_or_default().to_owned(),
-            retention: RetentionPolicy::default(),
+            retention,
+            // SSE-S3 on every record, whatever the bucket's default says: no key whose
+            // deletion or policy change could make a locked record unreadable.
             encryption: ServerSideEncryption::S3,
-        };
+        })
+    }
+
+    /// The archive as Intake checks it before a ticket goes on: only its lock is
+    /// read, nothing is written (so the retention does not matter).
+    fn archive_for_checks(&self) -> Result<S3Archive, StepError> {
+        let settings = self.archive_settings(RetentionPolicy::default())?;
         Ok(S3Archive::new(self.s3(), settings)?)
     }
 }
@@ -465,14 +470,7 @@ impl write_record::Deps {
             .trim()
             .parse()
             .map_err(|_| StepError::misconfigured("RETENTION_YEARS is not a number"))?;
-        let settings = S3Settings {
-            bucket: env.var("ARCHIVE_BUCKET")?.to_owned(),
-            prefix: env.opt("ARCHIVE_PREFIX").unwrap_or_default().to_owned(),
-            retention: RetentionPolicy::years(years)?,
-            // SSE-S3 on every record, whatever the bucket's default says: no key whose
-            // deletion or policy change could make a locked record unreadable.
-            encryption: ServerSideEncryption::S3,
-        };
+        let settings = env.archive_settings(RetentionPolicy::years(years)?)?;
         // A record the archive refuses is kept under `<prefix>fallback/` of the same
         // bucket (private, encrypted as the records are) for an operator to replay.
         let fallback = archive::S3Fallback::new(

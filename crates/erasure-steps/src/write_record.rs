@@ -273,7 +273,6 @@ async fn keep_in_fallback(deps: &Deps, record: &Record) {
     }
 }
 
-/// The record, with the digests of its letters, and the letters.
 /// The record as it would be written, searched for the ticket's own identifiers in
 /// every spelling: text that carries one (an error cause, a third party's text) is
 /// withheld (its hash kept) and the record says where; if anything still carries one,
@@ -287,7 +286,14 @@ fn withhold_identifiers(
     let Some(p) = &deps.pseudonymiser else {
         return Ok(facts);
     };
-    let (probe, _) = to_record(deps, ctx, &facts, config)?;
+    // Searched as built, before its letters are rendered: the record holds only
+    // their digests, and the write loop renders them once.
+    let built = |facts: &RecordFacts| -> Result<Value, StepError> {
+        let record = build_record(ctx, facts, config)?;
+        serde_json::to_value(&record)
+            .map_err(|e| StepError::input(format!("the record cannot be encoded: {e}")))
+    };
+    let probe = built(&facts)?;
     if p.key_id() != ctx.key_id {
         // Refs made with another key match nothing: the search could not see a hit.
         if ctx.key_id != NO_KEY_ID {
@@ -303,7 +309,7 @@ fn withhold_identifiers(
         }
         return Ok(facts);
     }
-    let refs = (probe.value()["subject"]["identifiers"].as_array())
+    let refs = (probe["subject"]["identifiers"].as_array())
         .into_iter()
         .flatten()
         .filter_map(|i| {
@@ -312,7 +318,7 @@ fn withhold_identifiers(
             Some((kind, r))
         });
     let scan = IdentifierScan::new(p, refs);
-    let hits = scan.scan_json(probe.value());
+    let hits = scan.scan_json(&probe);
     if hits.is_empty() {
         return Ok(facts);
     }
@@ -356,8 +362,7 @@ fn withhold_identifiers(
             .take(1000)
             .collect(),
     });
-    let (again, _) = to_record(deps, ctx, &facts, config)?;
-    let left = scan.scan_json(again.value());
+    let left = scan.scan_json(&built(&facts)?);
     if left.is_empty() {
         return Ok(facts);
     }
@@ -437,6 +442,7 @@ fn kind_word(kind: erasure_core::identifiers::IdentifierKind) -> &'static str {
     }
 }
 
+/// The record, with the digests of its letters, and the letters.
 fn to_record(
     deps: &Deps,
     ctx: &RecordContext,
