@@ -5,7 +5,7 @@
 use e2e::Harness;
 use genesys_emulator::{ArchiveFault, Fault, FaultAction, RequestType};
 
-use crate::{deletes_per_identifier, deletes_sent_once, jobs};
+use crate::{deletes_per_identifier, deletes_sent_once, exports_per_identifier, jobs};
 
 /// A world whose exports keep their downloads two hours (a week on live orgs), where
 /// the next `times` downloads answer a day late: past it, so the downloads API
@@ -38,7 +38,12 @@ async fn an_expired_export_is_made_once_more_and_the_erasure_goes_on() {
     let run = h.run("happy-path").await;
     let record = run.record();
     assert_eq!(run.outcome(), "COMPLETED", "{record:#}");
-    assert_eq!(h.emulator.gdpr_submissions(RequestType::GdprExport), 2);
+    // Every identifier's export made once more, under its own name.
+    let again = exports_per_identifier(&h, "DSAR-2026-1001", record, true);
+    assert_eq!(
+        h.emulator.gdpr_submissions(RequestType::GdprExport),
+        2 * again
+    );
     assert_eq!(
         deletes_sent_once(&h),
         deletes_per_identifier(&h, "DSAR-2026-1001", record).len()
@@ -60,7 +65,11 @@ async fn a_second_expiry_fails_the_ticket_clearly_and_deletes_nothing() {
     assert_eq!(run.outcome(), "FAILED", "{record:#}");
     assert_eq!(record["failure"]["error"], "GenesysDownloadExpired");
     assert_eq!(record["failure"]["stage"], "Review");
-    assert_eq!(h.emulator.gdpr_submissions(RequestType::GdprExport), 2);
+    let again = exports_per_identifier(&h, "DSAR-2026-1001", record, true);
+    assert_eq!(
+        h.emulator.gdpr_submissions(RequestType::GdprExport),
+        2 * again
+    );
     assert!(jobs(&h, RequestType::GdprDelete).is_empty());
     assert_eq!(h.conversation_ids(), before);
 }

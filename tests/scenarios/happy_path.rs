@@ -4,7 +4,7 @@ use aws_sdk_s3::types::ObjectLockMode;
 use e2e::{ArchiveChoice, Harness};
 use genesys_emulator::RequestType;
 
-use crate::{deletes_per_identifier, identifier, jobs};
+use crate::{deletes_per_identifier, exports_per_identifier, identifier, jobs};
 
 #[tokio::test]
 async fn happy_path_erases_the_subjects_conversations_and_recordings_and_nobody_elses() {
@@ -47,8 +47,12 @@ async fn happy_path_erases_the_subjects_conversations_and_recordings_and_nobody_
     assert_eq!(record["counts"]["conversationsErased"], 3);
     assert_eq!(record["counts"]["recordingsPurged"], 4);
     assert_eq!(record["gaps"], serde_json::json!([]));
-    // One export; one delete per cleared identifier, never by name.
-    assert_eq!(jobs(&h, RequestType::GdprExport).len(), 1);
+    // One export per identifier searched; one delete per cleared identifier; never
+    // by name.
+    assert_eq!(
+        exports_per_identifier(&h, "DSAR-2026-1001", record, false),
+        jobs(&h, RequestType::GdprExport).len()
+    );
     let deletes = deletes_per_identifier(&h, "DSAR-2026-1001", record);
     assert_eq!(deletes.len(), jobs(&h, RequestType::GdprDelete).len());
     assert_eq!(identifier(record, "name")["usage"], "not-searched");

@@ -1,7 +1,7 @@
 use e2e::Harness;
 use genesys_emulator::RequestType;
 
-use crate::{deletes_per_identifier, deletes_sent_once};
+use crate::{deletes_per_identifier, deletes_sent_once, exports_per_identifier};
 
 #[tokio::test]
 async fn running_the_same_ticket_twice_submits_no_second_gdpr_request_of_either_kind() {
@@ -26,7 +26,10 @@ async fn running_the_same_ticket_twice_submits_no_second_gdpr_request_of_either_
         .await;
     let record = second.record();
     assert_eq!(second.outcome(), "COMPLETED", "{record:#}");
-    assert_eq!(h.emulator.gdpr_submissions(RequestType::GdprExport), 1);
+    assert_eq!(
+        h.emulator.gdpr_submissions(RequestType::GdprExport),
+        exports_per_identifier(&h, "DSAR-2026-1001", record, false)
+    );
     assert_eq!(
         deletes_sent_once(&h),
         deletes_per_identifier(&h, "DSAR-2026-1001", record).len()

@@ -78,6 +78,55 @@ pub fn deletes_per_identifier(
 
 /// How many GDPR_DELETEs the emulator holds, after checking that each was submitted
 /// once and that no two share a name.
+/// The ticket's GDPR_EXPORTs (`.../export/...`, or `.../export-again/...` when
+/// `again`), checked: one per identifier searched (never the name), each naming that
+/// identifier alone, each listed in the record with that identifier's pseudonym (the
+/// record lists the exports Review read: the fresh ones when `again`).
+pub fn exports_per_identifier(
+    h: &e2e::Harness,
+    ticket: &str,
+    record: &serde_json::Value,
+    again: bool,
+) -> usize {
+    let prefix = format!(
+        "gdpr-erasure/{ticket}/export{}/",
+        if again { "-again" } else { "" }
+    );
+    let exports: Vec<_> = jobs(h, RequestType::GdprExport)
+        .into_iter()
+        .filter(|j| j.name.as_deref().is_some_and(|n| n.starts_with(&prefix)))
+        .collect();
+    for e in &exports {
+        let s = &e.subject;
+        let named = s.email_addresses.len()
+            + s.phone_numbers.len()
+            + usize::from(s.user_id.is_some())
+            + usize::from(s.external_contact_id.is_some());
+        assert_eq!(named, 1, "{:?} names one identifier", e.name);
+        assert_eq!(s.name, None, "an export never names the person by name");
+    }
+    let searched = (record["subject"]["identifiers"]
+        .as_array()
+        .into_iter()
+        .flatten())
+    .filter(|i| i["kind"] != "name")
+    .count();
+    assert_eq!(
+        exports.len(),
+        searched,
+        "one export per identifier searched"
+    );
+    let listed: Vec<_> = (record["genesys"]["requests"]
+        .as_array()
+        .into_iter()
+        .flatten())
+    .filter(|r| r["requestType"] == "GDPR_EXPORT")
+    .collect();
+    assert_eq!(listed.len(), exports.len(), "every export is in the record");
+    assert!(listed.iter().all(|r| r["subjectRef"].is_string()));
+    exports.len()
+}
+
 pub fn deletes_sent_once(h: &e2e::Harness) -> usize {
     let deletes = jobs(h, RequestType::GdprDelete);
     let names: std::collections::BTreeSet<_> = deletes.iter().map(|d| d.name.clone()).collect();

@@ -207,7 +207,7 @@ pub async fn happy_path_state(
     // The export job finishes on the emulator's clock; nothing moves it after this.
     clock.advance(Duration::from_secs(2 * 3600));
     let polled = poll::handle(&genesys, task_input(&definition, "PollExport", &state)?).await?;
-    state["export"]["poll"] = serde_json::to_value(polled)?;
+    state["export"] = serde_json::to_value(polled)?;
     let review_deps = review::Deps {
         genesys: genesys.clone(),
         holds: Arc::new(StaticHoldRegister {

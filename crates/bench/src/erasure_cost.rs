@@ -294,9 +294,10 @@ mod tests {
         assert_eq!(f.loop_transitions, 120);
         // Everything else the erasure does is the same whatever the policy.
         assert_eq!(f.transitions - b.transitions, 120 - 36);
-        // Each PollDeletion reads the status of each of the ticket's deletes (one per
-        // cleared identifier: its e-mail and its number), each PollExport the export's.
-        let reads_per_poll_round = 1 + 2;
+        // Each PollExport reads the status of each of the ticket's exports (one per
+        // identifier: its e-mail and its number), each PollDeletion each of its deletes
+        // (one per cleared identifier: the same two).
+        let reads_per_poll_round = 2 + 2;
         assert_eq!(
             f.genesys_calls - b.genesys_calls,
             (20 - 6) * reads_per_poll_round

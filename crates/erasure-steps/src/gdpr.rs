@@ -129,12 +129,22 @@ pub async fn find_recent(
     request_type: GdprRequestType,
     not_before: DateTime<Utc>,
 ) -> Result<Option<Vec<GdprRequest>>, StepError> {
+    find_recent_named(client, &[name], request_type, not_before).await
+}
+
+/// [`find_recent`] for several names in one read of the newest requests.
+pub async fn find_recent_named(
+    client: &GenesysClient,
+    names: &[&str],
+    request_type: GdprRequestType,
+    not_before: DateTime<Utc>,
+) -> Result<Option<Vec<GdprRequest>>, StepError> {
     let wanted = match request_type {
         GdprRequestType::GdprExport => genesys::GdprRequestType::GdprExport,
         GdprRequestType::GdprDelete => genesys::GdprRequestType::GdprDelete,
     };
     let found = match client
-        .find_recent_gdpr_request_by_name(name, not_before - LOOKUP_SKEW, LOOKUP_MAX_PAGES)
+        .find_recent_gdpr_requests_named(names, not_before - LOOKUP_SKEW, LOOKUP_MAX_PAGES)
         .await?
     {
         NamedLookup::Found(list) => list,

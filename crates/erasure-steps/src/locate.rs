@@ -1,29 +1,33 @@
-//! Locate: what Genesys knows of the subject, and one GDPR_EXPORT of everything the
-//! subject's identifiers reach (never by name: a name matches namesakes).
+//! Locate: what Genesys knows of the subject, and one GDPR_EXPORT per identifier of
+//! everything it reaches (never by name: a name matches namesakes), each naming that
+//! identifier alone as live orgs are asked (live-tenants.md 2).
 //!
 //! Each e-mail and number is searched on its own; a search that finds somebody else
 //! (an external contact or user that is not the ticket's, and not corroborated by two
 //! of the subject's identifiers) is counted in `otherSubjects`, and Review keeps that
 //! identifier out of the delete.
 //!
-//! Idempotent: the export is named `gdpr-erasure/<ticket id>/export`; an existing
-//! export of that name among the newest requests (back to [`EXPORT_REUSE_WINDOW`]
-//! before the step ran) that did not end in ERROR is reused, so a retry (after
-//! `GenesysAmbiguous` too) or the same ticket run again submits nothing new. The org's
-//! whole request history is never paged.
+//! Idempotent: each export is named `gdpr-erasure/<ticket id>/export/<kind>[-<i>]`; an
+//! existing export of that name among the newest requests (back to
+//! [`EXPORT_REUSE_WINDOW`] before the step ran, one read for all the names) that did
+//! not end in ERROR is reused, so a retry (after `GenesysAmbiguous` too) or the same
+//! ticket run again submits nothing new. The org's whole request history is never
+//! paged. (A duplicate export after an ambiguous POST costs nothing: it erases
+//! nothing.)
 
 use std::collections::BTreeMap;
 
+use chrono::DateTime;
 use erasure_core::identifiers::IdentifierKind;
 use erasure_core::record::GdprRequestType;
-use genesys::{NewGdprRequest, Pii, SearchType};
+use genesys::{GdprRequest, NewGdprRequest, Pii, SearchType};
 use serde::Deserialize;
 
 use crate::error::StepError;
-use crate::gdpr::{GenesysDeps, check_ticket_id, find_recent, status_of};
+use crate::gdpr::{GenesysDeps, check_ticket_id, find_recent_named, status_of};
 use crate::state::{
-    FoundBecause, FoundKind, FoundSubject, PartIdentifier, RequestSection, Selection,
-    SubjectSearch, SubjectSection, request_name,
+    FoundBecause, FoundKind, FoundSubject, PartIdentifier, RequestPart, RequestSection, Selection,
+    SubjectSearch, SubjectSection, export_part_name, request_name,
 };
 
 pub type Deps = GenesysDeps;
@@ -41,8 +45,8 @@ pub struct Input {
     /// `$$.State.RetryCount`: informative only; the lookup by name runs every time.
     #[serde(default)]
     pub retry_count: u32,
-    /// The ticket's export expired before it was read: make one more, under its own
-    /// name (`.../export-again`), never reusing the expired one.
+    /// The ticket's export expired before it was read: make them again, under their
+    /// own names (`.../export-again/...`), never reusing an expired one.
     #[serde(default)]
     pub fresh: bool,
 }
@@ -94,55 +98,107 @@ pub async fn handle(deps: &Deps, input: Input) -> Result<Output, StepError> {
         })
         .collect();
 
-    let mut name = request_name(ticket_id, GdprRequestType::GdprExport);
-    if input.fresh {
-        name.push_str("-again");
+    // One export per identifier, each naming it alone (live-tenants.md 2): what each
+    // reaches is then known per identifier. An export that ended in ERROR produced
+    // nothing to review; exporting again erases nothing, so only such a one is not
+    // reused. Only the newest requests are read, once for all the names.
+    let one_by_one = Selection::all(subject).one_by_one(subject)?;
+    if one_by_one.is_empty() {
+        return Err(StepError::input(
+            "the subject has no identifier to export by (a name alone is never one)",
+        ));
     }
-    // An export that ended in ERROR produced nothing to review; exporting again erases
-    // nothing, so only such a one is not reused. Only the newest requests are read.
-    let existing = find_recent(
+    let named: Vec<(PartIdentifier, String, genesys::GdprSubject)> = (one_by_one.into_iter())
+        .map(|(names, only)| (names, export_part_name(ticket_id, names, input.fresh), only))
+        .collect();
+    // A ticket located before exports went per identifier has its one export under
+    // the plain name: reused while it can still be read.
+    let legacy = request_name(ticket_id, GdprRequestType::GdprExport);
+    let mut lookup: Vec<&str> = named.iter().map(|(_, n, _)| n.as_str()).collect();
+    if !input.fresh {
+        lookup.push(&legacy);
+    }
+    let recent: Vec<GdprRequest> = find_recent_named(
         client,
-        &name,
+        &lookup,
         GdprRequestType::GdprExport,
         started - EXPORT_REUSE_WINDOW,
     )
     .await?
     .unwrap_or_default()
     .into_iter()
-    .find(|r| status_of(r) != "ERROR");
-    let (request, reused) = match existing {
-        Some(r) => (r, true),
-        None => {
-            let export_subject = Selection::all(subject).apply(subject)?;
-            let new = NewGdprRequest::export(export_subject).with_name(name.clone());
-            (client.create_gdpr_request(&new, false).await?, false)
+    .filter(|r| status_of(r) != "ERROR")
+    .collect();
+    let newest_named = |name: &str| recent.iter().find(|r| r.name.as_deref() == Some(name));
+    let mut parts = Vec::with_capacity(named.len());
+    if let (false, Some(r)) = (input.fresh, newest_named(&legacy)) {
+        parts.push(part(deps, None, legacy.clone(), r, true));
+    } else {
+        for (names, name, only) in named {
+            let part = match newest_named(&name) {
+                Some(r) => part(deps, Some(names), name, r, true),
+                None => {
+                    let new = NewGdprRequest::export(only).with_name(name.clone());
+                    let r = client.create_gdpr_request(&new, false).await?;
+                    part(deps, Some(names), name, &r, false)
+                }
+            };
+            parts.push(part);
         }
-    };
+    }
+    for p in &parts {
+        tracing::info!(
+            ticket_id,
+            request_id = p.request_id.as_str(),
+            reused = p.reused,
+            status = p.poll.status.as_str(),
+            "GDPR export {}",
+            if p.reused { "reused" } else { "submitted" }
+        );
+    }
     let now = deps.clock.now();
-    let submitted_at = request.created_date.unwrap_or(now);
-    tracing::info!(
-        ticket_id,
-        request_id = request.id.as_str(),
-        reused,
-        status = status_of(&request).as_str(),
-        "GDPR export {}",
-        if reused { "reused" } else { "submitted" }
-    );
+    let first = parts.first().cloned().expect("one identifier at least");
+    let poll = crate::poll::overall(None, &parts, now);
     Ok(RequestSection {
-        request_id: request.id.clone(),
+        request_id: first.request_id,
         request_type: GdprRequestType::GdprExport,
-        name,
-        submitted_at,
-        reused,
-        first_call_at: started.min(submitted_at),
+        name: first.name,
+        submitted_at: first.submitted_at,
+        reused: parts.iter().all(|p| p.reused),
+        first_call_at: (parts.iter().map(|p| p.submitted_at)).fold(started, DateTime::min),
         searches,
         found,
         subject_matches: None,
         fresh: input.fresh,
-        poll: deps.poll.initial(&request, now),
-        parts: Vec::new(),
+        poll,
+        // A legacy export stays the one request it was.
+        parts: if first.names.is_some() {
+            parts
+        } else {
+            Vec::new()
+        },
         hold_register_at_erase: None,
     })
+}
+
+/// One of the ticket's exports, as first seen now.
+fn part(
+    deps: &Deps,
+    names: Option<PartIdentifier>,
+    name: String,
+    request: &GdprRequest,
+    reused: bool,
+) -> RequestPart {
+    let now = deps.clock.now();
+    RequestPart {
+        names,
+        request_id: request.id.clone(),
+        name,
+        submitted_at: request.created_date.unwrap_or(now),
+        reused,
+        subject_matches: None,
+        poll: deps.poll.initial(request, now),
+    }
 }
 
 /// A found subject's id (`x:` external contact, `u:` user), lower-cased; `None` for a

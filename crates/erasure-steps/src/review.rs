@@ -82,8 +82,8 @@ struct Seen {
     found_by: BTreeSet<Pseudonym>,
     /// `None`: no source listed its recordings.
     recordings: Option<BTreeSet<String>>,
-    /// Listed by an export archive, which does not say which identifier reached it:
-    /// its participants are read to know.
+    /// Listed by an export archive, which says which identifier reached it only when
+    /// the export named one alone: its participants are read to know the others.
     from_archive: bool,
 }
 
@@ -94,20 +94,29 @@ pub async fn handle(deps: &Deps, input: Input) -> Result<Output, StepError> {
     let tz = input.clock.config.tz()?;
     let (ids, name_ref) = subject_identifiers(&input.subject, &input.identifiers)?;
 
-    // 1. The export results: ZIP archives behind the downloads API (live orgs), or
-    //    JSON documents (the emulator's legacy format).
+    // 1. The export results, one export per identifier (or the one of a ticket
+    //    located before): ZIP archives behind the downloads API (live orgs), or JSON
+    //    documents (the emulator's legacy format). What an identifier's own export
+    //    lists, that identifier reached.
     let mut seen: BTreeMap<ConversationId, Seen> = BTreeMap::new();
-    let request = client.get_gdpr_request(&input.export.request_id).await?;
-    let urls = request.result_urls();
-    if !urls.is_empty() && urls.iter().all(|u| genesys::download_id(u).is_some()) {
-        let catalog = client
-            .catalogue_export(&urls, &ArchiveLimits::default())
-            .await?;
-        read_catalog(&catalog, &mut seen)?;
-    } else {
-        for url in urls {
-            let doc: Value = client.download_results_json(url).await?;
-            read_export(&doc, &ids, &mut seen)?;
+    for part in input.export.requests() {
+        let request = client.get_gdpr_request(&part.request_id).await?;
+        let reached_by = part.names.and_then(|n| {
+            (input.identifiers.items.iter())
+                .find(|i| i.kind == n.kind && i.index == n.index)
+                .map(|i| i.identifier_ref.clone())
+        });
+        let urls = request.result_urls();
+        if !urls.is_empty() && urls.iter().all(|u| genesys::download_id(u).is_some()) {
+            let catalog = client
+                .catalogue_export(&urls, &ArchiveLimits::default())
+                .await?;
+            read_catalog(&catalog, reached_by.as_ref(), &mut seen)?;
+        } else {
+            for url in urls {
+                let doc: Value = client.download_results_json(url).await?;
+                read_export(&doc, &ids, reached_by.as_ref(), &mut seen)?;
+            }
         }
     }
 
@@ -376,10 +385,13 @@ fn entity_id(raw: &str) -> Result<EntityId, StepError> {
 /// content was never kept). Which identifier reached a conversation is not in it.
 fn read_catalog(
     catalog: &genesys::ExportCatalog,
+    reached_by: Option<&Pseudonym>,
     seen: &mut BTreeMap<ConversationId, Seen>,
 ) -> Result<(), StepError> {
     for raw in &catalog.conversation_ids {
-        seen.entry(conversation_id(raw)?).or_default().from_archive = true;
+        let entry = seen.entry(conversation_id(raw)?).or_default();
+        entry.from_archive = true;
+        entry.found_by.extend(reached_by.cloned());
     }
     for r in &catalog.recordings {
         seen.entry(conversation_id(&r.conversation_id)?)
@@ -437,6 +449,7 @@ fn unseen_matches(ids: &[SubjectIdentifier]) -> BTreeSet<Pseudonym> {
 fn read_export(
     doc: &Value,
     ids: &[SubjectIdentifier],
+    reached_by: Option<&Pseudonym>,
     seen: &mut BTreeMap<ConversationId, Seen>,
 ) -> Result<(), StepError> {
     let Some(list) = doc.as_object().map(|o| o.get("conversations")) else {
@@ -462,6 +475,7 @@ fn read_export(
         let entry = seen.entry(conversation_id(raw)?).or_default();
         entry.start = entry.start.or(time(c.get("conversationStart")));
         entry.end = entry.end.or(time(c.get("conversationEnd")));
+        entry.found_by.extend(reached_by.cloned());
         for m in c
             .get("matchedIdentifiers")
             .and_then(Value::as_array)
@@ -746,6 +760,38 @@ mod tests {
             );
         }
         assert_eq!(matching_ref(&ids, "jorg@bucher.de"), None);
+    }
+
+    #[test]
+    fn a_conversation_is_credited_to_the_identifier_whose_own_export_listed_it() {
+        let r = |c: char| -> Pseudonym {
+            format!("hmac-sha256:{}", c.to_string().repeat(64))
+                .parse()
+                .unwrap()
+        };
+        let catalog = |ids: &[&str]| genesys::ExportCatalog {
+            conversation_ids: ids.iter().map(|s| (*s).to_owned()).collect(),
+            ..Default::default()
+        };
+        let (a, b) = (
+            "0a1b2c3d-0000-4000-8000-000000000001",
+            "0a1b2c3d-0000-4000-8000-000000000002",
+        );
+        let mut seen = BTreeMap::new();
+        read_catalog(&catalog(&[a]), Some(&r('e')), &mut seen).unwrap();
+        read_catalog(&catalog(&[a, b]), Some(&r('f')), &mut seen).unwrap();
+        // A legacy export of every identifier says nothing of which reached it.
+        read_catalog(&catalog(&[b]), None, &mut seen).unwrap();
+        let found_by = |id: &str| -> Vec<Pseudonym> {
+            seen[&conversation_id(id).unwrap()]
+                .found_by
+                .iter()
+                .cloned()
+                .collect()
+        };
+        assert_eq!(found_by(a), [r('e'), r('f')]);
+        assert_eq!(found_by(b), [r('f')]);
+        assert!(seen.values().all(|s| s.from_archive));
     }
 
     fn outcome(excluded: usize) -> ReviewOutcome {

@@ -210,10 +210,11 @@ pub struct RequestSection {
     /// is, ERROR when every one has ended and one in ERROR; otherwise the status of
     /// the first still running. The only one when `parts` is empty.
     pub poll: PollState,
-    /// Erase: one GDPR_DELETE per cleared identifier, each naming it alone (live orgs
-    /// are asked one subject per request: live-tenants.md 2). `request_id`, `name`,
-    /// `submitted_at` and `reused` above repeat the first. Empty for an export and in
-    /// executions started before deletes went per identifier (one request, above).
+    /// One request per identifier, each naming it alone (live orgs are asked one
+    /// subject per request: live-tenants.md 2): Locate's GDPR_EXPORT of every
+    /// identifier searched, Erase's GDPR_DELETE of each it cleared. `request_id`,
+    /// `name`, `submitted_at` and `reused` above repeat the first. Empty in executions
+    /// started before requests went per identifier (one request, above).
     #[serde(default)]
     pub parts: Vec<RequestPart>,
     /// Erase: the legal-hold register's version read right before the first
@@ -248,7 +249,7 @@ pub struct RequestPart {
     /// for a request made before deletes went per identifier.
     pub names: Option<PartIdentifier>,
     pub request_id: String,
-    /// `gdpr-erasure/<ticket id>/delete/<kind>[-<index>]`.
+    /// `gdpr-erasure/<ticket id>/export|export-again|delete/<kind>[-<index>]`.
     pub name: String,
     #[serde(with = "erasure_core::time::utc_z")]
     pub submitted_at: DateTime<Utc>,
@@ -359,6 +360,20 @@ pub fn request_name(ticket_id: &str, request_type: GdprRequestType) -> String {
 /// The name of one of a ticket's per-identifier GDPR_DELETEs: the identifier by kind
 /// and position, never by value (`.../delete/email-0`, `.../delete/external-contact`).
 pub fn part_name(ticket_id: &str, names: PartIdentifier) -> String {
+    named_part(request_name(ticket_id, GdprRequestType::GdprDelete), names)
+}
+
+/// The name of one of a ticket's per-identifier GDPR_EXPORTs (`.../export/phone-0`);
+/// an export made again after its downloads expired is `.../export-again/phone-0`.
+pub fn export_part_name(ticket_id: &str, names: PartIdentifier, fresh: bool) -> String {
+    let mut base = request_name(ticket_id, GdprRequestType::GdprExport);
+    if fresh {
+        base.push_str("-again");
+    }
+    named_part(base, names)
+}
+
+fn named_part(base: String, names: PartIdentifier) -> String {
     let kind = match names.kind {
         IdentifierKind::Name => "name",
         IdentifierKind::Email => "email",
@@ -366,7 +381,6 @@ pub fn part_name(ticket_id: &str, names: PartIdentifier) -> String {
         IdentifierKind::GenesysUserId => "user",
         IdentifierKind::ExternalContactId => "external-contact",
     };
-    let base = request_name(ticket_id, GdprRequestType::GdprDelete);
     match names.index {
         Some(i) => format!("{base}/{kind}-{i}"),
         None => format!("{base}/{kind}"),

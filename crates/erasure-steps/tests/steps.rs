@@ -99,7 +99,7 @@ async fn locate_reuses_the_tickets_export_and_erase_the_tickets_delete_by_name()
     };
     let first = locate::handle(&w.deps, input()).await.unwrap();
     assert!(!first.reused);
-    assert_eq!(first.name, "gdpr-erasure/DSAR-9/export");
+    assert_eq!(first.name, "gdpr-erasure/DSAR-9/export/phone-0");
     assert_eq!(first.poll.wait_seconds, 10);
     let again = locate::handle(&w.deps, input()).await.unwrap();
     assert!(again.reused);
@@ -183,6 +183,97 @@ async fn locate_reuses_the_tickets_export_and_erase_the_tickets_delete_by_name()
     );
 }
 
+/// What each GDPR request of a type named, as sent.
+fn sent(w: &World, t: genesys_emulator::RequestType) -> Vec<genesys::GdprSubject> {
+    (w.emu.gdpr_requests().into_iter())
+        .filter(|j| j.request_type == t)
+        .map(|j| serde_json::from_value(serde_json::to_value(&j.subject).unwrap()).unwrap())
+        .collect()
+}
+
+fn identifiers_named(s: &genesys::GdprSubject) -> usize {
+    s.email_addresses.len()
+        + s.phone_numbers.len()
+        + usize::from(s.external_contact_id.is_some())
+        + usize::from(s.user_id.is_some())
+}
+
+#[tokio::test]
+async fn locate_exports_each_identifier_alone_reuses_them_all_and_a_legacy_export_whole() {
+    let w = world().await;
+    let subject = subject(json!({
+        "emails": ["liam@example.org"],
+        "genesysUserId": null,
+        "externalContactId": "73915644-4045-433a-b6f0-0ef6164c1830",
+        "phones": [{"number": "+353834567890", "tenure": [{"from": "2016-04-01", "until": null}]}]
+    }));
+    let input = |ticket: &str, fresh: bool| locate::Input {
+        ticket_id: ticket.into(),
+        subject: subject.clone(),
+        retry_count: 0,
+        fresh,
+    };
+    let first = locate::handle(&w.deps, input("DSAR-40", false))
+        .await
+        .unwrap();
+    let names: Vec<&str> = first.parts.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "gdpr-erasure/DSAR-40/export/external-contact",
+            "gdpr-erasure/DSAR-40/export/email-0",
+            "gdpr-erasure/DSAR-40/export/phone-0"
+        ]
+    );
+    let exports = sent(&w, genesys_emulator::RequestType::GdprExport);
+    assert_eq!(exports.len(), 3);
+    assert!(exports.iter().all(|s| identifiers_named(s) == 1));
+    assert_eq!(first.request_id, first.parts[0].request_id);
+
+    // A retry finds all three in one read of the newest requests.
+    let again = locate::handle(&w.deps, input("DSAR-40", false))
+        .await
+        .unwrap();
+    assert!(again.reused && again.parts.iter().all(|p| p.reused));
+    assert_eq!(sent(&w, genesys_emulator::RequestType::GdprExport).len(), 3);
+    // Made again after expiry: new names, never the expired ones.
+    let fresh = locate::handle(&w.deps, input("DSAR-40", true))
+        .await
+        .unwrap();
+    assert!(
+        fresh
+            .parts
+            .iter()
+            .all(|p| !p.reused && p.name.starts_with("gdpr-erasure/DSAR-40/export-again/"))
+    );
+    assert_eq!(sent(&w, genesys_emulator::RequestType::GdprExport).len(), 6);
+
+    // A ticket located before exports went per identifier: its one export is reused
+    // whole, and nothing new is sent.
+    let client = &w.deps.client;
+    let legacy = client
+        .create_gdpr_request(
+            &genesys::NewGdprRequest::export(
+                erasure_steps::state::Selection::all(&subject)
+                    .apply(&subject)
+                    .unwrap(),
+            )
+            .with_name("gdpr-erasure/DSAR-41/export".to_owned()),
+            false,
+        )
+        .await
+        .unwrap();
+    let old = locate::handle(&w.deps, input("DSAR-41", false))
+        .await
+        .unwrap();
+    assert!(old.reused && old.parts.is_empty());
+    assert_eq!(
+        (old.request_id.as_str(), old.name.as_str()),
+        (legacy.id.as_str(), "gdpr-erasure/DSAR-41/export")
+    );
+    assert_eq!(sent(&w, genesys_emulator::RequestType::GdprExport).len(), 7);
+}
+
 #[tokio::test]
 async fn erase_sends_one_delete_per_cleared_identifier_each_naming_it_alone_and_poll_waits_for_all()
 {
@@ -211,22 +302,10 @@ async fn erase_sends_one_delete_per_cleared_identifier_each_naming_it_alone_and_
     )
     .await
     .unwrap();
-    let sent: Vec<genesys::GdprSubject> = w
-        .emu
-        .gdpr_requests()
-        .into_iter()
-        .filter(|j| j.request_type == genesys_emulator::RequestType::GdprDelete)
-        .map(|j| serde_json::from_value(serde_json::to_value(&j.subject).unwrap()).unwrap())
-        .collect();
+    let sent = sent(&w, genesys_emulator::RequestType::GdprDelete);
     assert_eq!(sent.len(), 3, "one per cleared identifier");
-    let named = |s: &genesys::GdprSubject| {
-        s.email_addresses.len()
-            + s.phone_numbers.len()
-            + usize::from(s.external_contact_id.is_some())
-            + usize::from(s.user_id.is_some())
-    };
     assert!(
-        sent.iter().all(|s| named(s) == 1),
+        sent.iter().all(|s| identifiers_named(s) == 1),
         "each names one identifier"
     );
     assert!(

@@ -141,6 +141,19 @@ impl GenesysClient {
         not_before: DateTime<Utc>,
         max_pages: u32,
     ) -> Result<NamedLookup, GenesysError> {
+        self.find_recent_gdpr_requests_named(&[name], not_before, max_pages)
+            .await
+    }
+
+    /// [`Self::find_recent_gdpr_request_by_name`] for several names in one read of
+    /// the newest requests (a ticket's per-identifier exports): every request whose
+    /// name is one of `names`.
+    pub async fn find_recent_gdpr_requests_named(
+        &self,
+        names: &[&str],
+        not_before: DateTime<Utc>,
+        max_pages: u32,
+    ) -> Result<NamedLookup, GenesysError> {
         let page_size = self.inner.page_size;
         let mut found: Vec<GdprRequest> = Vec::new();
         let mut previous: Option<DateTime<Utc>> = None;
@@ -162,7 +175,7 @@ impl GenesysClient {
                     reached_older = true;
                     break;
                 }
-                if r.name.as_deref() == Some(name) {
+                if r.name.as_deref().is_some_and(|n| names.contains(&n)) {
                     found.push(r);
                 }
             }
