@@ -12,7 +12,9 @@
 //!
 //! - `every_function_works_with_exactly_its_template_grants`: the webhook (new,
 //!   repeated, conflicting and ended ticket), approval (approve, reject), watchdog,
-//!   write-record (first write, retry) and notify-review with their grants; then the
+//!   write-record (first write, retry), notify-review, intake, erase (first delete,
+//!   retry), locate, poll, verify-erasure and report-ticket with their grants (the
+//!   Genesys steps against the emulator); then the
 //!   report of granted vs exercised actions, where every granted action the tests
 //!   never exercised must be one of [`NOT_EXERCISABLE`], with its reason.
 //! - `a_grant_taken_out_of_the_template_fails_its_path`: one grant each function needs
@@ -37,9 +39,15 @@ use endpoints::watchdog::{HttpNotifier, Watchdog, WatchdogConfig};
 use endpoints::webhook::{Webhook, WebhookConfig};
 use erasure_core::pseudonym::{PseudonymKey, Pseudonymiser};
 use erasure_steps::env::Env;
+use erasure_steps::gdpr::GenesysDeps;
+use erasure_steps::hold_recheck::{self, HoldsAtReview};
 use erasure_steps::local::receiver::{Behaviour, DownstreamReceiver};
 use erasure_steps::ports::KeyRing;
-use erasure_steps::{intake, notify_review, write_record};
+use erasure_steps::state::{IdentifiersSection, Selection, SubjectSection};
+use erasure_steps::{
+    erase, intake, locate, notify_review, poll, report_ticket, verify_erasure, write_record,
+};
+use genesys_emulator::{Emulator, RunningEmulator};
 use serde_json::{Value, json};
 use testkit::{MotoServer, RecordBuilder};
 
@@ -47,6 +55,10 @@ const STACK: &str = "gdpr-erasure";
 const BUCKET: &str = "gdpr-erasure-archive";
 const TICKET_KEY: &str = "ticket-callback-key-0123456789-abcdefghijklmnopqrstuvwxyz-ABC";
 const REVIEW_KEY: &str = "review-key-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEFGHIJKLM";
+const LEDGER_BUCKET: &str = "gdpr-erasure-ledger";
+const HOLD_BUCKET: &str = "gdpr-erasure-hold-register";
+const HOLD_KEY: &str = "legal-holds.json";
+const HOLD_REGISTER: &str = r#"{"holds": []}"#;
 
 /// The functions under test: user name, role in the template.
 const FUNCTIONS: &[(&str, &str)] = &[
@@ -55,6 +67,12 @@ const FUNCTIONS: &[(&str, &str)] = &[
     ("watchdog", "WatchdogRole"),
     ("write-record", "WriteRecordRole"),
     ("notify-review", "NotifyReviewRole"),
+    ("intake", "IntakeRole"),
+    ("erase", "EraseRole"),
+    ("locate", "LocateRole"),
+    ("poll", "PollRole"),
+    ("verify-erasure", "VerifyErasureRole"),
+    ("report-ticket", "ReportTicketRole"),
 ];
 
 /// Granted actions no test against moto can exercise, and why: (function, or `*` for
@@ -118,6 +136,11 @@ const REMOVALS: &[(&str, &str)] = &[
     ("write-record", "s3:PutObjectRetention"),
     ("write-record", "s3:GetBucketObjectLockConfiguration"),
     ("notify-review", "secretsmanager:GetSecretValue"),
+    ("intake", "s3:GetBucketObjectLockConfiguration"),
+    ("erase", "s3:PutObject"),
+    ("locate", "secretsmanager:GetSecretValue"),
+    ("verify-erasure", "secretsmanager:GetSecretValue"),
+    ("report-ticket", "secretsmanager:GetSecretValue"),
 ];
 
 #[derive(Debug, Clone)]
@@ -131,6 +154,8 @@ struct User {
 /// IAM enforced.
 struct Stack {
     moto: MotoServer,
+    /// Genesys for the steps that call it (the emulator, on the system clock).
+    genesys: RunningEmulator,
     _dir: tempfile::TempDir,
     audit_log: PathBuf,
     sm: String,
@@ -175,6 +200,7 @@ fn iam_policies(command: &str, spec: &Value) -> Value {
 impl Stack {
     async fn new(removals: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
+        let genesys = Emulator::builder().start().await.expect("the emulator");
         let audit_log = dir.path().join("calls.jsonl");
         let audit_arg = audit_log.to_string_lossy().into_owned();
         let moto = MotoServer::start_launched_with_step_functions(
@@ -198,11 +224,18 @@ impl Stack {
             ("PseudonymKeySecret", PSEUDONYM_KEY),
             ("ReviewSecret", REVIEW_KEY),
             ("TicketCallbackSecret", TICKET_KEY),
+            ("GenesysClientSecret", ""),
         ] {
+            let value = if logical == "GenesysClientSecret" {
+                let c = genesys.oauth_client();
+                json!({"clientId": c.client_id, "clientSecret": c.client_secret})
+            } else {
+                json!({ "key": key })
+            };
             let arn = sm_client
                 .create_secret()
                 .name(format!("{STACK}-{logical}"))
-                .secret_string(json!({ "key": key }).to_string())
+                .secret_string(value.to_string())
                 .send()
                 .await
                 .expect("secret")
@@ -218,11 +251,27 @@ impl Stack {
             .send()
             .await
             .expect("archive bucket");
+        let s3 = moto.s3_client();
+        for bucket in [LEDGER_BUCKET, HOLD_BUCKET] {
+            s3.create_bucket()
+                .bucket(bucket)
+                .send()
+                .await
+                .expect("bucket");
+        }
+        s3.put_object()
+            .bucket(HOLD_BUCKET)
+            .key(HOLD_KEY)
+            .body(HOLD_REGISTER.as_bytes().to_vec().into())
+            .send()
+            .await
+            .expect("the hold register");
 
         let mut resources = json!({
             "ErasureStateMachine": sm,
             "ArchiveBucket": BUCKET,
-            "HoldRegisterBucket": "gdpr-erasure-hold-register",
+            "HoldRegisterBucket": HOLD_BUCKET,
+            "LedgerBucket": LEDGER_BUCKET,
         });
         for (logical, arn) in &secrets {
             resources[*logical] = json!(arn);
@@ -249,7 +298,7 @@ impl Stack {
                 "region": testkit::REGION,
                 "stack": STACK,
                 "resources": resources,
-                "parameters": {"ArchivePrefix": ""},
+                "parameters": {"ArchivePrefix": "", "HoldRegisterKey": HOLD_KEY},
                 "users": wanted,
                 "admin": "admin",
             }),
@@ -273,6 +322,7 @@ impl Stack {
         moto.enforce_iam_after(0);
         Self {
             moto,
+            genesys,
             _dir: dir,
             audit_log,
             sm,
@@ -535,6 +585,220 @@ async fn write(env: &Env, state: &Value) -> Result<write_record::Output, String>
         .map_err(|e| e.to_string())
 }
 
+/// Intake as the template configures it, acting as `user`: a valid ticket through,
+/// the archive's lock checked before anything else.
+async fn run_intake(stack: &Stack, user: &str, ticket_id: &str) -> Result<bool, String> {
+    let env = step_env(
+        stack,
+        user,
+        &[
+            (
+                "PSEUDONYM_KEY_SECRET_ARN",
+                stack.secrets["PseudonymKeySecret"].clone(),
+            ),
+            ("DOWNSTREAM_SYSTEMS", "[]".to_owned()),
+            ("ARCHIVE_BUCKET", BUCKET.to_owned()),
+            ("ARCHIVE_PREFIX", String::new()),
+        ],
+    );
+    let deps = intake::Deps::from_env(&env)
+        .await
+        .map_err(|e| e.to_string())?;
+    let out = intake::handle(
+        &deps,
+        intake::Input {
+            input: ticket(ticket_id, Utc::now()).into(),
+            execution: intake::ExecutionRef {
+                id: format!("arn:x:{ticket_id}"),
+                name: ticket_id.into(),
+                started_at: None,
+            },
+        },
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    Ok(serde_json::to_value(&out).expect("state")["valid"] == true)
+}
+
+/// Erase as the template configures it, acting as `user`: the ledger written before
+/// and after the GDPR_DELETE, the hold register read again right before it.
+async fn run_erase(stack: &Stack, user: &str, ticket_id: &str) -> Result<bool, String> {
+    let env = step_env(
+        stack,
+        user,
+        &[
+            ("GENESYS_REGION", stack.genesys.base_url().to_string()),
+            (
+                "GENESYS_SECRET_ARN",
+                stack.secrets["GenesysClientSecret"].clone(),
+            ),
+            ("HOLD_REGISTER_BUCKET", HOLD_BUCKET.to_owned()),
+            ("HOLD_REGISTER_KEY", HOLD_KEY.to_owned()),
+            ("LEDGER_BUCKET", LEDGER_BUCKET.to_owned()),
+        ],
+    );
+    let deps = hold_recheck::Deps::from_env(&env)
+        .await
+        .map_err(|e| e.to_string())?;
+    let subject = phone_subject();
+    let holds_at_review = HoldsAtReview {
+        register_digest: Some(erasure_steps::gdpr::sha256_of(HOLD_REGISTER.as_bytes())),
+        identifiers: IdentifiersSection {
+            key_id: "iam-test".into(),
+            items: Vec::new(),
+        },
+        in_scope: Vec::new(),
+        withheld: Vec::new(),
+        deferral: None,
+        time_zone: "Europe/Dublin".into(),
+    };
+    let out = erase::handle(
+        &deps,
+        erase::Input {
+            ticket_id: ticket_id.into(),
+            subject,
+            selection: Selection {
+                phones: vec![0],
+                ..Selection::default()
+            },
+            holds_at_review: Some(holds_at_review),
+            retry_count: 0,
+        },
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    Ok(out.reused)
+}
+
+/// A Genesys step's environment as the template sets it (region, client secret).
+fn genesys_env(stack: &Stack, user: &str, more: &[(&str, String)]) -> Env {
+    let mut vars = vec![
+        ("GENESYS_REGION", stack.genesys.base_url().to_string()),
+        (
+            "GENESYS_SECRET_ARN",
+            stack.secrets["GenesysClientSecret"].clone(),
+        ),
+    ];
+    vars.extend(more.iter().cloned());
+    step_env(stack, user, &vars)
+}
+
+/// Locate acting as `user` (the subject searched, its export sent), then Poll acting
+/// as `poll_user` on what Locate made.
+async fn run_locate_and_poll(
+    stack: &Stack,
+    user: &str,
+    poll_user: &str,
+    ticket_id: &str,
+) -> Result<String, String> {
+    let deps = GenesysDeps::from_env(&genesys_env(stack, user, &[]))
+        .await
+        .map_err(|e| e.to_string())?;
+    let section = locate::handle(
+        &deps,
+        locate::Input {
+            ticket_id: ticket_id.into(),
+            subject: phone_subject(),
+            retry_count: 0,
+            fresh: false,
+        },
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    let deps = GenesysDeps::from_env(&genesys_env(stack, poll_user, &[]))
+        .await
+        .map_err(|e| e.to_string())?;
+    let polled = poll::handle(
+        &deps,
+        poll::Input {
+            ticket_id: ticket_id.into(),
+            request_id: None,
+            poll: None,
+            request: Some(section),
+            give_up_at: Utc::now() + Duration::days(30),
+        },
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    Ok(polled.poll_state().status.clone())
+}
+
+/// VerifyErasure acting as `user`: a conversation Genesys no longer has is erased.
+async fn run_verify(stack: &Stack, user: &str) -> Result<usize, String> {
+    let env = genesys_env(
+        stack,
+        user,
+        &[(
+            "PSEUDONYM_KEY_SECRET_ARN",
+            stack.secrets["PseudonymKeySecret"].clone(),
+        )],
+    );
+    let deps = verify_erasure::Deps::from_env(&env)
+        .await
+        .map_err(|e| e.to_string())?;
+    let out = verify_erasure::handle(
+        &deps,
+        verify_erasure::Input {
+            ticket_id: "DSAR-VERIFY".into(),
+            conversation_ids: vec!["0a1b2c3d-0000-4000-8000-00000000dead".parse().expect("id")],
+            covered: None,
+            identifiers: Some(IdentifiersSection {
+                key_id: deps.pseudonymiser.key_id().to_owned(),
+                items: Vec::new(),
+            }),
+            deletion: None,
+            give_up_at: None,
+        },
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    Ok(out.erased.len())
+}
+
+/// ReportTicket acting as `user`: the record's receipt to the DSAR tool.
+async fn run_report(
+    stack: &Stack,
+    user: &str,
+    receiver: &DownstreamReceiver,
+    receipt: Value,
+) -> Result<bool, String> {
+    let env = step_env(
+        stack,
+        user,
+        &[
+            (
+                "TICKET_CALLBACK_URL",
+                receiver.endpoint("dsar").as_str().to_owned(),
+            ),
+            (
+                "TICKET_SECRET_ARN",
+                stack.secrets["TicketCallbackSecret"].clone(),
+            ),
+        ],
+    );
+    let deps = report_ticket::Deps::from_env(&env)
+        .await
+        .map_err(|e| e.to_string())?;
+    let out = report_ticket::handle(
+        &deps,
+        report_ticket::Input {
+            ticket_id: "DSAR-RECORD".into(),
+            record: serde_json::from_value(receipt).map_err(|e| e.to_string())?,
+        },
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    Ok(out.reported)
+}
+
+fn phone_subject() -> SubjectSection {
+    serde_json::from_value(json!({
+        "emails": [], "genesysUserId": null, "externalContactId": null,
+        "phones": [{"number": "+353834567890", "tenure": []}]
+    }))
+    .expect("subject")
+}
+
 fn review_input(ticket_id: &str) -> notify_review::Input {
     serde_json::from_value(json!({
         "ticketId": ticket_id,
@@ -729,9 +993,45 @@ async fn every_function_works_with_exactly_its_template_grants() {
     let retried = write(&env, &state).await.expect("retry");
     assert!(!written.already_present && retried.already_present);
 
+    // report-ticket: the record's receipt, signed, to the DSAR tool.
+    let dsar = receiver().await;
+    assert_eq!(
+        run_report(
+            &stack,
+            "report-ticket",
+            &dsar,
+            serde_json::to_value(&written).expect("receipt")
+        )
+        .await,
+        Ok(true)
+    );
+
     // notify-review.
     let review = receiver().await;
     assert_eq!(notify(&stack, "notify-review", &review).await, Ok(true));
+
+    // intake: a valid ticket, the archive's lock checked first.
+    assert_eq!(
+        run_intake(&stack, "intake", "DSAR-INTAKE").await,
+        Ok(true),
+        "denied: {:?}",
+        stack.denials("intake")
+    );
+
+    // erase: the first run sends its GDPR_DELETE (ledger, register, ledger), the retry
+    // finds it in the ledger and sends nothing.
+    assert_eq!(
+        run_erase(&stack, "erase", "DSAR-ERASE").await,
+        Ok(false),
+        "denied: {:?}",
+        stack.denials("erase")
+    );
+    assert_eq!(run_erase(&stack, "erase", "DSAR-ERASE").await, Ok(true));
+
+    // locate and poll: the subject searched, its export sent and looked at; verify.
+    let status = run_locate_and_poll(&stack, "locate", "poll", "DSAR-LOCATE").await;
+    assert!(status.is_ok(), "{status:?}");
+    assert_eq!(run_verify(&stack, "verify-erasure").await, Ok(1));
 
     // Nothing any function did was denied, and the report of what each was granted but
     // did not exercise holds only what cannot be exercised here.
@@ -869,6 +1169,43 @@ async fn a_grant_taken_out_of_the_template_fails_its_path() {
         assert!(result.is_err(), "{action}: {result:?}");
         assert!(stack.denied(&u, action), "{action}");
     }
+
+    // intake without the lock check: the ticket stops before Genesys.
+    let u = user("intake", "s3:GetBucketObjectLockConfiguration");
+    assert!(run_intake(&stack, &u, "DSAR-NOLOCK").await.is_err());
+    assert!(stack.denied(&u, "s3:GetBucketObjectLockConfiguration"));
+
+    // erase without PutObject: no intent in the ledger, so no GDPR_DELETE at all.
+    let u = user("erase", "s3:PutObject");
+    let deletes = stack
+        .genesys
+        .gdpr_submissions(genesys_emulator::RequestType::GdprDelete);
+    assert!(run_erase(&stack, &u, "DSAR-NOLEDGER").await.is_err());
+    assert!(stack.denied(&u, "s3:PutObject"));
+    assert_eq!(
+        stack
+            .genesys
+            .gdpr_submissions(genesys_emulator::RequestType::GdprDelete),
+        deletes,
+        "nothing sent without the ledger"
+    );
+
+    // The Genesys steps and ReportTicket without their secrets: they do not start.
+    let u = user("locate", "secretsmanager:GetSecretValue");
+    assert!(
+        run_locate_and_poll(&stack, &u, "poll", "DSAR-NOLOCATE")
+            .await
+            .is_err()
+    );
+    assert!(stack.denied(&u, "secretsmanager:GetSecretValue"));
+    let u = user("verify-erasure", "secretsmanager:GetSecretValue");
+    assert!(run_verify(&stack, &u).await.is_err());
+    assert!(stack.denied(&u, "secretsmanager:GetSecretValue"));
+
+    let u = user("report-ticket", "secretsmanager:GetSecretValue");
+    let dsar = receiver().await;
+    assert!(run_report(&stack, &u, &dsar, json!({})).await.is_err());
+    assert!(stack.denied(&u, "secretsmanager:GetSecretValue"));
 
     // notify-review without its key: it does not start.
     let u = user("notify-review", "secretsmanager:GetSecretValue");
