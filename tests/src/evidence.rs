@@ -179,14 +179,25 @@ fn context(hay: &str, start: usize, end: usize) -> String {
 }
 
 /// Every run of digits and phone punctuation (`+ - ( ) . /` and spaces) of at least
-/// seven digits: its digits alone, and the run as written.
+/// seven digits: its digits alone, and the run as written. A decimal (one to three
+/// digits, one dot, the rest digits: `51.234567`, a duration in a dependency's trace
+/// line) is not a number anyone dials, and is left out.
 fn number_runs(text: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
     let mut digits = String::new();
     let mut raw = String::new();
+    let is_decimal = |raw: &str| {
+        raw.split_once('.').is_some_and(|(whole, fraction)| {
+            (1..=3).contains(&whole.len())
+                && whole.chars().all(|c| c.is_ascii_digit())
+                && !fraction.is_empty()
+                && fraction.chars().all(|c| c.is_ascii_digit())
+        })
+    };
     let flush = |digits: &mut String, raw: &mut String, out: &mut Vec<(String, String)>| {
-        if digits.len() >= 7 {
-            out.push((digits.clone(), raw.trim().to_owned()));
+        let run = raw.trim();
+        if digits.len() >= 7 && !is_decimal(run) {
+            out.push((digits.clone(), run.to_owned()));
         }
         digits.clear();
         raw.clear();
@@ -450,5 +461,23 @@ impl archive::Archive for Teed {
     }
     async fn store_problems(&self) -> Result<Vec<String>, archive::ArchiveError> {
         self.inner.store_problems().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::number_runs;
+
+    #[test]
+    fn a_decimal_is_not_a_number_run_and_a_dotted_phone_number_is() {
+        let digits = |t: &str| -> Vec<String> { number_runs(t).into_iter().map(|r| r.0).collect() };
+        assert!(digits("took 51.234567s").is_empty());
+        assert_eq!(digits("call 083.456.7890"), ["0834567890"]);
+        assert_eq!(digits("+353 83 456 7890"), ["353834567890"]);
+        assert_eq!(
+            digits("0834.567890"),
+            ["0834567890"],
+            "four digits before the dot"
+        );
     }
 }
