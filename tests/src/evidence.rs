@@ -462,6 +462,26 @@ impl archive::Archive for Teed {
     async fn store_problems(&self) -> Result<Vec<String>, archive::ArchiveError> {
         self.inner.store_problems().await
     }
+    async fn list_verifications(
+        &self,
+        ticket_id: Option<&str>,
+    ) -> Result<Vec<archive::ObjectEntry>, archive::ArchiveError> {
+        self.inner.list_verifications(ticket_id).await
+    }
+    async fn write_verification(
+        &self,
+        verification: &archive::Verification,
+    ) -> Result<archive::Receipt, archive::ArchiveError> {
+        let r = self.inner.write_verification(verification).await;
+        if let Ok(receipt) = &r {
+            self.written
+                .0
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push((receipt.key.clone(), verification.canonical_bytes().to_vec()));
+        }
+        r
+    }
 }
 
 #[cfg(test)]

@@ -12,6 +12,48 @@ use crate::record::{Outcome, RecordView};
 /// The folder every record lives under, below the archive's prefix.
 pub const RECORDS_DIR: &str = "records";
 
+/// The folder of verification records (`verifications/<ticket id>/<writtenAt>-<RESULT>.json`).
+pub const VERIFICATIONS_DIR: &str = "verifications";
+
+/// Whether `name` is a file name the archive writes in `dir` (records or
+/// verifications).
+pub fn is_file_name_in(dir: &str, name: &str) -> bool {
+    if dir == VERIFICATIONS_DIR {
+        parse_verification_file_name(name).is_some()
+    } else {
+        parse_record_file_name(name).is_some()
+    }
+}
+
+/// The key of a verification below the archive's prefix.
+pub fn verification_key(view: &crate::VerificationView) -> Result<String, ArchiveError> {
+    validate_ticket_id(&view.ticket_id)?;
+    Ok(format!(
+        "{VERIFICATIONS_DIR}/{}/{}-{}.json",
+        view.ticket_id,
+        view.written_at.format(TIMESTAMP_FORMAT),
+        view.result
+    ))
+}
+
+/// Parses `<writtenAt compact>-<CLEAN|PENDING|RESIDUE>.json`.
+pub fn parse_verification_file_name(
+    name: &str,
+) -> Option<(DateTime<Utc>, crate::VerificationResult)> {
+    let (ts, result) = name.strip_suffix(".json")?.split_once('-')?;
+    let result = (crate::VerificationResult::ALL.into_iter()).find(|r| r.as_str() == result)?;
+    Some((parse_timestamp(ts)?, result))
+}
+
+fn parse_timestamp(ts: &str) -> Option<DateTime<Utc>> {
+    if ts.len() != "20261122T114210.512Z".len() {
+        return None;
+    }
+    NaiveDateTime::parse_from_str(ts, TIMESTAMP_FORMAT)
+        .ok()
+        .map(|n| n.and_utc())
+}
+
 const TIMESTAMP_FORMAT: &str = "%Y%m%dT%H%M%S%.3fZ";
 
 /// Checks a ticket id against the record schema's alphabet
@@ -63,12 +105,8 @@ pub fn parse_record_file_name(name: &str) -> Option<ParsedName> {
     let (ts, outcome) = name.strip_suffix(".json")?.split_once('-')?;
     // Exact, upper-case outcome: nothing else is what the archive writes.
     let outcome = Outcome::ALL.into_iter().find(|o| o.as_str() == outcome)?;
-    if ts.len() != "20261122T114210.512Z".len() {
-        return None;
-    }
-    let naive = NaiveDateTime::parse_from_str(ts, TIMESTAMP_FORMAT).ok()?;
     Some(ParsedName {
-        written_at: naive.and_utc(),
+        written_at: parse_timestamp(ts)?,
         outcome,
     })
 }

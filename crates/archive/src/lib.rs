@@ -24,6 +24,7 @@ pub mod repeat;
 pub mod report;
 mod retention;
 mod s3;
+mod verification;
 pub mod verify;
 
 pub use error::ArchiveError;
@@ -37,6 +38,10 @@ pub use record::{
 pub use repeat::{ClosedTicket, closed_ticket};
 pub use retention::{DEFAULT_RETENTION_YEARS, RetentionPolicy};
 pub use s3::{S3Archive, S3Settings, ServerSideEncryption};
+pub use verification::{
+    VERIFICATION_SCHEMA_V1, VERIFICATION_SCHEMA_V1_JSON, Verification, VerificationResult,
+    VerificationView, VerifiesView, verification_violations,
+};
 
 /// What the archive answers when a record is written (or found already written).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -132,6 +137,31 @@ pub trait Archive: Send + Sync {
     /// The stored bytes, checksum, digest and lock of one listed object.
     async fn read(&self, entry: &ObjectEntry) -> Result<StoredObject, ArchiveError>;
 
+    /// Every verification object (or one ticket's), sorted by key. An archive that
+    /// keeps none (a test double) lists none.
+    async fn list_verifications(
+        &self,
+        ticket_id: Option<&str>,
+    ) -> Result<Vec<ObjectEntry>, ArchiveError> {
+        let _ = ticket_id;
+        Ok(Vec::new())
+    }
+
+    /// Writes a verification once, under the same lock as the records. It must extend
+    /// the ticket's verification chain, whose first link names one of the ticket's
+    /// records ([`ArchiveError::ChainMismatch`] otherwise); the same verification again
+    /// is answered with the first receipt.
+    async fn write_verification(
+        &self,
+        verification: &Verification,
+    ) -> Result<Receipt, ArchiveError> {
+        let _ = verification;
+        Err(ArchiveError::misconfigured(format!(
+            "{} keeps no verification records",
+            self.location()
+        )))
+    }
+
     /// Problems of the store as a whole that make its records prove nothing (an S3
     /// bucket without Object Lock). Empty when there are none.
     async fn store_problems(&self) -> Result<Vec<String>, ArchiveError> {
@@ -143,6 +173,7 @@ pub(crate) mod chain {
     //! Chain rules shared by the backends.
 
     use super::*;
+    use crate::verification::Verification;
 
     /// The ticket's head: the record with the highest sequence, which must be unique.
     pub async fn head<A: Archive + ?Sized>(
@@ -232,14 +263,87 @@ pub(crate) mod chain {
         }
     }
 
-    /// The answer to a write whose key already holds an object.
+    /// Refuses a verification that does not follow the ticket's verifications (or, as
+    /// the first, does not name one of the ticket's records).
+    pub async fn check_verification_extends<A: Archive + ?Sized>(
+        archive: &A,
+        v: &Verification,
+    ) -> Result<(), ArchiveError> {
+        let view = v.view();
+        let mismatch = |detail: String| ArchiveError::ChainMismatch {
+            ticket_id: view.ticket_id.clone(),
+            detail,
+        };
+        let mut head: Option<(u64, String, String)> = None;
+        for entry in archive.list_verifications(Some(&view.ticket_id)).await? {
+            if key::parse_verification_file_name(&entry.file_name).is_none() {
+                continue;
+            }
+            let stored = archive.read(&entry).await?;
+            let other = Verification::from_json(&stored.bytes)
+                .map_err(|e| ArchiveError::corrupt(&entry.key, e.to_string()))?;
+            let seq = other.view().sequence;
+            if head.as_ref().is_none_or(|h| seq > h.0) {
+                head = Some((seq, other.digest().to_owned(), entry.key.clone()));
+            }
+        }
+        match head {
+            Some((seq, digest, key)) => {
+                if view.sequence != seq + 1 {
+                    return Err(mismatch(format!(
+                        "verification sequence {} does not follow the head's {seq} ({key})",
+                        view.sequence
+                    )));
+                }
+                if view.previous_digest != digest {
+                    return Err(mismatch(format!(
+                        "previousDigest {} is not the digest {digest} of the head ({key})",
+                        view.previous_digest
+                    )));
+                }
+                Ok(())
+            }
+            None => {
+                if view.sequence != 1 || view.previous_digest != view.verifies.record_digest {
+                    return Err(mismatch(
+                        "the ticket's first verification must have sequence 1 and name the verified record's digest as previousDigest".into(),
+                    ));
+                }
+                for entry in archive.list(Some(&view.ticket_id)).await? {
+                    if key::parse_record_file_name(&entry.file_name).is_none() {
+                        continue;
+                    }
+                    let stored = archive.read(&entry).await?;
+                    if canonical::digest_of(&stored.bytes) == view.verifies.record_digest {
+                        return Ok(());
+                    }
+                }
+                Err(mismatch(format!(
+                    "no record of the ticket has the digest {} it verifies",
+                    view.verifies.record_digest
+                )))
+            }
+        }
+    }
+
+    /// The lock date for a verification under `policy`.
+    pub fn verification_lock_until(policy: RetentionPolicy, v: &Verification) -> DateTime<Utc> {
+        let view = v.view();
+        retention::later(
+            policy.retain_until(view.written_at),
+            view.retention.retain_until,
+        )
+    }
+
+    /// The answer to a write whose key already holds an object; `digest` is the
+    /// digest of the document being written.
     pub fn existing_answer(
-        record: &Record,
+        digest: &str,
         stored: &StoredObject,
         fallback_retain_until: DateTime<Utc>,
     ) -> Result<Receipt, ArchiveError> {
         let stored_digest = canonical::digest_of(&stored.bytes);
-        if stored_digest == record.digest() {
+        if stored_digest == digest {
             Ok(Receipt {
                 key: stored.key.clone(),
                 version_id: stored.version_id.clone(),
@@ -251,8 +355,7 @@ pub(crate) mod chain {
             Err(ArchiveError::ArchiveConflict {
                 key: stored.key.clone(),
                 detail: format!(
-                    "a different document ({stored_digest}) is already stored there; the record ({}) was not written",
-                    record.digest()
+                    "a different document ({stored_digest}) is already stored there; the document ({digest}) was not written"
                 ),
             })
         }

@@ -26,9 +26,10 @@ use serde::{Deserialize, Serialize};
 use crate::canonical::checksum_sha256_base64;
 use crate::chain;
 use crate::error::ArchiveError;
-use crate::key::{self, RECORDS_DIR};
+use crate::key::{self, RECORDS_DIR, VERIFICATIONS_DIR};
 use crate::record::Record;
 use crate::retention::RetentionPolicy;
+use crate::verification::Verification;
 use crate::{Archive, ObjectEntry, Receipt, StoredLock, StoredObject};
 
 const SIDECAR_SUFFIX: &str = ".meta";
@@ -154,12 +155,18 @@ impl LocalArchive {
         result
     }
 
-    fn sidecar_for(&self, key: &str, record: &Record, retain_until: DateTime<Utc>) -> Sidecar {
+    fn sidecar_for(
+        &self,
+        key: &str,
+        bytes: &[u8],
+        digest: &str,
+        retain_until: DateTime<Utc>,
+    ) -> Sidecar {
         Sidecar {
             schema: SIDECAR_SCHEMA.to_owned(),
             key: key.to_owned(),
-            digest: record.digest().to_owned(),
-            checksum_sha256: checksum_sha256_base64(record.canonical_bytes()),
+            digest: digest.to_owned(),
+            checksum_sha256: checksum_sha256_base64(bytes),
             lock: SidecarLock {
                 mode: "COMPLIANCE".to_owned(),
                 retain_until: retain_until.to_rfc3339_opts(SecondsFormat::Millis, true),
@@ -194,6 +201,15 @@ impl LocalArchive {
     }
 
     fn list_sync(&self, ticket_id: Option<&str>) -> Result<Vec<ObjectEntry>, ArchiveError> {
+        self.list_dir(RECORDS_DIR, ticket_id)
+    }
+
+    /// Every object of `dir` (records or verifications), or one ticket's.
+    fn list_dir(
+        &self,
+        dir: &str,
+        ticket_id: Option<&str>,
+    ) -> Result<Vec<ObjectEntry>, ArchiveError> {
         if let Some(t) = ticket_id {
             key::validate_ticket_id(t)?;
         }
@@ -212,7 +228,7 @@ impl LocalArchive {
                 )));
             }
         }
-        let records = self.root.join(RECORDS_DIR);
+        let records = self.root.join(dir);
         let folders: Vec<(String, PathBuf)> = match ticket_id {
             Some(t) => vec![(t.to_owned(), records.join(t))],
             None => match read_dir_names(&records) {
@@ -242,7 +258,7 @@ impl LocalArchive {
             };
             if let Some(problem) = folder_problem {
                 entries.push(ObjectEntry {
-                    key: format!("{RECORDS_DIR}/{folder}"),
+                    key: format!("{dir}/{folder}"),
                     ticket_folder: folder,
                     file_name: String::new(),
                     version_id: None,
@@ -253,7 +269,7 @@ impl LocalArchive {
             let names = read_dir_names(&path)
                 .map_err(|e| self.io_error("list", "cannot list a ticket folder", e))?;
             for name in &names {
-                let key = format!("{RECORDS_DIR}/{folder}/{name}");
+                let key = format!("{dir}/{folder}/{name}");
                 let mut anomalies = Vec::new();
                 if let Some(record_name) = name.strip_suffix(SIDECAR_SUFFIX) {
                     if !names.iter().any(|n| n == record_name) {
@@ -261,11 +277,11 @@ impl LocalArchive {
                     } else {
                         continue; // read together with its record
                     }
-                } else if key::parse_record_file_name(name).is_none() {
-                    anomalies.push(
-                        "the file name is not <writtenAt>-<OUTCOME>.json: not a record the archive wrote"
-                            .to_owned(),
-                    );
+                } else if !key::is_file_name_in(dir, name) {
+                    anomalies.push(format!(
+                        "the file name is not <writtenAt>-<{}>.json: not a document the archive wrote",
+                        if dir == VERIFICATIONS_DIR { "RESULT" } else { "OUTCOME" }
+                    ));
                 } else if fs::symlink_metadata(path.join(name))
                     .map(|m| !m.file_type().is_file())
                     .unwrap_or(true)
@@ -289,12 +305,17 @@ impl LocalArchive {
         // Only names the listing produced and the layout allows: never a path built
         // from anything else.
         key::validate_ticket_id(&entry.ticket_folder)?;
-        if key::parse_record_file_name(&entry.file_name).is_none() {
+        let dir = if entry.key.starts_with(&format!("{VERIFICATIONS_DIR}/")) {
+            VERIFICATIONS_DIR
+        } else {
+            RECORDS_DIR
+        };
+        if !key::is_file_name_in(dir, &entry.file_name) {
             return Err(ArchiveError::RecordNotFound {
                 key: entry.key.clone(),
             });
         }
-        let key = format!("{RECORDS_DIR}/{}/{}", entry.ticket_folder, entry.file_name);
+        let key = format!("{dir}/{}/{}", entry.ticket_folder, entry.file_name);
         let path = self.path_of(&key);
         let meta = match fs::symlink_metadata(&path) {
             Ok(m) if m.file_type().is_file() => m,
@@ -391,12 +412,76 @@ impl Archive for LocalArchive {
 
     async fn write(&self, record: &Record) -> Result<Receipt, ArchiveError> {
         let _guard = self.write_lock.lock().await;
-        let key = format!("{RECORDS_DIR}/{}", key::relative_key(record.view())?);
-        let retain_until = chain::lock_until(self.policy, record);
-        let sidecar = self.sidecar_for(&key, record, retain_until);
-        let ticket = record.view().ticket_id.as_str();
+        let doc = Doc {
+            key: format!("{RECORDS_DIR}/{}", key::relative_key(record.view())?),
+            ticket: &record.view().ticket_id,
+            bytes: record.canonical_bytes(),
+            digest: record.digest(),
+            retain_until: chain::lock_until(self.policy, record),
+        };
+        self.write_doc(doc, async {
+            let head = chain::head(self, &record.view().ticket_id).await?;
+            chain::check_extends(head.as_ref(), record)
+        })
+        .await
+    }
 
-        fs::create_dir_all(self.path_of(&format!("{RECORDS_DIR}/{ticket}")))
+    async fn write_verification(&self, v: &Verification) -> Result<Receipt, ArchiveError> {
+        let _guard = self.write_lock.lock().await;
+        let doc = Doc {
+            key: key::verification_key(v.view())?,
+            ticket: &v.view().ticket_id,
+            bytes: v.canonical_bytes(),
+            digest: v.digest(),
+            retain_until: chain::verification_lock_until(self.policy, v),
+        };
+        self.write_doc(doc, chain::check_verification_extends(self, v))
+            .await
+    }
+
+    async fn list(&self, ticket_id: Option<&str>) -> Result<Vec<ObjectEntry>, ArchiveError> {
+        self.list_sync(ticket_id)
+    }
+
+    async fn list_verifications(
+        &self,
+        ticket_id: Option<&str>,
+    ) -> Result<Vec<ObjectEntry>, ArchiveError> {
+        self.list_dir(VERIFICATIONS_DIR, ticket_id)
+    }
+
+    async fn read(&self, entry: &ObjectEntry) -> Result<StoredObject, ArchiveError> {
+        self.read_sync(entry)
+    }
+}
+
+/// A document about to be written: a record or a verification.
+struct Doc<'a> {
+    key: String,
+    ticket: &'a str,
+    bytes: &'a [u8],
+    digest: &'a str,
+    retain_until: DateTime<Utc>,
+}
+
+impl LocalArchive {
+    /// Writes `doc` once (the caller holds the write lock): an identical document at
+    /// the key is answered as a repeat; otherwise `extends` must hold first.
+    async fn write_doc(
+        &self,
+        doc: Doc<'_>,
+        extends: impl std::future::Future<Output = Result<(), ArchiveError>>,
+    ) -> Result<Receipt, ArchiveError> {
+        let Doc {
+            key,
+            ticket,
+            bytes,
+            digest,
+            retain_until,
+        } = doc;
+        let sidecar = self.sidecar_for(&key, bytes, digest, retain_until);
+        let dir = key.split('/').next().unwrap_or(RECORDS_DIR);
+        fs::create_dir_all(self.path_of(&format!("{dir}/{ticket}")))
             .map_err(|e| self.io_error("write", "cannot create the ticket folder", e))?;
         let existing = |this: &Self| -> Result<Receipt, ArchiveError> {
             let entry = ObjectEntry {
@@ -407,34 +492,25 @@ impl Archive for LocalArchive {
                 anomalies: Vec::new(),
             };
             let stored = this.read_sync(&entry)?;
-            let receipt = chain::existing_answer(record, &stored, retain_until)?;
+            let receipt = chain::existing_answer(digest, &stored, retain_until)?;
             this.ensure_sidecar(&sidecar)?;
             Ok(receipt)
         };
         if self.path_of(&key).symlink_metadata().is_ok() {
             return existing(self);
         }
-        let head = chain::head(self, ticket).await?;
-        chain::check_extends(head.as_ref(), record)?;
-        if !self.create_once(&key, record.canonical_bytes())? {
+        extends.await?;
+        if !self.create_once(&key, bytes)? {
             return existing(self);
         }
         self.ensure_sidecar(&sidecar)?;
         Ok(Receipt {
             key,
             version_id: None,
-            digest: record.digest().to_owned(),
+            digest: digest.to_owned(),
             retain_until,
             already_present: false,
         })
-    }
-
-    async fn list(&self, ticket_id: Option<&str>) -> Result<Vec<ObjectEntry>, ArchiveError> {
-        self.list_sync(ticket_id)
-    }
-
-    async fn read(&self, entry: &ObjectEntry) -> Result<StoredObject, ArchiveError> {
-        self.read_sync(entry)
     }
 }
 

@@ -23,9 +23,10 @@ use tokio::sync::OnceCell;
 use crate::canonical::checksum_sha256_base64;
 use crate::chain;
 use crate::error::ArchiveError;
-use crate::key::{self, RECORDS_DIR};
+use crate::key::{self, RECORDS_DIR, VERIFICATIONS_DIR};
 use crate::record::Record;
 use crate::retention::RetentionPolicy;
+use crate::verification::Verification;
 use crate::{Archive, ObjectEntry, Receipt, StoredLock, StoredObject};
 
 /// The object metadata key (`x-amz-meta-digest`) carrying the record's digest.
@@ -198,31 +199,193 @@ impl S3Archive {
             .map(|_| ())
     }
 
-    async fn existing_or_conflict(
+    /// Every object under `dir` (records or verifications), or one ticket's, each
+    /// with the first version written at its key.
+    async fn list_dir(
         &self,
-        record: &Record,
-        key: &str,
-        retain_until: DateTime<Utc>,
-    ) -> Result<Option<Receipt>, ArchiveError> {
-        let entries = self.list(Some(&record.view().ticket_id)).await?;
+        dir: &str,
+        ticket_id: Option<&str>,
+    ) -> Result<Vec<ObjectEntry>, ArchiveError> {
+        let records_prefix = format!("{}{dir}/", self.settings.prefix);
+        let prefix = match ticket_id {
+            Some(t) => {
+                key::validate_ticket_id(t)?;
+                format!("{records_prefix}{t}/")
+            }
+            None => records_prefix.clone(),
+        };
+        let mut by_key: BTreeMap<String, Vec<Listed>> = BTreeMap::new();
+        let (mut key_marker, mut version_marker) = (None::<String>, None::<String>);
+        loop {
+            let out = self
+                .client
+                .list_object_versions()
+                .bucket(&self.settings.bucket)
+                .prefix(&prefix)
+                .set_key_marker(key_marker.take())
+                .set_version_id_marker(version_marker.take())
+                .send()
+                .await
+                .map_err(|e| classify("ListObjectVersions", e))?;
+            for v in out.versions() {
+                if let Some(k) = v.key() {
+                    by_key.entry(k.to_owned()).or_default().push(Listed {
+                        version_id: v.version_id().map(str::to_owned),
+                        last_modified: v.last_modified().and_then(from_smithy),
+                        delete_marker: false,
+                    });
+                }
+            }
+            for m in out.delete_markers() {
+                if let Some(k) = m.key() {
+                    by_key.entry(k.to_owned()).or_default().push(Listed {
+                        version_id: m.version_id().map(str::to_owned),
+                        last_modified: m.last_modified().and_then(from_smithy),
+                        delete_marker: true,
+                    });
+                }
+            }
+            if out.is_truncated() != Some(true) {
+                break;
+            }
+            key_marker = out.next_key_marker().map(str::to_owned);
+            version_marker = out.next_version_id_marker().map(str::to_owned);
+            if key_marker.is_none() && version_marker.is_none() {
+                break;
+            }
+        }
+
+        let mut entries = Vec::with_capacity(by_key.len());
+        for (full_key, listed) in by_key {
+            let rest = full_key.strip_prefix(&records_prefix).unwrap_or(&full_key);
+            let (ticket_folder, file_name) = match rest.split_once('/') {
+                Some((t, f)) => (t.to_owned(), f.to_owned()),
+                None => (String::new(), rest.to_owned()),
+            };
+            let mut anomalies = Vec::new();
+            if ticket_folder.is_empty() || file_name.contains('/') {
+                anomalies.push(format!("the key is not {dir}/<ticket id>/<file>"));
+            } else if key::validate_ticket_id(&ticket_folder).is_err() {
+                anomalies.push("the folder name is not a ticket id".to_owned());
+            }
+            if !key::is_file_name_in(dir, &file_name) {
+                anomalies.push(format!(
+                    "the file name is not <writtenAt>-<{}>.json: not a document the archive wrote",
+                    if dir == VERIFICATIONS_DIR {
+                        "RESULT"
+                    } else {
+                        "OUTCOME"
+                    }
+                ));
+            }
+            // The record is the first version written at the key: the archive only
+            // writes when the key is absent, so any later version came from elsewhere.
+            // S3 lists each key's versions newest first.
+            let versions: Vec<&Listed> = listed.iter().filter(|l| !l.delete_marker).collect();
+            let original = versions
+                .iter()
+                .rev()
+                .min_by_key(|l| l.last_modified)
+                .map(|l| l.version_id.clone());
+            if versions.len() > 1 {
+                anomalies.push(format!(
+                    "{} versions at this key: a later object was written over the record (the first version is the one read)",
+                    versions.len()
+                ));
+            }
+            let markers = listed.iter().filter(|l| l.delete_marker).count();
+            if markers > 0 {
+                anomalies.push(format!(
+                    "{markers} delete marker(s) hide this key from ordinary listings"
+                ));
+            }
+            if versions.is_empty() {
+                anomalies
+                    .push("only delete markers remain: no version of the record exists".to_owned());
+            }
+            entries.push(ObjectEntry {
+                key: full_key,
+                ticket_folder,
+                file_name,
+                version_id: original.flatten(),
+                anomalies,
+            });
+        }
+        Ok(entries)
+    }
+
+    /// Writes `doc` once: an identical document at the key is answered as a repeat;
+    /// otherwise `extends` must hold first.
+    async fn write_doc(
+        &self,
+        doc: Doc<'_>,
+        extends: impl std::future::Future<Output = Result<(), ArchiveError>>,
+    ) -> Result<Receipt, ArchiveError> {
+        self.ensure_locked().await?;
+        if let Some(receipt) = self.existing_or_conflict(&doc).await? {
+            return Ok(receipt);
+        }
+        extends.await?;
+        match self.put_new(&doc).await? {
+            PutOutcome::Written { version_id } => {
+                // Write-once does not rest on If-None-Match alone: some S3-compatible
+                // stores (Ceph radosgw in versioned buckets) ignore it and keep both
+                // versions. The first version at the key is the document; if another
+                // came first, this write is answered as that one's repeat or conflict.
+                if let Some(ours) = version_id.as_deref() {
+                    let first = self
+                        .list_dir(doc.dir, Some(doc.ticket))
+                        .await?
+                        .into_iter()
+                        .find(|e| e.key == doc.key)
+                        .and_then(|e| e.version_id);
+                    if first.as_deref().is_some_and(|f| f != ours) {
+                        return self.existing_or_conflict(&doc).await?.ok_or_else(|| {
+                            ArchiveError::ArchiveUnavailable {
+                                operation: "ListObjectVersions".into(),
+                                detail: format!("{}: the first version is not readable", doc.key),
+                            }
+                        });
+                    }
+                }
+                Ok(Receipt {
+                    key: doc.key,
+                    version_id,
+                    digest: doc.digest.to_owned(),
+                    retain_until: doc.retain_until,
+                    already_present: false,
+                })
+            }
+            // Written meanwhile (a retry racing its own earlier attempt): same answer
+            // as when the document was found before writing.
+            PutOutcome::KeyExists => self.existing_or_conflict(&doc).await?.ok_or_else(|| {
+                ArchiveError::ArchiveUnavailable {
+                    operation: "PutObject".into(),
+                    detail: format!(
+                        "{}: If-None-Match failed but no version is listed yet",
+                        doc.key
+                    ),
+                }
+            }),
+        }
+    }
+
+    async fn existing_or_conflict(&self, doc: &Doc<'_>) -> Result<Option<Receipt>, ArchiveError> {
+        let entries = self.list_dir(doc.dir, Some(doc.ticket)).await?;
         let Some(entry) = entries
             .iter()
-            .find(|e| e.key == key && e.version_id.is_some())
+            .find(|e| e.key == doc.key && e.version_id.is_some())
         else {
             return Ok(None);
         };
         let stored = self.read(entry).await?;
-        chain::existing_answer(record, &stored, retain_until).map(Some)
+        chain::existing_answer(doc.digest, &stored, doc.retain_until).map(Some)
     }
 
     /// One conditional, locked PutObject: the only way the archive writes to S3.
-    async fn put_new(
-        &self,
-        key: &str,
-        record: &Record,
-        retain_until: DateTime<Utc>,
-    ) -> Result<PutOutcome, ArchiveError> {
-        let bytes = record.canonical_bytes().to_vec();
+    async fn put_new(&self, doc: &Doc<'_>) -> Result<PutOutcome, ArchiveError> {
+        let (key, retain_until) = (doc.key.as_str(), doc.retain_until);
+        let bytes = doc.bytes.to_vec();
         let checksum = checksum_sha256_base64(&bytes);
         let mut put = self
             .client
@@ -238,7 +401,7 @@ impl S3Archive {
             // the given value against the bytes it receives.
             .checksum_algorithm(ChecksumAlgorithm::Sha256)
             .checksum_sha256(checksum)
-            .metadata(DIGEST_METADATA_KEY, record.digest());
+            .metadata(DIGEST_METADATA_KEY, doc.digest);
         put = self.settings.encryption.apply(put);
         match put.send().await {
             Ok(out) => Ok(PutOutcome::Written {
@@ -248,6 +411,16 @@ impl S3Archive {
             Err(e) => Err(classify("PutObject", e)),
         }
     }
+}
+
+/// A document about to be written: a record or a verification.
+struct Doc<'a> {
+    dir: &'static str,
+    key: String,
+    ticket: &'a str,
+    bytes: &'a [u8],
+    digest: &'a str,
+    retain_until: DateTime<Utc>,
 }
 
 /// What a conditional PutObject did.
@@ -353,168 +526,51 @@ impl Archive for S3Archive {
     }
 
     async fn write(&self, record: &Record) -> Result<Receipt, ArchiveError> {
-        self.ensure_locked().await?;
-        let key = format!(
-            "{}{}",
-            self.records_prefix(),
-            key::relative_key(record.view())?
-        );
-        let retain_until = chain::lock_until(self.settings.retention, record);
-        if let Some(receipt) = self
-            .existing_or_conflict(record, &key, retain_until)
-            .await?
-        {
-            return Ok(receipt);
-        }
-        let head = chain::head(self, &record.view().ticket_id).await?;
-        chain::check_extends(head.as_ref(), record)?;
+        let doc = Doc {
+            dir: RECORDS_DIR,
+            key: format!(
+                "{}{}",
+                self.records_prefix(),
+                key::relative_key(record.view())?
+            ),
+            ticket: &record.view().ticket_id,
+            bytes: record.canonical_bytes(),
+            digest: record.digest(),
+            retain_until: chain::lock_until(self.settings.retention, record),
+        };
+        self.write_doc(doc, async {
+            let head = chain::head(self, &record.view().ticket_id).await?;
+            chain::check_extends(head.as_ref(), record)
+        })
+        .await
+    }
 
-        match self.put_new(&key, record, retain_until).await? {
-            PutOutcome::Written { version_id } => {
-                // Write-once does not rest on If-None-Match alone: some S3-compatible
-                // stores (Ceph radosgw in versioned buckets) ignore it and keep both
-                // versions. The first version at the key is the record; if another
-                // came first, this write is answered as that one's repeat or conflict.
-                if let Some(ours) = version_id.as_deref() {
-                    let first = self
-                        .list(Some(&record.view().ticket_id))
-                        .await?
-                        .into_iter()
-                        .find(|e| e.key == key)
-                        .and_then(|e| e.version_id);
-                    if first.as_deref().is_some_and(|f| f != ours) {
-                        return self
-                            .existing_or_conflict(record, &key, retain_until)
-                            .await?
-                            .ok_or_else(|| ArchiveError::ArchiveUnavailable {
-                                operation: "ListObjectVersions".into(),
-                                detail: format!("{key}: the first version is not readable"),
-                            });
-                    }
-                }
-                Ok(Receipt {
-                    key,
-                    version_id,
-                    digest: record.digest().to_owned(),
-                    retain_until,
-                    already_present: false,
-                })
-            }
-            // Written meanwhile (a retry racing its own earlier attempt): same answer
-            // as when the record was found before writing.
-            PutOutcome::KeyExists => self
-                .existing_or_conflict(record, &key, retain_until)
-                .await?
-                .ok_or_else(|| ArchiveError::ArchiveUnavailable {
-                    operation: "PutObject".into(),
-                    detail: format!("{key}: If-None-Match failed but no version is listed yet"),
-                }),
-        }
+    async fn write_verification(&self, v: &Verification) -> Result<Receipt, ArchiveError> {
+        let doc = Doc {
+            dir: VERIFICATIONS_DIR,
+            key: format!(
+                "{}{}",
+                self.settings.prefix,
+                key::verification_key(v.view())?
+            ),
+            ticket: &v.view().ticket_id,
+            bytes: v.canonical_bytes(),
+            digest: v.digest(),
+            retain_until: chain::verification_lock_until(self.settings.retention, v),
+        };
+        self.write_doc(doc, chain::check_verification_extends(self, v))
+            .await
+    }
+
+    async fn list_verifications(
+        &self,
+        ticket_id: Option<&str>,
+    ) -> Result<Vec<ObjectEntry>, ArchiveError> {
+        self.list_dir(VERIFICATIONS_DIR, ticket_id).await
     }
 
     async fn list(&self, ticket_id: Option<&str>) -> Result<Vec<ObjectEntry>, ArchiveError> {
-        let records_prefix = self.records_prefix();
-        let prefix = match ticket_id {
-            Some(t) => {
-                key::validate_ticket_id(t)?;
-                format!("{records_prefix}{t}/")
-            }
-            None => records_prefix.clone(),
-        };
-        let mut by_key: BTreeMap<String, Vec<Listed>> = BTreeMap::new();
-        let (mut key_marker, mut version_marker) = (None::<String>, None::<String>);
-        loop {
-            let out = self
-                .client
-                .list_object_versions()
-                .bucket(&self.settings.bucket)
-                .prefix(&prefix)
-                .set_key_marker(key_marker.take())
-                .set_version_id_marker(version_marker.take())
-                .send()
-                .await
-                .map_err(|e| classify("ListObjectVersions", e))?;
-            for v in out.versions() {
-                if let Some(k) = v.key() {
-                    by_key.entry(k.to_owned()).or_default().push(Listed {
-                        version_id: v.version_id().map(str::to_owned),
-                        last_modified: v.last_modified().and_then(from_smithy),
-                        delete_marker: false,
-                    });
-                }
-            }
-            for m in out.delete_markers() {
-                if let Some(k) = m.key() {
-                    by_key.entry(k.to_owned()).or_default().push(Listed {
-                        version_id: m.version_id().map(str::to_owned),
-                        last_modified: m.last_modified().and_then(from_smithy),
-                        delete_marker: true,
-                    });
-                }
-            }
-            if out.is_truncated() != Some(true) {
-                break;
-            }
-            key_marker = out.next_key_marker().map(str::to_owned);
-            version_marker = out.next_version_id_marker().map(str::to_owned);
-            if key_marker.is_none() && version_marker.is_none() {
-                break;
-            }
-        }
-
-        let mut entries = Vec::with_capacity(by_key.len());
-        for (full_key, listed) in by_key {
-            let rest = full_key.strip_prefix(&records_prefix).unwrap_or(&full_key);
-            let (ticket_folder, file_name) = match rest.split_once('/') {
-                Some((t, f)) => (t.to_owned(), f.to_owned()),
-                None => (String::new(), rest.to_owned()),
-            };
-            let mut anomalies = Vec::new();
-            if ticket_folder.is_empty() || file_name.contains('/') {
-                anomalies.push("the key is not records/<ticket id>/<file>".to_owned());
-            } else if key::validate_ticket_id(&ticket_folder).is_err() {
-                anomalies.push("the folder name is not a ticket id".to_owned());
-            }
-            if key::parse_record_file_name(&file_name).is_none() {
-                anomalies.push(
-                    "the file name is not <writtenAt>-<OUTCOME>.json: not a record the archive wrote"
-                        .to_owned(),
-                );
-            }
-            // The record is the first version written at the key: the archive only
-            // writes when the key is absent, so any later version came from elsewhere.
-            // S3 lists each key's versions newest first.
-            let versions: Vec<&Listed> = listed.iter().filter(|l| !l.delete_marker).collect();
-            let original = versions
-                .iter()
-                .rev()
-                .min_by_key(|l| l.last_modified)
-                .map(|l| l.version_id.clone());
-            if versions.len() > 1 {
-                anomalies.push(format!(
-                    "{} versions at this key: a later object was written over the record (the first version is the one read)",
-                    versions.len()
-                ));
-            }
-            let markers = listed.iter().filter(|l| l.delete_marker).count();
-            if markers > 0 {
-                anomalies.push(format!(
-                    "{markers} delete marker(s) hide this key from ordinary listings"
-                ));
-            }
-            if versions.is_empty() {
-                anomalies
-                    .push("only delete markers remain: no version of the record exists".to_owned());
-            }
-            entries.push(ObjectEntry {
-                key: full_key,
-                ticket_folder,
-                file_name,
-                version_id: original.flatten(),
-                anomalies,
-            });
-        }
-        Ok(entries)
+        self.list_dir(RECORDS_DIR, ticket_id).await
     }
 
     async fn read(&self, entry: &ObjectEntry) -> Result<StoredObject, ArchiveError> {
@@ -624,8 +680,16 @@ mod tests {
             .expect("valid");
         let until: DateTime<Utc> = "2033-11-22T11:42:10.512Z".parse().expect("date");
 
-        let first = archive.put_new("k.json", &r, until).await;
-        let second = archive.put_new("k.json", &r, until).await;
+        let doc = || Doc {
+            dir: RECORDS_DIR,
+            key: "k.json".into(),
+            ticket: "DSAR-1",
+            bytes: r.canonical_bytes(),
+            digest: r.digest(),
+            retain_until: until,
+        };
+        let first = archive.put_new(&doc()).await;
+        let second = archive.put_new(&doc()).await;
 
         assert!(
             matches!(

@@ -17,6 +17,7 @@ use crate::error::ArchiveError;
 use crate::key::{self, parse_record_file_name};
 use crate::record::{RecordView, schema_violations};
 use crate::retention::{RetentionPolicy, truncate_to_millis};
+use crate::verification::{VerificationView, verification_violations};
 use crate::{Archive, ObjectEntry};
 
 /// What a verification is measured against.
@@ -98,6 +99,8 @@ pub struct VerifyReport {
     pub min_retention_years: u32,
     pub objects: usize,
     pub records_checked: usize,
+    /// Verification records read (`verifications/`).
+    pub verifications_checked: usize,
     pub tickets: usize,
     pub findings: Vec<Finding>,
     /// Guarantees the store could not give, where what it did give was checked and
@@ -129,8 +132,16 @@ impl VerifyReport {
         };
         if self.passed() {
             out.push_str(&format!(
-                "OK {}: {} records of {} tickets verified (schema, canonical form, digest, checksum, COMPLIANCE lock of at least {} years, chains)\n",
-                self.location, self.records_checked, self.tickets, self.min_retention_years
+                "OK {}: {} records of {} tickets verified (schema, canonical form, digest, checksum, COMPLIANCE lock of at least {} years, chains){}\n",
+                self.location,
+                self.records_checked,
+                self.tickets,
+                self.min_retention_years,
+                if self.verifications_checked > 0 {
+                    format!("; {} verification records, each chained to its ticket's record", self.verifications_checked)
+                } else {
+                    String::new()
+                }
             ));
             if !self.warnings.is_empty() {
                 out.push_str(&format!(
@@ -267,20 +278,185 @@ pub async fn verify<A: Archive + ?Sized>(
         }
         check_lock(entry, view.as_ref(), &stored.lock, options, &mut push);
     }
+    // Verifications: each read as a record is, and each ticket's chain of them must
+    // hang off one of the ticket's records.
+    let record_digests: BTreeMap<String, Vec<String>> = (chains.iter())
+        .map(|(t, links)| (t.clone(), links.iter().map(|l| l.digest.clone()).collect()))
+        .collect();
+    let verifications = archive
+        .list_verifications(options.ticket_id.as_deref())
+        .await?;
+    let mut verification_chains: BTreeMap<String, Vec<Link>> = BTreeMap::new();
+    let mut verifications_checked = 0;
+    for entry in &verifications {
+        for a in &entry.anomalies {
+            findings.push(Finding {
+                key: entry.key.clone(),
+                check: Check::Layout,
+                detail: a.clone(),
+            });
+        }
+        if key::parse_verification_file_name(&entry.file_name).is_none() {
+            continue;
+        }
+        let mut push = |check: Check, detail: String| {
+            findings.push(Finding {
+                key: entry.key.clone(),
+                check,
+                detail,
+            })
+        };
+        let stored = match archive.read(entry).await {
+            Ok(s) => s,
+            Err(ArchiveError::RecordNotFound { .. }) => {
+                push(
+                    Check::Read,
+                    "the object is listed but cannot be read".into(),
+                );
+                continue;
+            }
+            Err(ArchiveError::ArchiveCorrupt { detail, .. }) => {
+                push(Check::Read, detail);
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        verifications_checked += 1;
+        for p in &stored.protection_problems {
+            push(Check::Lock, p.clone());
+        }
+        let actual_digest = digest_of(&stored.bytes);
+        let mut warn = |check: Check, detail: String| {
+            warnings.push(Finding {
+                key: entry.key.clone(),
+                check,
+                detail,
+            })
+        };
+        check_integrity(&stored.bytes, &actual_digest, &stored, &mut push, &mut warn);
+        let Ok(value) = serde_json::from_slice::<Value>(&stored.bytes) else {
+            push(Check::Schema, "not JSON".into());
+            check_lock(entry, None, &stored.lock, options, &mut push);
+            continue;
+        };
+        for msg in verification_violations(&value)? {
+            push(Check::Schema, msg);
+        }
+        match canonicalize(&value) {
+            Ok(canon) if canon != stored.bytes => push(
+                Check::Canonical,
+                "the stored bytes are not the RFC 8785 form of the verification".into(),
+            ),
+            Ok(_) => {}
+            Err(e) => push(Check::Canonical, e.to_string()),
+        }
+        let view = VerificationView::deserialize(&value).ok();
+        if let Some(view) = &view {
+            let expected = key::verification_key(view).ok();
+            let actual = format!(
+                "{}/{}/{}",
+                key::VERIFICATIONS_DIR,
+                entry.ticket_folder,
+                entry.file_name
+            );
+            if expected.as_deref() != Some(actual.as_str()) {
+                push(
+                    Check::Layout,
+                    format!(
+                        "the key does not match the content (belongs at {})",
+                        expected.unwrap_or_else(|| "no valid key".into())
+                    ),
+                );
+            }
+            if view.previous_digest != view.verifies.record_digest && view.sequence == 1 {
+                push(
+                    Check::Chain,
+                    "the first verification must name the verified record's digest as previousDigest".into(),
+                );
+            }
+            verification_chains
+                .entry(view.ticket_id.clone())
+                .or_default()
+                .push(Link {
+                    key: entry.key.clone(),
+                    sequence: view.sequence,
+                    previous_digest: Some(view.previous_digest.clone()),
+                    digest: actual_digest.clone(),
+                });
+        }
+        let asked = view
+            .as_ref()
+            .map(|v| (v.written_at, v.retention.retain_until));
+        check_lock_dates(entry, asked, &stored.lock, options, &mut push);
+    }
     let tickets = chains.len();
     for (ticket, links) in chains {
         check_chain(&ticket, links, &mut findings);
+    }
+    for (ticket, links) in verification_chains {
+        let records = record_digests.get(&ticket).cloned().unwrap_or_default();
+        check_verification_chain(&ticket, links, &records, &mut findings);
     }
     findings.sort_by(|a, b| a.key.cmp(&b.key).then(a.check.cmp(&b.check)));
     Ok(VerifyReport {
         location,
         min_retention_years: options.min_retention.in_years(),
-        objects: entries.len(),
+        objects: entries.len() + verifications.len(),
         records_checked,
+        verifications_checked,
         tickets,
         findings,
         warnings,
     })
+}
+
+/// A ticket's verifications: 1, 2, ... without gaps or forks, the first hanging off
+/// one of the ticket's records, each later one off the one before.
+fn check_verification_chain(
+    ticket: &str,
+    mut links: Vec<Link>,
+    record_digests: &[String],
+    findings: &mut Vec<Finding>,
+) {
+    links.sort_by(|a, b| a.sequence.cmp(&b.sequence).then(a.key.cmp(&b.key)));
+    let mut push = |key: &str, detail: String| {
+        findings.push(Finding {
+            key: key.to_owned(),
+            check: Check::Chain,
+            detail,
+        })
+    };
+    let mut previous: Option<&Link> = None;
+    for (i, l) in links.iter().enumerate() {
+        let expected = u64::try_from(i + 1).unwrap_or(u64::MAX);
+        if l.sequence != expected {
+            push(
+                &l.key,
+                format!(
+                    "ticket {ticket}'s verification has sequence {}, expected {expected} (a gap, a fork or a missing first verification)",
+                    l.sequence
+                ),
+            );
+        }
+        let prev = l.previous_digest.as_deref().unwrap_or_default();
+        match previous {
+            None if !record_digests.iter().any(|d| d == prev) => push(
+                &l.key,
+                format!(
+                    "missing link: the first verification of ticket {ticket} names {prev}, which is no record of the ticket"
+                ),
+            ),
+            Some(p) if p.digest != prev => push(
+                &l.key,
+                format!(
+                    "wrong previousDigest: names {prev}, but the verification before it is {} at {}",
+                    p.digest, p.key
+                ),
+            ),
+            _ => {}
+        }
+        previous = Some(l);
+    }
 }
 
 fn check_integrity(
@@ -350,6 +526,19 @@ fn check_lock(
     options: &VerifyOptions,
     push: &mut impl FnMut(Check, String),
 ) {
+    let asked = view.map(|v| (v.written_at, v.retention.retain_until));
+    check_lock_dates(entry, asked, lock, options, push);
+}
+
+/// The lock of a stored document against the policy and `asked`: the document's own
+/// (writtenAt, retention.retainUntil), when it could be read.
+fn check_lock_dates(
+    entry: &ObjectEntry,
+    asked: Option<(chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>)>,
+    lock: &crate::StoredLock,
+    options: &VerifyOptions,
+    push: &mut impl FnMut(Check, String),
+) {
     match lock.mode.as_deref() {
         Some("COMPLIANCE") => {}
         Some(other) => push(
@@ -365,9 +554,10 @@ fn check_lock(
         return;
     };
     let until = truncate_to_millis(until);
-    let written_at = view
-        .map(|v| v.written_at)
-        .or_else(|| parse_record_file_name(&entry.file_name).map(|p| p.written_at));
+    let written_at = asked
+        .map(|a| a.0)
+        .or_else(|| parse_record_file_name(&entry.file_name).map(|p| p.written_at))
+        .or_else(|| key::parse_verification_file_name(&entry.file_name).map(|p| p.0));
     let fmt =
         |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     if let Some(written_at) = written_at {
@@ -385,13 +575,13 @@ fn check_lock(
             );
         }
     }
-    if let Some(v) = view {
-        let asked = truncate_to_millis(v.retention.retain_until);
+    if let Some((_, asked)) = asked {
+        let asked = truncate_to_millis(asked);
         if until < asked {
             push(
                 Check::Retention,
                 format!(
-                    "locked until {}, earlier than the record's own retention.retainUntil {}",
+                    "locked until {}, earlier than the document's own retention.retainUntil {}",
                     fmt(until),
                     fmt(asked)
                 ),

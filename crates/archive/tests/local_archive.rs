@@ -397,3 +397,83 @@ async fn a_longer_retention_asked_by_the_record_is_honoured() {
     assert_eq!(sidecar["lock"]["retainUntil"], "2040-01-01T00:00:00.000Z");
     assert!(verified(&archive).await.passed());
 }
+
+/// A verification of `record` (sequence `seq`, after `previous`), written at `at`.
+fn verification(
+    record: &Record,
+    seq: u64,
+    previous: &str,
+    at: &str,
+    result: &str,
+) -> archive::Verification {
+    let mut v: Value = serde_json::from_str(include_str!(
+        "../../../schemas/examples/verification-clean.json"
+    ))
+    .expect("example");
+    v["ticketId"] = json!(TICKET);
+    v["sequence"] = json!(seq);
+    v["previousDigest"] = json!(previous);
+    v["writtenAt"] = json!(at);
+    v["result"] = json!(result);
+    v["verifies"]["recordDigest"] = json!(record.digest());
+    v["verifies"]["recordSequence"] = json!(record.view().sequence);
+    archive::Verification::from_value(v).expect("a valid verification")
+}
+
+#[tokio::test]
+async fn verifications_chain_off_the_record_are_written_once_and_verified() {
+    let (dir, archive) = new_archive();
+    let written = chain_of_three(&archive).await;
+    let record = &written[2].0;
+    let v1 = verification(
+        record,
+        1,
+        record.digest(),
+        "2027-12-02T08:00:00Z",
+        "PENDING",
+    );
+    let r1 = archive.write_verification(&v1).await.expect("first");
+    assert!(
+        r1.key
+            .starts_with("verifications/DSAR-2026-0042/20271202T080000.000Z-PENDING")
+    );
+    assert!(
+        archive
+            .write_verification(&v1)
+            .await
+            .expect("again")
+            .already_present
+    );
+    // Out of chain: a second one naming the record again, or the wrong sequence.
+    let stray = verification(record, 2, record.digest(), "2027-12-08T08:00:00Z", "CLEAN");
+    assert!(matches!(
+        archive.write_verification(&stray).await,
+        Err(archive::ArchiveError::ChainMismatch { .. })
+    ));
+    let v2 = verification(record, 2, v1.digest(), "2027-12-08T08:00:00Z", "CLEAN");
+    archive.write_verification(&v2).await.expect("second");
+    // A first verification naming no record of the ticket is refused.
+    let (_d2, other) = new_archive();
+    assert!(other.write_verification(&v1).await.is_err());
+
+    let report = verified(&archive).await;
+    assert!(report.passed(), "{}", report.to_text());
+    assert_eq!(report.verifications_checked, 2);
+    assert!(report.to_text().contains("2 verification records"));
+
+    // The first verification taken away behind the archive's back: the second names
+    // a verification that is not there, and verify says so for that key.
+    let path = path_of(dir.path(), &r1.key);
+    make_writable(path.parent().expect("folder"));
+    fs::remove_file(&path).expect("removed");
+    let _ = fs::remove_file(format!("{}.meta", path.display()));
+    let report = verified(&archive).await;
+    assert!(!report.passed());
+    let second_key = report
+        .findings
+        .iter()
+        .find(|f| f.check == Check::Chain)
+        .map(|f| f.key.clone())
+        .expect("a chain finding");
+    assert!(second_key.ends_with("-CLEAN.json"), "{}", report.to_text());
+}

@@ -583,3 +583,48 @@ async fn the_deployed_fallback_keeps_a_record_encrypted_and_replays_it_into_the_
         "the fallback is not under records/"
     );
 }
+
+#[tokio::test]
+async fn a_verification_is_locked_beside_the_records_and_verified_with_them() {
+    let moto = MotoServer::start();
+    let client = moto.s3_client();
+    locked_bucket(&client, "records").await;
+    let archive = archive(&client, "records");
+    let r = record("DSAR-2026-0042");
+    archive.write(&r).await.expect("record");
+    let mut v: serde_json::Value = serde_json::from_str(include_str!(
+        "../../../schemas/examples/verification-clean.json"
+    ))
+    .expect("example");
+    v["previousDigest"] = json!(r.digest());
+    v["verifies"]["recordDigest"] = json!(r.digest());
+    let v = archive::Verification::from_value(v).expect("valid");
+
+    let receipt = archive.write_verification(&v).await.expect("written");
+    assert_eq!(
+        receipt.key,
+        "gdpr/verifications/DSAR-2026-0042/20261123T114210.512Z-CLEAN.json"
+    );
+    let head = client
+        .head_object()
+        .bucket("records")
+        .key(&receipt.key)
+        .send()
+        .await
+        .expect("head");
+    assert_eq!(head.object_lock_mode(), Some(&ObjectLockMode::Compliance));
+    assert!(
+        archive
+            .write_verification(&v)
+            .await
+            .expect("again")
+            .already_present
+    );
+    // Records are listed as before: the verification is not one of them.
+    assert_eq!(archive.list(None).await.expect("records").len(), 1);
+    let report = verify(&archive, &VerifyOptions::default())
+        .await
+        .expect("verify ran");
+    assert!(report.passed(), "{}", report.to_text());
+    assert_eq!(report.verifications_checked, 1);
+}
