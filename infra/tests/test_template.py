@@ -95,7 +95,7 @@ FUNCTIONS: dict[str, tuple[str | None, set[str]]] = {
         "NotifyDownstreamFunctionArn",
         {"DOWNSTREAM_SYSTEMS", "DOWNSTREAM_SECRET_ARN"},
     ),
-    "verify-erasure": ("VerifyErasureFunctionArn", GENESYS | {"PSEUDONYM_KEY_SECRET_ARN"}),
+    "verify-erasure": ("VerifyErasureFunctionArn", GENESYS | {"PSEUDONYM_KEY_SECRET_ARN", "VERIFY_AFTER"}),
     "write-record": (
         "WriteRecordFunctionArn",
         {"ARCHIVE_BUCKET", "ARCHIVE_PREFIX", "RETENTION_YEARS", "LETTER_SETTINGS", "PSEUDONYM_KEY_SECRET_ARN"},
@@ -899,6 +899,8 @@ def record_writer_findings(template: dict[str, Any], source: str) -> list[str]:
     where = {
         "bucket": f"<{bucket}.Arn>",
         "objects": f"<{bucket}.Arn>/<ArchivePrefix>records/*",
+        # The checks after a record, written and read as the records are.
+        "verifications": f"<{bucket}.Arn>/<ArchivePrefix>verifications/*",
         # A record the archive refused is kept there (crates/archive/src/fallback.rs):
         # put only, WriteRecord never reads it back.
         "fallback": f"<{bucket}.Arn>/<ArchivePrefix>fallback/*",
@@ -913,6 +915,7 @@ def record_writer_findings(template: dict[str, Any], source: str) -> list[str]:
             continue
         scope, actions = S3_OPERATION_ACTIONS[operation]
         needed[scope] |= actions
+    needed["verifications"] = set(needed["objects"])
     granted: dict[str, set[str]] = {w: set() for w in where}
     for stmt in role_statements(template, role):
         if stmt.get("Effect") != "Allow":
@@ -923,7 +926,7 @@ def record_writer_findings(template: dict[str, Any], source: str) -> list[str]:
             if scope is None:
                 if actions:
                     findings.append(
-                        f"{role}: S3 actions on {resource}, neither the archive, its records nor its fallback"
+                        f"{role}: S3 actions on {resource}, neither the archive, its records, verifications nor fallback"
                     )
                 continue
             granted[scope] |= actions

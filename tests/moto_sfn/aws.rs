@@ -523,6 +523,7 @@ async fn environment(
             "REDACTION_RECHECK_SECONDS",
             crate::REDACTION_RECHECK_SECONDS.to_string(),
         ),
+        ("VERIFY_AFTER", crate::VERIFY_AFTER.to_owned()),
     ];
     vars.into_iter()
         // Single quotes: the value as it is (JSON has double quotes).

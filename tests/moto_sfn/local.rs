@@ -114,6 +114,8 @@ pub async fn run(scenario: &Scenario, name: &str, input: Value, start: DateTime<
     };
     // The AWS side's REDACTION_RECHECK_SECONDS.
     deps.verify.recheck_every = chrono::Duration::seconds(crate::REDACTION_RECHECK_SECONDS);
+    deps.verify.later_checks =
+        erasure_steps::reverify::parse_schedule(crate::VERIFY_AFTER).expect("a schedule");
     // The DPO approves at once, as in the e2e tests, over the channel the approval
     // endpoint records (the AWS side's decision comes through it).
     let reviewer = Arc::new(Decider::new(

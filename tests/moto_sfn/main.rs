@@ -42,6 +42,9 @@ pub const POLL_MAX_WAIT_SECONDS: u64 = 6;
 /// How often VerifyErasure looks again at a pending redaction, on both sides (the
 /// emulators' redaction lands ten seconds after COMPLETED).
 pub const REDACTION_RECHECK_SECONDS: i64 = 3;
+/// One check after the record, a few seconds after the delete completed (the
+/// default's days would be real days on moto).
+pub const VERIFY_AFTER: &str = "15s";
 /// The pseudonym key on both sides, so identifier refs (and the key id, its
 /// fingerprint) compare.
 pub const PSEUDONYM_KEY: &str = "moto-sfn-pseudonym-key-0123456789abcdef";

@@ -103,6 +103,9 @@ async fn every_path_the_definition_reads_exists_in_what_the_steps_produce() {
     assert_eq!(run.outcome(), "COMPLETED");
     let before_record = entered_input(&run, "WriteRecord");
     let after_record = entered_input(&run, "ReportToTicket");
+    // The checks after the record: after one was written, and waiting for the next.
+    let after_check = entered_input(&run, "LaterCheckResult");
+    let waiting_check = entered_input(&run, "LaterCheckWait");
     // Offboarding's paths, from a former agent's run.
     let agent_run = h.run("former-agent").await;
     let offboard = entered_input(&agent_run, "AfterErasure");
@@ -138,7 +141,12 @@ async fn every_path_the_definition_reads_exists_in_what_the_steps_produce() {
             continue;
         }
         let record_step = path == "$.record" || path.starts_with("$.record.");
-        let in_run = if record_step {
+        let later_check = ["$.laterCheck", "$.verification"]
+            .iter()
+            .any(|p| path == *p || path.starts_with(&format!("{p}.")));
+        let in_run = if later_check {
+            resolves(&after_check, &path) || resolves(&waiting_check, &path)
+        } else if record_step {
             resolves(&after_record, &path)
         } else {
             // In both runs: a section's shape does not depend on the ticket.
@@ -151,4 +159,39 @@ async fn every_path_the_definition_reads_exists_in_what_the_steps_produce() {
     // The check can fail.
     assert!(!resolves(&before_record, "$.review.erase.selections"));
     assert!(!resolves(&before_record, "$.export.poll.wait_seconds"));
+}
+
+#[test]
+fn every_state_after_the_record_is_one_the_watchdog_knows_as_a_later_check() {
+    // The watchdog counts no deadline for an execution in these states: every state
+    // the record's ReportToTicket leads to, but the end, must carry the prefix.
+    let definition: Value = serde_json::from_str(DEFINITION).expect("JSON");
+    let states = definition["States"].as_object().expect("states");
+    let mut seen = std::collections::BTreeSet::new();
+    let mut next = vec![
+        states["ReportToTicket"]["Next"]
+            .as_str()
+            .expect("a next")
+            .to_owned(),
+    ];
+    while let Some(name) = next.pop() {
+        if !seen.insert(name.clone()) || name == "Done" {
+            continue;
+        }
+        let state = &states[&name];
+        assert!(
+            name.starts_with(endpoints::watchdog::LATER_CHECK_STATES),
+            "{name} follows the record but is not named {}…",
+            endpoints::watchdog::LATER_CHECK_STATES
+        );
+        let s = state.to_string();
+        for (i, _) in s.match_indices("\"Next\":\"") {
+            let rest = &s[i + 8..];
+            next.push(rest[..rest.find('"').expect("a name")].to_owned());
+        }
+        if let Some(d) = state["Default"].as_str() {
+            next.push(d.to_owned());
+        }
+    }
+    assert!(seen.len() >= 8, "{seen:?}");
 }

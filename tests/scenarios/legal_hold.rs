@@ -79,6 +79,24 @@ async fn held_conversations_survive_and_the_outcome_is_deferred_with_hold_expiry
     let deletes = jobs(&h, RequestType::GdprDelete);
     assert!(!deletes.is_empty());
     assert!(deletes.iter().all(|d| d.subject.phone_numbers.is_empty()));
+
+    // What it did erase is verified after the record, the held calls never counted:
+    // only the covered conversations are looked at, and they are clean.
+    let verifications = h.verifications_of("DSAR-2026-1003").await;
+    assert!(
+        !verifications.is_empty(),
+        "a DEFERRED ticket's erasure is verified"
+    );
+    for v in &verifications {
+        assert_eq!(v["verifies"]["outcome"], "DEFERRED");
+        assert_eq!(v["result"], "CLEAN", "{v:#}");
+        assert!(v["conversations"]["checked"].as_u64().unwrap() >= 1);
+        assert_eq!(v["conversations"]["clean"], v["conversations"]["checked"]);
+    }
+    assert_eq!(
+        verifications.last().unwrap()["check"]["number"],
+        verifications.last().unwrap()["check"]["of"]
+    );
 }
 
 #[tokio::test]

@@ -73,6 +73,90 @@ async fn a_redaction_that_never_lands_is_a_named_gap_after_the_window() {
     assert!(still[0]["detail"].as_str().unwrap().contains(&stuck));
     // Not before the window closed: fourteen days of daily checks.
     assert!(checks(&run) >= 14, "{} checks", checks(&run));
+
+    // Checked again after the record: the last check, past the window, is a RESIDUE
+    // naming the stuck conversation, escalated, and the DSAR tool is told.
+    let verifications = h.verifications_of("DSAR-2026-1001").await;
+    let last = verifications.last().expect("verified after the record");
+    assert_eq!(last["result"], "RESIDUE", "{verifications:#?}");
+    assert_eq!(
+        strings(&last["conversations"]["residue"]),
+        vec![stuck.clone()]
+    );
+    assert_eq!(last["check"]["number"], last["check"]["of"]);
+    let escalation = &last["escalations"][0];
+    assert_eq!(escalation["reason"], "erasure-residue");
+    assert!(escalation["detail"].as_str().unwrap().contains(&stuck));
+    assert!(
+        h.reports
+            .reports()
+            .iter()
+            .any(|r| r.outcome == "RESIDUE" && r.record_key.starts_with("verifications/")),
+        "the DSAR tool is told of the residue"
+    );
+    let report = verify(&*h.archive, &VerifyOptions::default())
+        .await
+        .expect("verify ran");
+    assert!(report.passed(), "{}", report.to_text());
+    assert_eq!(report.verifications_checked, verifications.len());
+}
+
+#[tokio::test]
+async fn an_erasure_recorded_before_its_redaction_landed_is_pending_on_day_one_then_clean() {
+    // Past its deadline at intake: the record is written before the redaction lands
+    // (three days after COMPLETED), then checked 1, 7 and 15 days after COMPLETED.
+    let h = Harness::builder()
+        .start_at("2027-03-05T09:00:00Z")
+        .start()
+        .await;
+    let run = h.run("happy-path").await;
+    let record = run.record();
+    assert!(record.get("pendingRedaction").is_some(), "{record:#}");
+    let verifications = h.verifications_of("DSAR-2026-1001").await;
+    let results: Vec<(u64, &str)> = (verifications.iter())
+        .map(|v| {
+            (
+                v["check"]["number"].as_u64().unwrap(),
+                v["result"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        results,
+        [(1, "PENDING"), (2, "CLEAN"), (3, "CLEAN")],
+        "{verifications:#?}"
+    );
+    // Each names the record it verifies; the first hangs off it, each later one off
+    // the one before.
+    let digest = run.record_digest();
+    assert_eq!(verifications[0]["previousDigest"], digest.as_str());
+    assert!(
+        verifications
+            .iter()
+            .all(|v| v["verifies"]["recordDigest"] == digest.as_str())
+    );
+    assert_eq!(
+        strings(&verifications[0]["conversations"]["pending"]).len(),
+        liam().len()
+    );
+    // Day 1, day 7 and day 15 after the delete completed.
+    let completed: chrono::DateTime<chrono::Utc> = verifications[0]["deletionCompletedAt"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let due: Vec<i64> = (verifications.iter())
+        .map(|v| {
+            let at: chrono::DateTime<chrono::Utc> =
+                v["check"]["dueAt"].as_str().unwrap().parse().unwrap();
+            (at - completed).num_days()
+        })
+        .collect();
+    assert_eq!(due, [1, 7, 15]);
+    let report = verify(&*h.archive, &VerifyOptions::default())
+        .await
+        .expect("verify ran");
+    assert!(report.passed(), "{}", report.to_text());
 }
 
 #[tokio::test]

@@ -533,6 +533,21 @@ impl Harness {
     }
 
     /// Every record of a ticket, oldest first.
+    /// The ticket's verification records (`verifications/`), oldest first.
+    pub async fn verifications_of(&self, ticket_id: &str) -> Vec<Value> {
+        let mut out = Vec::new();
+        for e in self
+            .archive
+            .list_verifications(Some(ticket_id))
+            .await
+            .expect("the archive lists")
+        {
+            let bytes = self.archive.read(&e).await.expect("reads").bytes;
+            out.push(serde_json::from_slice(&bytes).expect("JSON"));
+        }
+        out
+    }
+
     pub async fn records_of(&self, ticket_id: &str) -> Vec<Value> {
         let mut out = Vec::new();
         for e in self
@@ -620,6 +635,13 @@ impl Run {
 
     pub fn outcome(&self) -> &str {
         self.record()["outcome"].as_str().expect("an outcome")
+    }
+
+    /// The digest of the record the execution wrote (its receipt).
+    pub fn record_digest(&self) -> String {
+        (self.outcome.record.as_ref())
+            .map(|r| r.digest.clone())
+            .expect("a record receipt")
     }
 
     /// The execution state as the named state left it (its last exit).

@@ -123,7 +123,7 @@ async fn serve(args: ConsoleArgs) -> anyhow::Result<()> {
         receiver: _receiver,
         emulator: _emulator,
         ..
-    } = world(args.archive.clone(), None).await?;
+    } = world(args.archive.clone(), None, false).await?;
 
     // The demo's tickets, all at once: those whose review asks for a person wait.
     let runner = pipeline.runner().clone();

@@ -3,6 +3,7 @@
 //! what the pipeline does with the hard cases. Then the archive is verified as an
 //! auditor would (`audit verify`).
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -140,7 +141,15 @@ pub struct World {
     pub emulator: genesys_emulator::RunningEmulator,
 }
 
-pub async fn world(dir: PathBuf, decision: Option<ApprovalDecision>) -> anyhow::Result<World> {
+/// `later_checks`: whether executions check their erasure again after the record
+/// (the demo: yes; the console, which runs its tickets all at once on the one virtual
+/// clock: no, or checks weeks after a record would carry the clock past the reviews
+/// left waiting, whose tasks would time out).
+pub async fn world(
+    dir: PathBuf,
+    decision: Option<ApprovalDecision>,
+    later_checks: bool,
+) -> anyhow::Result<World> {
     let (archive, _) = local::open_archive(
         dir.to_str().context("the archive path is not UTF-8")?,
         None,
@@ -150,13 +159,17 @@ pub async fn world(dir: PathBuf, decision: Option<ApprovalDecision>) -> anyhow::
     let key_file = local::default_key_file(&dir);
     let pseudonymiser = Arc::new(local::pseudonymiser(&key_file, true, Some(&dir))?);
 
-    // A rerun continues after the archive's last record: keys never collide, chains grow.
-    let mut start: DateTime<Utc> = START.parse()?;
+    // A rerun starts a minute later per run already in the archive: each ticket's
+    // record and checks come a minute after the last run's (keys never collide, chains
+    // grow), and the tickets meet the same dates (deadlines, holds) every time.
+    let mut runs: BTreeMap<String, i64> = BTreeMap::new();
     for e in archive.list(None).await? {
-        if let Some(p) = archive::key::parse_record_file_name(&e.file_name) {
-            start = start.max(p.written_at + Duration::minutes(1));
+        if archive::key::parse_record_file_name(&e.file_name).is_some() {
+            *runs.entry(e.ticket_folder.clone()).or_default() += 1;
         }
     }
+    let start: DateTime<Utc> = START.parse::<DateTime<Utc>>()?
+        + Duration::minutes(runs.values().copied().max().unwrap_or(0));
     let (_, clock) = local::virtual_clock(start);
     let emu = Emulator::builder()
         .clock(clock.clone())
@@ -213,6 +226,10 @@ pub async fn world(dir: PathBuf, decision: Option<ApprovalDecision>) -> anyhow::
         reporter: reports.clone(),
         letters: erasure_steps::local::example_letters()?,
     });
+    let mut deps = deps;
+    if !later_checks {
+        deps.verify.later_checks.clear();
+    }
     let dpo = Decider::new(
         decision,
         &DEMO_DPO.parse().context("the demo DPO's address")?,
@@ -237,6 +254,23 @@ pub async fn world(dir: PathBuf, decision: Option<ApprovalDecision>) -> anyhow::
     })
 }
 
+/// Moves a ticket's own dates (received, verified, signed off) `by` later: the demo
+/// runs its tickets one after another, and a ticket is received when it is run.
+fn arrives_later(input: &mut Value, by: chrono::Duration) {
+    let whole_days = chrono::Duration::days(by.num_days());
+    for pointer in [
+        "/ticket/receivedAt",
+        "/ticket/identityVerifiedAt",
+        "/ticket/signOff/at",
+    ] {
+        if let Some(v) = input.pointer_mut(pointer)
+            && let Some(t) = v.as_str().and_then(erasure_core::time::parse_rfc3339)
+        {
+            *v = Value::String((t + whole_days).to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+        }
+    }
+}
+
 async fn execute(args: DemoArgs) -> anyhow::Result<bool> {
     let calls = Calls::default();
     local::init_logging(&calls);
@@ -249,8 +283,9 @@ async fn execute(args: DemoArgs) -> anyhow::Result<bool> {
         receiver,
         reports,
         emulator: emu,
+        clock,
         ..
-    } = world(args.archive.clone(), Some(ApprovalDecision::Approve)).await?;
+    } = world(args.archive.clone(), Some(ApprovalDecision::Approve), true).await?;
 
     println!("gdpr-erasure demo: the workflow definition on this machine");
     println!(
@@ -270,7 +305,10 @@ async fn execute(args: DemoArgs) -> anyhow::Result<bool> {
     let mut rows = Vec::new();
     let mut all_as_expected = true;
     for s in SCENARIOS {
-        let (name, input) = ticket_input(s.ticket, s.id);
+        let (name, mut input) = ticket_input(s.ticket, s.id);
+        // Each execution checks its erasure again for 15 days after its record, on the
+        // one virtual clock: the next ticket arrives then, its dates moved with it.
+        arrives_later(&mut input, clock.now() - start);
         let outcome = pipeline.run(&name, input).await?;
         let (outcome_text, key, record) = match &outcome.record {
             Some(r) => {
@@ -341,6 +379,41 @@ async fn execute(args: DemoArgs) -> anyhow::Result<bool> {
     for (_, _, _, key, _) in &rows {
         if !key.is_empty() {
             println!("  {key}");
+        }
+    }
+    // Proof of erasure, not of acceptance: each erasure checked again after its record.
+    println!(
+        "\nChecked again after the record (days after the GDPR_DELETE completed: result), each a locked verification record under verifications/"
+    );
+    for (name, _, _, key, _) in &rows {
+        // This run's record's checks (a rerun's archive holds the earlier runs' too).
+        let digest = match key.is_empty() {
+            true => String::new(),
+            false => archive::canonical::digest_of(&read(&*archive, key).await?),
+        };
+        let mut checks = Vec::new();
+        for entry in archive.list_verifications(Some(name)).await? {
+            let v: Value = serde_json::from_slice(&archive.read(&entry).await?.bytes)?;
+            if v["verifies"]["recordDigest"] != digest.as_str() {
+                continue;
+            }
+            let days = |at: &Value| {
+                let at = at.as_str().and_then(erasure_core::time::parse_rfc3339);
+                let from = v["deletionCompletedAt"]
+                    .as_str()
+                    .and_then(erasure_core::time::parse_rfc3339);
+                at.zip(from).map(|(a, f)| (a - f).num_days())
+            };
+            checks.push(format!(
+                "day {}: {}",
+                days(&v["check"]["dueAt"]).unwrap_or_default(),
+                v["result"].as_str().unwrap_or("?")
+            ));
+        }
+        if checks.is_empty() {
+            println!("  {name:<16} nothing erased by a GDPR_DELETE to check");
+        } else {
+            println!("  {name:<16} {}", checks.join(", "));
         }
     }
     // The letters as the DSAR tool received them, for a person to read.

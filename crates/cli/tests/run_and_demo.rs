@@ -227,6 +227,9 @@ fn the_demo_runs_every_scenario_and_verifies_the_archive() {
         "REJECTED",
         "audit --archive demo-archive verify",
         "OK demo-archive: 8 records of 8 tickets",
+        // Each erasure checked again after its record, each check locked.
+        "DSAR-2026-1001   day 1: CLEAN, day 7: CLEAN, day 15: CLEAN",
+        "18 verification records",
     ] {
         assert!(
             out.stdout.contains(expected),
@@ -238,7 +241,16 @@ fn the_demo_runs_every_scenario_and_verifies_the_archive() {
     let again = gdpr_erasure(dir.path(), &["demo"]);
     assert_eq!(again.code, 0, "{}", again.stdout);
     assert!(
-        again.stdout.contains("16 records of 8 tickets"),
+        again.stdout.contains("16 records of 8 tickets")
+            && again.stdout.contains("36 verification records"),
+        "{}",
+        again.stdout
+    );
+    // The second run's tickets met the same dates: the same outcomes, in time.
+    assert!(
+        again
+            .stdout
+            .contains("DSAR-2026-1003   legal hold           DEFERRED"),
         "{}",
         again.stdout
     );

@@ -145,6 +145,10 @@ pub fn deadline_of(
     Some(d.effective_deadline_ends_at)
 }
 
+/// The prefix of the definition's states after the record (the later checks of the
+/// erasure, statemachine/erasure.asl.json).
+pub const LATER_CHECK_STATES: &str = "LaterCheck";
+
 /// The facts of one execution from its input and its current state.
 pub fn facts_of(
     input: Option<&str>,
@@ -152,8 +156,13 @@ pub fn facts_of(
     config: &WatchdogConfig,
     now: DateTime<Utc>,
 ) -> ExecutionFacts {
+    // An execution checking its erasure again after the record has met its deadline
+    // (the record says whether in time): it is not near one.
+    let after_record = current.is_some_and(|s| s.name.starts_with(LATER_CHECK_STATES));
     ExecutionFacts {
-        deadline_ends_at: input.and_then(|i| deadline_of(i, &config.intake, now)),
+        deadline_ends_at: input
+            .filter(|_| !after_record)
+            .and_then(|i| deadline_of(i, &config.intake, now)),
         awaiting_decision_since: current
             .filter(|s| s.name == crate::approval::AWAIT_DECISION_STATE)
             .map(|s| s.entered_at),
@@ -662,6 +671,24 @@ mod tests {
         assert_eq!(f.awaiting_decision_since, Some(entered));
         let f = facts_of(None, Some(&at("PollExport")), &config(), now());
         assert_eq!(f.awaiting_decision_since, None);
+    }
+
+    #[test]
+    fn an_execution_checking_its_erasure_after_the_record_has_no_deadline_to_watch() {
+        let at = |name: &str| CurrentState {
+            name: name.into(),
+            entered_at: now(),
+            task_parameters: None,
+            state_input: None,
+        };
+        let input =
+            ticket(json!({"by": "dpo@example.com", "role": "DPO", "at": "2026-11-22T11:00:00Z"}));
+        let erasing = facts_of(Some(&input), Some(&at("WaitForDeletion")), &config(), now());
+        assert!(erasing.deadline_ends_at.is_some());
+        for state in ["LaterCheckWait", "LaterCheck", "LaterCheckWrite"] {
+            let checking = facts_of(Some(&input), Some(&at(state)), &config(), now());
+            assert_eq!(checking.deadline_ends_at, None, "{state}");
+        }
     }
 
     #[test]

@@ -15,6 +15,7 @@
 //! | `TICKET_CALLBACK_URL`, `TICKET_SECRET_ARN` (`{key}`) | ReportToTicket | |
 //! | `ARCHIVE_BUCKET`, `ARCHIVE_PREFIX`, `RETENTION_YEARS` | WriteRecord | records SSE-S3 (AES256) |
 //! | `LEDGER_BUCKET`, `LEDGER_PREFIX` (`ledger/`) | Erase (required there) | the submission ledger |
+//! | `VERIFY_AFTER` (`1d,7d,15d`) | VerifyErasure | when to check again after the record, from the delete's completion (`s`, `m`, `h`, `d`; empty: never) |
 //! | `LETTER_SETTINGS` | WriteRecord | the letters' settings as JSON (`docs/letters.md`); templates checked at cold start |
 //!
 //! Optional, with defaults: `CONTROLLER_TIME_ZONE` (UTC), `CLOCK_BASIS`
@@ -336,10 +337,19 @@ impl verify_erasure::Deps {
                 "REDACTION_RECHECK_SECONDS must be at least 1",
             ));
         }
+        let later_checks = match env.opt("VERIFY_AFTER") {
+            Some(text) => crate::reverify::parse_schedule(text)
+                .map_err(|e| StepError::misconfigured(format!("VERIFY_AFTER: {e}")))?,
+            None => crate::reverify::DEFAULT_SCHEDULE_DAYS
+                .iter()
+                .map(|d| chrono::Duration::days(*d))
+                .collect(),
+        };
         Ok(verify_erasure::Deps {
             genesys: env.genesys().await?,
             pseudonymiser: Arc::new(env.pseudonymiser().await?),
             recheck_every: chrono::Duration::seconds(recheck),
+            later_checks,
         })
     }
 }

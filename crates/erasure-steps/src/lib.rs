@@ -56,10 +56,12 @@ pub mod ports;
 pub mod purge_recordings;
 pub mod record_scan;
 pub mod report_ticket;
+pub mod reverify;
 pub mod review;
 pub mod state;
 pub mod verify_erasure;
 pub mod write_record;
+pub mod write_verification;
 
 pub use error::{StepError, all_error_names, retryable_error_names};
 

@@ -40,6 +40,51 @@ pub struct Deps {
     /// How long to wait before looking at pending conversations again
     /// ([`RECHECK_EVERY`]; `REDACTION_RECHECK_SECONDS`).
     pub recheck_every: Duration,
+    /// When to check again after the record, from the delete's completion
+    /// ([`crate::reverify`]; `VERIFY_AFTER`, default 1, 7 and 15 days).
+    pub later_checks: Vec<Duration>,
+}
+
+/// What the VerifyErasure function is asked: a check before the record, or one of the
+/// checks after it (the payload carries `checksDone`).
+#[derive(Debug, Clone)]
+pub enum Event {
+    Now(Input),
+    Later(crate::reverify::Input),
+}
+
+impl<'de> Deserialize<'de> for Event {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error as _;
+        let v = serde_json::Value::deserialize(d)?;
+        if v.get("checksDone").is_some() {
+            crate::reverify::Input::deserialize(v)
+                .map(Event::Later)
+                .map_err(D::Error::custom)
+        } else {
+            Input::deserialize(v)
+                .map(Event::Now)
+                .map_err(D::Error::custom)
+        }
+    }
+}
+
+/// The answer to an [`Event`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum EventOutput {
+    Now(Output),
+    Later(crate::reverify::Output),
+}
+
+/// The VerifyErasure function: either kind of check.
+pub async fn handle_event(deps: &Deps, event: Event) -> Result<EventOutput, StepError> {
+    match event {
+        Event::Now(i) => handle(deps, i).await.map(EventOutput::Now),
+        Event::Later(i) => crate::reverify::handle(deps, i)
+            .await
+            .map(EventOutput::Later),
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -97,7 +142,7 @@ pub struct Output {
 }
 
 /// What one conversation still shows.
-enum Seen {
+pub(crate) enum Seen {
     Gone,
     Clean,
     CarriesSubject,
@@ -106,17 +151,7 @@ enum Seen {
 pub async fn handle(deps: &Deps, input: Input) -> Result<Output, StepError> {
     let ticket_id = check_ticket_id(&input.ticket_id)?;
     let now = deps.genesys.clock.now();
-    let refs: Option<BTreeSet<&Pseudonym>> = match &input.identifiers {
-        Some(ids) if ids.key_id != deps.pseudonymiser.key_id() => {
-            return Err(StepError::misconfigured(format!(
-                "the ticket's identifiers were pseudonymised with key {}, this function has key {}: it cannot tell whether they remain",
-                ids.key_id,
-                deps.pseudonymiser.key_id()
-            )));
-        }
-        Some(ids) => Some(ids.items.iter().map(|i| &i.identifier_ref).collect()),
-        None => None,
-    };
+    let refs = ticket_refs(deps, input.identifiers.as_ref())?;
     let window_closes_at = input
         .deletion
         .as_ref()
@@ -165,9 +200,30 @@ pub async fn handle(deps: &Deps, input: Input) -> Result<Output, StepError> {
     })
 }
 
+/// The ticket's refs, checked to be of this function's key; `None` for an execution
+/// started by an earlier version (no refs: only a 404 counts as erased).
+pub(crate) fn ticket_refs(
+    deps: &Deps,
+    identifiers: Option<&IdentifiersSection>,
+) -> Result<Option<BTreeSet<Pseudonym>>, StepError> {
+    match identifiers {
+        Some(ids) if ids.key_id != deps.pseudonymiser.key_id() => {
+            Err(StepError::misconfigured(format!(
+                "the ticket's identifiers were pseudonymised with key {}, this function has key {}: it cannot tell whether they remain",
+                ids.key_id,
+                deps.pseudonymiser.key_id()
+            )))
+        }
+        Some(ids) => Ok(Some(
+            ids.items.iter().map(|i| i.identifier_ref.clone()).collect(),
+        )),
+        None => Ok(None),
+    }
+}
+
 /// When the delete was first seen COMPLETED (else when it was submitted, if it reads
 /// COMPLETED without a history); `None` for a delete that did not complete.
-fn completed_at(d: &RequestSection) -> Option<DateTime<Utc>> {
+pub(crate) fn completed_at(d: &RequestSection) -> Option<DateTime<Utc>> {
     if d.poll.status != "COMPLETED" {
         return None;
     }
@@ -179,10 +235,10 @@ fn completed_at(d: &RequestSection) -> Option<DateTime<Utc>> {
         .or(Some(d.submitted_at))
 }
 
-async fn look(
+pub(crate) async fn look(
     deps: &Deps,
     cid: &ConversationId,
-    refs: Option<&BTreeSet<&Pseudonym>>,
+    refs: Option<&BTreeSet<Pseudonym>>,
 ) -> Result<Seen, StepError> {
     let client = &deps.genesys.client;
     let details = match client.get_conversation_details(cid.as_str()).await {

@@ -141,6 +141,38 @@ pub struct RecordReceipt {
 
 pub type Output = RecordReceipt;
 
+/// What the WriteRecord function is asked: the ticket's record, or one later check
+/// as a verification record (the payload carries `verification`).
+#[derive(Debug, Clone)]
+pub enum Event {
+    Record(Box<Input>),
+    Verification(Box<crate::write_verification::Input>),
+}
+
+impl<'de> Deserialize<'de> for Event {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error as _;
+        let v = Value::deserialize(d)?;
+        if v.get("verification").is_some() {
+            crate::write_verification::Input::deserialize(v)
+                .map(|i| Event::Verification(Box::new(i)))
+                .map_err(D::Error::custom)
+        } else {
+            Input::deserialize(v)
+                .map(|i| Event::Record(Box::new(i)))
+                .map_err(D::Error::custom)
+        }
+    }
+}
+
+/// The WriteRecord function: either document.
+pub async fn handle_event(deps: &Deps, event: Event) -> Result<Output, StepError> {
+    match event {
+        Event::Record(i) => handle(deps, *i).await,
+        Event::Verification(i) => crate::write_verification::handle(deps, *i).await,
+    }
+}
+
 pub async fn handle(deps: &Deps, input: Input) -> Result<Output, StepError> {
     // After an Intake failure the id is the execution name, which Step Functions
     // allows a wider alphabet: cleaned rather than left without a record.

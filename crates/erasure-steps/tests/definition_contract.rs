@@ -120,8 +120,9 @@ fn every_task_retries_every_retryable_error_first() {
         );
     }
     assert_eq!(
-        tasks, 15,
-        "12 functions, three of them used twice (Locate for ExportAgain, Poll, VerifyErasure)"
+        tasks, 18,
+        "12 functions; Locate twice (ExportAgain), Poll twice, VerifyErasure three times \
+         (LaterCheck), WriteRecord and ReportTicket twice (LaterCheckWrite, LaterCheckResidue)"
     );
 }
 

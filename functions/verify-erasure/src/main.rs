@@ -3,7 +3,7 @@
 //! `erasure_steps::verify_erasure`; the variables and secrets it reads are in
 //! `erasure_steps::env` (docs/workflow.md).
 
-use erasure_steps::{env::Env, lambda, verify_erasure};
+use erasure_steps::{env::Env, lambda, reverify, verify_erasure};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
 
@@ -16,10 +16,17 @@ async fn main() -> Result<(), Error> {
     let deps = lambda::init(verify_erasure::Deps::from_env(&env)).await?;
     let deps = &deps;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        lambda::invoke("verify_erasure", event.payload, |input| {
-            verify_erasure::handle(deps, input)
+        let out = lambda::invoke("verify_erasure", event.payload, |input| {
+            verify_erasure::handle_event(deps, input)
         })
-        .await
+        .await?;
+        // A residue after the redaction window: the alarm's metric (EMF, on stdout).
+        if let verify_erasure::EventOutput::Later(later) = &out
+            && later.found_residue()
+        {
+            println!("{}", reverify::residue_metric_line(chrono::Utc::now()));
+        }
+        Ok::<_, erasure_steps::error::StepError>(out)
     }))
     .await
 }

@@ -17,7 +17,7 @@ async fn main() -> Result<(), Error> {
     let deps = &deps;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         lambda::invoke("write_record", event.payload, |input| {
-            write_record::handle(deps, input)
+            write_record::handle_event(deps, input)
         })
         .await
     }))

@@ -128,6 +128,10 @@ impl PipelineDeps {
                 genesys: genesys.clone(),
                 pseudonymiser: p.pseudonymiser.clone(),
                 recheck_every: verify_erasure::RECHECK_EVERY,
+                later_checks: crate::reverify::DEFAULT_SCHEDULE_DAYS
+                    .iter()
+                    .map(|d| chrono::Duration::days(*d))
+                    .collect(),
             },
             intake: intake::Deps {
                 pseudonymiser: p.pseudonymiser.clone(),
@@ -188,6 +192,19 @@ macro_rules! step {
             async move {
                 let i: $module::Input = input(stringify!($module), v)?;
                 output($module::handle(&made, i).await?)
+            }
+            .instrument(span)
+        })
+    }};
+    // A function that takes two kinds of event (`$module::$event`).
+    ($deps:expr, $field:ident, $module:ident :: $handle:ident ($event:ident)) => {{
+        let deps = $deps.clone();
+        handler_fn(move |v: Value, ctx| {
+            let deps = deps.clone();
+            let span = task_span(&ctx);
+            async move {
+                let i: $module::$event = input(stringify!($module), v)?;
+                output($module::$handle(&deps.$field, i).await?)
             }
             .instrument(span)
         })
@@ -266,8 +283,14 @@ pub fn resources(deps: Arc<PipelineDeps>, reviewer: Arc<dyn Reviewer>) -> Resour
             "notify-downstream",
             step!(deps, notify_downstream, notify_downstream),
         )
-        .function("verify-erasure", step!(deps, verify, verify_erasure))
-        .function("write-record", step!(deps, write_record, write_record))
+        .function(
+            "verify-erasure",
+            step!(deps, verify, verify_erasure::handle_event(Event)),
+        )
+        .function(
+            "write-record",
+            step!(deps, write_record, write_record::handle_event(Event)),
+        )
         .function("report-ticket", step!(deps, report_ticket, report_ticket))
 }
 
