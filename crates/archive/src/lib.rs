@@ -32,8 +32,8 @@ pub use fallback::{Fallback, LocalFallback, S3Fallback};
 pub use local::LocalArchive;
 pub use location::{ArchiveLocation, OpenOptions, open};
 pub use record::{
-    ClockView, DeferralView, HoldView, Outcome, Record, RecordView, RetentionView, SCHEMA_V1,
-    SCHEMA_V1_JSON, schema_violations,
+    ClockView, DeferralView, Document, HoldView, Outcome, Record, RecordView, RetentionView,
+    SCHEMA_V1, SCHEMA_V1_JSON, schema_violations,
 };
 pub use repeat::{ClosedTicket, closed_ticket};
 pub use retention::{DEFAULT_RETENTION_YEARS, RetentionPolicy};

@@ -174,29 +174,30 @@ pub struct HoldView {
     pub expiry: Option<NaiveDate>,
 }
 
-/// A validated compliance record with its canonical bytes and digest.
-///
-/// Only constructible through [`Record::from_value`] / [`Record::from_json`], so a
-/// `Record` is always schema-valid and canonicalisable.
+/// A schema-valid JSON document with its canonical bytes, digest and typed view: a
+/// compliance [`Record`] or a [`crate::Verification`] (each derefs to one).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Record {
+pub struct Document<V> {
     value: Value,
     canonical: Vec<u8>,
     digest: String,
-    view: RecordView,
+    view: V,
 }
 
-impl Record {
-    /// Validates `value` against the schema and canonicalises it.
-    pub fn from_value(value: Value) -> Result<Self, ArchiveError> {
-        let violations = schema_violations(&value)?;
+impl<V: serde::de::DeserializeOwned> Document<V> {
+    /// Canonicalises `value`, refused with `violations` (its schema's) when there are any.
+    pub(crate) fn new(
+        value: Value,
+        format: &str,
+        violations: Vec<String>,
+    ) -> Result<Self, ArchiveError> {
         if !violations.is_empty() {
             return Err(ArchiveError::invalid(format!(
-                "not a valid {SCHEMA_V1} record: {}",
+                "not a valid {format} record: {}",
                 violations.join("; ")
             )));
         }
-        let view = RecordView::deserialize(&value)
+        let view = V::deserialize(&value)
             .map_err(|e| ArchiveError::invalid(format!("record fields: {e}")))?;
         let canonical = canonicalize(&value)?;
         let digest = digest_of(&canonical);
@@ -207,14 +208,9 @@ impl Record {
             view,
         })
     }
+}
 
-    /// Parses and validates a JSON document (any formatting).
-    pub fn from_json(bytes: &[u8]) -> Result<Self, ArchiveError> {
-        let value: Value = serde_json::from_slice(bytes)
-            .map_err(|e| ArchiveError::invalid(format!("not JSON: {e}")))?;
-        Self::from_value(value)
-    }
-
+impl<V> Document<V> {
     pub fn value(&self) -> &Value {
         &self.value
     }
@@ -229,8 +225,41 @@ impl Record {
         &self.digest
     }
 
-    pub fn view(&self) -> &RecordView {
+    pub fn view(&self) -> &V {
         &self.view
+    }
+}
+
+/// Parses a JSON document (any formatting).
+pub(crate) fn json_of(bytes: &[u8]) -> Result<Value, ArchiveError> {
+    serde_json::from_slice(bytes).map_err(|e| ArchiveError::invalid(format!("not JSON: {e}")))
+}
+
+/// A validated compliance record with its canonical bytes and digest.
+///
+/// Only constructible through [`Record::from_value`] / [`Record::from_json`], so a
+/// `Record` is always schema-valid and canonicalisable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record(Document<RecordView>);
+
+impl Record {
+    /// Validates `value` against the schema and canonicalises it.
+    pub fn from_value(value: Value) -> Result<Self, ArchiveError> {
+        let violations = schema_violations(&value)?;
+        Document::new(value, SCHEMA_V1, violations).map(Self)
+    }
+
+    /// Parses and validates a JSON document (any formatting).
+    pub fn from_json(bytes: &[u8]) -> Result<Self, ArchiveError> {
+        Self::from_value(json_of(bytes)?)
+    }
+}
+
+impl std::ops::Deref for Record {
+    type Target = Document<RecordView>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
     }
 }
 

@@ -13,9 +13,8 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::canonical::{canonicalize, digest_of};
 use crate::error::ArchiveError;
-use crate::record::RetentionView;
+use crate::record::{Document, RetentionView, json_of};
 
 /// The `schema` value of version 1 verification records.
 pub const VERIFICATION_SCHEMA_V1: &str = "gdpr-erasure/verification-record/v1";
@@ -117,54 +116,24 @@ pub fn verification_violations(value: &Value) -> Result<Vec<String>, ArchiveErro
 
 /// A validated verification record with its canonical bytes and digest.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Verification {
-    value: Value,
-    canonical: Vec<u8>,
-    digest: String,
-    view: VerificationView,
-}
+pub struct Verification(Document<VerificationView>);
 
 impl Verification {
     pub fn from_value(value: Value) -> Result<Self, ArchiveError> {
         let violations = verification_violations(&value)?;
-        if !violations.is_empty() {
-            return Err(ArchiveError::invalid(format!(
-                "not a valid {VERIFICATION_SCHEMA_V1} record: {}",
-                violations.join("; ")
-            )));
-        }
-        let view = VerificationView::deserialize(&value)
-            .map_err(|e| ArchiveError::invalid(format!("verification fields: {e}")))?;
-        let canonical = canonicalize(&value)?;
-        let digest = digest_of(&canonical);
-        Ok(Self {
-            value,
-            canonical,
-            digest,
-            view,
-        })
+        Document::new(value, VERIFICATION_SCHEMA_V1, violations).map(Self)
     }
 
     pub fn from_json(bytes: &[u8]) -> Result<Self, ArchiveError> {
-        let value: Value = serde_json::from_slice(bytes)
-            .map_err(|e| ArchiveError::invalid(format!("not JSON: {e}")))?;
-        Self::from_value(value)
+        Self::from_value(json_of(bytes)?)
     }
+}
 
-    pub fn value(&self) -> &Value {
-        &self.value
-    }
+impl std::ops::Deref for Verification {
+    type Target = Document<VerificationView>;
 
-    pub fn canonical_bytes(&self) -> &[u8] {
-        &self.canonical
-    }
-
-    pub fn digest(&self) -> &str {
-        &self.digest
-    }
-
-    pub fn view(&self) -> &VerificationView {
-        &self.view
+    fn deref(&self) -> &Self::Target {
+        &self.0
     }
 }
 

@@ -192,16 +192,14 @@ pub async fn verify<A: Archive + ?Sized>(
     let mut chains: BTreeMap<String, Vec<Link>> = BTreeMap::new();
     let mut records_checked = 0;
     for entry in &entries {
-        for a in &entry.anomalies {
-            findings.push(Finding {
-                key: entry.key.clone(),
-                check: Check::Layout,
-                detail: a.clone(),
-            });
-        }
-        if parse_record_file_name(&entry.file_name).is_none() {
-            continue; // not a record name: the layout finding says so
-        }
+        // Not a record name: the layout finding says so.
+        let named = parse_record_file_name(&entry.file_name).is_some();
+        let Some((stored, actual_digest)) =
+            read_checked(archive, entry, named, &mut findings, &mut warnings).await?
+        else {
+            continue;
+        };
+        records_checked += 1;
         let mut push = |check: Check, detail: String| {
             findings.push(Finding {
                 key: entry.key.clone(),
@@ -209,34 +207,6 @@ pub async fn verify<A: Archive + ?Sized>(
                 detail,
             })
         };
-        let stored = match archive.read(entry).await {
-            Ok(s) => s,
-            Err(ArchiveError::RecordNotFound { .. }) => {
-                push(
-                    Check::Read,
-                    "the object is listed but cannot be read".into(),
-                );
-                continue;
-            }
-            Err(ArchiveError::ArchiveCorrupt { detail, .. }) => {
-                push(Check::Read, detail);
-                continue;
-            }
-            Err(e) => return Err(e),
-        };
-        records_checked += 1;
-        for p in &stored.protection_problems {
-            push(Check::Lock, p.clone());
-        }
-        let actual_digest = digest_of(&stored.bytes);
-        let mut warn = |check: Check, detail: String| {
-            warnings.push(Finding {
-                key: entry.key.clone(),
-                check,
-                detail,
-            })
-        };
-        check_integrity(&stored.bytes, &actual_digest, &stored, &mut push, &mut warn);
 
         let value: Value = match serde_json::from_slice(&stored.bytes) {
             Ok(v) => v,
@@ -289,16 +259,13 @@ pub async fn verify<A: Archive + ?Sized>(
     let mut verification_chains: BTreeMap<String, Vec<Link>> = BTreeMap::new();
     let mut verifications_checked = 0;
     for entry in &verifications {
-        for a in &entry.anomalies {
-            findings.push(Finding {
-                key: entry.key.clone(),
-                check: Check::Layout,
-                detail: a.clone(),
-            });
-        }
-        if key::parse_verification_file_name(&entry.file_name).is_none() {
+        let named = key::parse_verification_file_name(&entry.file_name).is_some();
+        let Some((stored, actual_digest)) =
+            read_checked(archive, entry, named, &mut findings, &mut warnings).await?
+        else {
             continue;
-        }
+        };
+        verifications_checked += 1;
         let mut push = |check: Check, detail: String| {
             findings.push(Finding {
                 key: entry.key.clone(),
@@ -306,34 +273,6 @@ pub async fn verify<A: Archive + ?Sized>(
                 detail,
             })
         };
-        let stored = match archive.read(entry).await {
-            Ok(s) => s,
-            Err(ArchiveError::RecordNotFound { .. }) => {
-                push(
-                    Check::Read,
-                    "the object is listed but cannot be read".into(),
-                );
-                continue;
-            }
-            Err(ArchiveError::ArchiveCorrupt { detail, .. }) => {
-                push(Check::Read, detail);
-                continue;
-            }
-            Err(e) => return Err(e),
-        };
-        verifications_checked += 1;
-        for p in &stored.protection_problems {
-            push(Check::Lock, p.clone());
-        }
-        let actual_digest = digest_of(&stored.bytes);
-        let mut warn = |check: Check, detail: String| {
-            warnings.push(Finding {
-                key: entry.key.clone(),
-                check,
-                detail,
-            })
-        };
-        check_integrity(&stored.bytes, &actual_digest, &stored, &mut push, &mut warn);
         let Ok(value) = serde_json::from_slice::<Value>(&stored.bytes) else {
             push(Check::Schema, "not JSON".into());
             check_lock(entry, None, &stored.lock, options, &mut push);
@@ -457,6 +396,57 @@ fn check_verification_chain(
         }
         previous = Some(l);
     }
+}
+
+/// A listed object, read for the checks: its listing anomalies become layout findings;
+/// `None` when it is no document of the layout (`named` false) or cannot be read (a
+/// finding says so); else the stored object and the digest of its bytes, its
+/// protection and integrity already checked.
+async fn read_checked<A: Archive + ?Sized>(
+    archive: &A,
+    entry: &ObjectEntry,
+    named: bool,
+    findings: &mut Vec<Finding>,
+    warnings: &mut Vec<Finding>,
+) -> Result<Option<(crate::StoredObject, String)>, ArchiveError> {
+    let finding = |check: Check, detail: String| Finding {
+        key: entry.key.clone(),
+        check,
+        detail,
+    };
+    for a in &entry.anomalies {
+        findings.push(finding(Check::Layout, a.clone()));
+    }
+    if !named {
+        return Ok(None);
+    }
+    let stored = match archive.read(entry).await {
+        Ok(s) => s,
+        Err(ArchiveError::RecordNotFound { .. }) => {
+            findings.push(finding(
+                Check::Read,
+                "the object is listed but cannot be read".into(),
+            ));
+            return Ok(None);
+        }
+        Err(ArchiveError::ArchiveCorrupt { detail, .. }) => {
+            findings.push(finding(Check::Read, detail));
+            return Ok(None);
+        }
+        Err(e) => return Err(e),
+    };
+    for p in &stored.protection_problems {
+        findings.push(finding(Check::Lock, p.clone()));
+    }
+    let actual_digest = digest_of(&stored.bytes);
+    check_integrity(
+        &stored.bytes,
+        &actual_digest,
+        &stored,
+        &mut |c, d| findings.push(finding(c, d)),
+        &mut |c, d| warnings.push(finding(c, d)),
+    );
+    Ok(Some((stored, actual_digest)))
 }
 
 fn check_integrity(

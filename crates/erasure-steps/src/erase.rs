@@ -31,7 +31,7 @@ use crate::gdpr::{GenesysDeps, check_ticket_id, find_recent, status_of};
 use crate::hold_recheck::{self, HoldsAtReview};
 use crate::ports::LedgerEntry;
 use crate::state::{
-    PartIdentifier, RequestPart, RequestSection, Selection, SubjectSection, part_name, request_name,
+    PartIdentifier, RequestSection, Selection, SubjectSection, part_name, request_name,
 };
 
 pub type Deps = hold_recheck::Deps;
@@ -105,7 +105,7 @@ pub async fn handle(deps: &Deps, input: Input) -> Result<Output, StepError> {
                 "submitted"
             }
         );
-        parts.push(part(g, names, name, &request, reused, subject_matches));
+        parts.push(g.part(names, name, &request, reused, subject_matches));
     }
     // A delete this ticket sent earlier for an identifier this review did not clear
     // (the ticket was decided again) cannot be taken back: it is listed, never
@@ -130,7 +130,7 @@ pub async fn handle(deps: &Deps, input: Input) -> Result<Output, StepError> {
             };
             if let Some(request) = earlier {
                 earlier_differs = true;
-                parts.push(part(g, Some(names), name, &request, true, None));
+                parts.push(g.part(Some(names), name, &request, true, None));
             }
         }
     }
@@ -163,27 +163,6 @@ pub async fn handle(deps: &Deps, input: Input) -> Result<Output, StepError> {
         parts,
         hold_register_at_erase: register_at_erase,
     })
-}
-
-/// One of the section's requests, as first seen now.
-fn part(
-    g: &GenesysDeps,
-    names: Option<PartIdentifier>,
-    name: String,
-    request: &GdprRequest,
-    reused: bool,
-    subject_matches: Option<bool>,
-) -> RequestPart {
-    let now = g.clock.now();
-    RequestPart {
-        names,
-        request_id: request.id.clone(),
-        name,
-        submitted_at: request.created_date.unwrap_or(now),
-        reused,
-        subject_matches,
-        poll: g.poll.initial(request, now),
-    }
 }
 
 /// The GDPR_DELETE of that name the ledger (or, after an ambiguous POST, the newest

@@ -29,6 +29,27 @@ pub struct GenesysDeps {
 }
 
 impl GenesysDeps {
+    /// One of a ticket's GDPR requests as first seen now (its poll state started).
+    pub fn part(
+        &self,
+        names: Option<crate::state::PartIdentifier>,
+        name: String,
+        request: &GdprRequest,
+        reused: bool,
+        subject_matches: Option<bool>,
+    ) -> crate::state::RequestPart {
+        let now = self.clock.now();
+        crate::state::RequestPart {
+            names,
+            request_id: request.id.clone(),
+            name,
+            submitted_at: request.created_date.unwrap_or(now),
+            reused,
+            subject_matches,
+            poll: self.poll.initial(request, now),
+        }
+    }
+
     pub fn new(client: GenesysClient, clock: SharedClock) -> Self {
         GenesysDeps {
             client,

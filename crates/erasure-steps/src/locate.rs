@@ -26,7 +26,7 @@ use serde::Deserialize;
 use crate::error::StepError;
 use crate::gdpr::{GenesysDeps, check_ticket_id, find_recent_named, status_of};
 use crate::state::{
-    FoundBecause, FoundKind, FoundSubject, PartIdentifier, RequestPart, RequestSection, Selection,
+    FoundBecause, FoundKind, FoundSubject, PartIdentifier, RequestSection, Selection,
     SubjectSearch, SubjectSection, export_part_name, request_name,
 };
 
@@ -132,15 +132,15 @@ pub async fn handle(deps: &Deps, input: Input) -> Result<Output, StepError> {
     let newest_named = |name: &str| recent.iter().find(|r| r.name.as_deref() == Some(name));
     let mut parts = Vec::with_capacity(named.len());
     if let (false, Some(r)) = (input.fresh, newest_named(&legacy)) {
-        parts.push(part(deps, None, legacy.clone(), r, true));
+        parts.push(deps.part(None, legacy.clone(), r, true, None));
     } else {
         for (names, name, only) in named {
             let part = match newest_named(&name) {
-                Some(r) => part(deps, Some(names), name, r, true),
+                Some(r) => deps.part(Some(names), name, r, true, None),
                 None => {
                     let new = NewGdprRequest::export(only).with_name(name.clone());
                     let r = client.create_gdpr_request(&new, false).await?;
-                    part(deps, Some(names), name, &r, false)
+                    deps.part(Some(names), name, &r, false, None)
                 }
             };
             parts.push(part);
@@ -179,26 +179,6 @@ pub async fn handle(deps: &Deps, input: Input) -> Result<Output, StepError> {
         },
         hold_register_at_erase: None,
     })
-}
-
-/// One of the ticket's exports, as first seen now.
-fn part(
-    deps: &Deps,
-    names: Option<PartIdentifier>,
-    name: String,
-    request: &GdprRequest,
-    reused: bool,
-) -> RequestPart {
-    let now = deps.clock.now();
-    RequestPart {
-        names,
-        request_id: request.id.clone(),
-        name,
-        submitted_at: request.created_date.unwrap_or(now),
-        reused,
-        subject_matches: None,
-        poll: deps.poll.initial(request, now),
-    }
 }
 
 /// A found subject's id (`x:` external contact, `u:` user), lower-cased; `None` for a
