@@ -99,6 +99,21 @@ async fn a_redaction_that_never_lands_is_a_named_gap_after_the_window() {
         .expect("verify ran");
     assert!(report.passed(), "{}", report.to_text());
     assert_eq!(report.verifications_checked, verifications.len());
+    // The period report counts the checks and lists the residue as open.
+    let figures = archive::report::load_verifications(
+        &*h.archive,
+        &archive::report::Period::new(None, None).unwrap(),
+    )
+    .await
+    .expect("loaded");
+    assert_eq!(
+        figures.clean + figures.pending + figures.residue,
+        verifications.len()
+    );
+    assert!(figures.residue >= 1);
+    assert_eq!(figures.open_residues.len(), 1);
+    assert_eq!(figures.open_residues[0].ticket_id, "DSAR-2026-1001");
+    assert_eq!(figures.open_residues[0].conversations, 1);
 }
 
 #[tokio::test]

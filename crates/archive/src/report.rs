@@ -9,7 +9,8 @@ use chrono::{DateTime, NaiveDate, NaiveTime, SecondsFormat, TimeDelta, Utc};
 use crate::error::ArchiveError;
 use crate::key::parse_record_file_name;
 use crate::record::{HoldView, Outcome, Record};
-use crate::{Archive, StoredLock};
+use crate::{Archive, StoredLock, VerificationResult};
+use serde_json::Value;
 
 /// An inclusive range of UTC dates; either end open.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -219,6 +220,78 @@ pub struct Report {
     /// Deferrals a follow-up ticket resumed (by the report's date): no longer open.
     pub resumed_deferrals: Vec<ResumedDeferral>,
     pub not_counted: Vec<Unusable>,
+    /// The checks after the records ([`load_verifications`]); `None` when not loaded.
+    pub verifications: Option<VerificationFigures>,
+}
+
+/// The erasures checked again after their records, in the period (by writtenAt).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VerificationFigures {
+    pub clean: usize,
+    pub pending: usize,
+    pub residue: usize,
+    /// Tickets whose latest check (at any time) found a residue: the data is still
+    /// in Genesys after the redaction window, and a person must act.
+    pub open_residues: Vec<OpenResidue>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenResidue {
+    pub ticket_id: String,
+    pub conversations: usize,
+    pub recordings: usize,
+    pub key: String,
+}
+
+/// Reads every verification record and counts those written in `period`. An object
+/// that is not a valid verification is left out (`audit verify` names it).
+pub async fn load_verifications<A: Archive + ?Sized>(
+    archive: &A,
+    period: &Period,
+) -> Result<VerificationFigures, ArchiveError> {
+    let mut figures = VerificationFigures::default();
+    let mut latest: BTreeMap<String, (u64, OpenResidue, bool)> = BTreeMap::new();
+    for entry in archive.list_verifications(None).await? {
+        if crate::key::parse_verification_file_name(&entry.file_name).is_none() {
+            continue;
+        }
+        let Ok(v) = crate::Verification::from_json(&archive.read(&entry).await?.bytes) else {
+            continue;
+        };
+        let view = v.view();
+        if period.contains(view.written_at) {
+            match view.result {
+                VerificationResult::Clean => figures.clean += 1,
+                VerificationResult::Pending => figures.pending += 1,
+                VerificationResult::Residue => figures.residue += 1,
+            }
+        }
+        let count = |path: &str| {
+            v.value()
+                .pointer(path)
+                .and_then(Value::as_array)
+                .map_or(0, Vec::len)
+        };
+        let residue = OpenResidue {
+            ticket_id: view.ticket_id.clone(),
+            conversations: count("/conversations/residue"),
+            recordings: count("/recordings/residue"),
+            key: entry.key.clone(),
+        };
+        let is_residue = view.result == VerificationResult::Residue;
+        if latest
+            .get(&view.ticket_id)
+            .is_none_or(|(seq, _, _)| view.sequence > *seq)
+        {
+            latest.insert(view.ticket_id.clone(), (view.sequence, residue, is_residue));
+        }
+    }
+    figures.open_residues = latest
+        .into_values()
+        .filter(|(_, _, is_residue)| *is_residue)
+        .map(|(_, r, _)| r)
+        .collect();
+    Ok(figures)
 }
 
 /// Builds the report from every loaded record (not only the period's: a deferral
@@ -371,6 +444,7 @@ pub fn build_report(
         open_deferrals,
         resumed_deferrals,
         not_counted,
+        verifications: None,
     }
 }
 
@@ -508,6 +582,28 @@ impl Report {
                     rd.ticket_id,
                     follow_ups_text(&rd.follow_ups),
                     rd.key
+                );
+            }
+        }
+        if let Some(v) = &self.verifications {
+            let _ = writeln!(
+                o,
+                "Checks after the record:  {} (CLEAN {}, PENDING {}, RESIDUE {})",
+                v.clean + v.pending + v.residue,
+                v.clean,
+                v.pending,
+                v.residue
+            );
+            let _ = writeln!(
+                o,
+                "Open residues (latest check RESIDUE): {}",
+                v.open_residues.len()
+            );
+            for r in &v.open_residues {
+                let _ = writeln!(
+                    o,
+                    "  {}  {} conversation(s), {} recording(s) still carry the subject  ({})",
+                    r.ticket_id, r.conversations, r.recordings, r.key
                 );
             }
         }
@@ -664,6 +760,33 @@ th{{background:#f6f8fa}} td.num,th.num{{text-align:right;font-variant-numeric:ta
                 );
             }
             let _ = writeln!(o, "</table>");
+        }
+        if let Some(v) = &self.verifications {
+            let _ = writeln!(
+                o,
+                "<h2>Checks after the record</h2><p>CLEAN {}, PENDING {}, RESIDUE {} in the period; open residues (latest check RESIDUE): {}.</p>",
+                v.clean,
+                v.pending,
+                v.residue,
+                v.open_residues.len()
+            );
+            if !v.open_residues.is_empty() {
+                let _ = writeln!(
+                    o,
+                    "<table><tr><th scope=\"col\">ticket</th><th scope=\"col\">conversations</th><th scope=\"col\">recordings</th><th scope=\"col\">verification</th></tr>"
+                );
+                for r in &v.open_residues {
+                    let _ = writeln!(
+                        o,
+                        "<tr><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
+                        e(&r.ticket_id),
+                        r.conversations,
+                        r.recordings,
+                        e(&r.key)
+                    );
+                }
+                let _ = writeln!(o, "</table>");
+            }
         }
         if !self.not_counted.is_empty() {
             let _ = writeln!(

@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use archive::report::{
     LoadedRecord, Period, RecordFilter, Unusable, build_report, human_duration, load_records,
-    parse_date,
+    load_verifications, parse_date,
 };
 use archive::verify::{VerifyOptions, verify};
 use archive::{ArchiveLocation, OpenOptions, Outcome, RetentionPolicy};
@@ -248,7 +248,8 @@ async fn execute(args: AuditArgs) -> anyhow::Result<(String, ExitCode)> {
             let period = Period::new(from, to).map_err(anyhow::Error::msg)?;
             let (records, unusable) = load_records(archive, &RecordFilter::default()).await?;
             let today = clock::SystemClock.now().date_naive();
-            let report = build_report(&archive.location(), &records, unusable, period, today);
+            let mut report = build_report(&archive.location(), &records, unusable, period, today);
+            report.verifications = Some(load_verifications(archive, &report.period).await?);
             let mut text = report.to_text();
             if let Some(path) = html {
                 std::fs::write(&path, report.to_html())
