@@ -97,6 +97,9 @@ enum AuditCommand {
     /// A record's letter to the data subject, rendered again from the record and
     /// checked against the SHA-256 the record holds (docs/letters.md).
     Letter(crate::letter::LetterArgs),
+    /// A certificate of a ticket's erasure for a regulator or the data subject's
+    /// representative: no personal data, every document's digest.
+    Certificate(crate::certificate::CertificateArgs),
 }
 
 fn parse_outcome(s: &str) -> Result<Outcome, String> {
@@ -244,6 +247,9 @@ async fn execute(args: AuditArgs) -> anyhow::Result<(String, ExitCode)> {
             Ok((report.to_text(), code))
         }
         AuditCommand::Letter(a) => crate::letter::audit_letter(archive, a).await,
+        AuditCommand::Certificate(a) => {
+            crate::certificate::audit_certificate(archive, a, clock::SystemClock.now()).await
+        }
         AuditCommand::Report { from, to, html } => {
             let period = Period::new(from, to).map_err(anyhow::Error::msg)?;
             let (records, unusable) = load_records(archive, &RecordFilter::default()).await?;

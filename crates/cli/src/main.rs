@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 
 mod asl;
 mod audit;
+mod certificate;
 mod console;
 mod demo;
 mod emulator;

@@ -237,6 +237,76 @@ fn the_demo_runs_every_scenario_and_verifies_the_archive() {
             out.stdout
         );
     }
+    // The certificates of a COMPLETED and a DEFERRED ticket: the facts of the record
+    // and of its checks, every document's digest, and nothing personal.
+    let verify = gdpr_erasure(
+        dir.path(),
+        &[
+            "audit",
+            "--archive",
+            "demo-archive",
+            "show",
+            "DSAR-2026-1003",
+            "--json",
+        ],
+    );
+    let shown: serde_json::Value = serde_json::from_str(&verify.stdout).expect("JSON records");
+    for (ticket, outcome) in [
+        ("DSAR-2026-1001", "COMPLETED"),
+        ("DSAR-2026-1003", "DEFERRED"),
+    ] {
+        let cert = gdpr_erasure(
+            dir.path(),
+            &["audit", "--archive", "demo-archive", "certificate", ticket],
+        );
+        assert_eq!(cert.code, 0, "{}", cert.stderr);
+        let text = &cert.stdout;
+        for expected in [
+            format!("Certificate of erasure: ticket {ticket}"),
+            format!("Outcome {outcome} (record 1 of the ticket"),
+            "Check 1 of 3".to_owned(),
+            "Check 3 of 3".to_owned(),
+            "CLEAN".to_owned(),
+            ": met.".to_owned(),
+            format!("verifications/{ticket}/"),
+        ] {
+            assert!(
+                text.contains(&expected),
+                "{expected:?} missing from
+{text}"
+            );
+        }
+        for personal in ["Liam", "Walsh", "Grace", "O'Connor", "@", "+353"] {
+            assert!(
+                !text.contains(personal),
+                "{personal:?} in
+{text}"
+            );
+        }
+    }
+    let deferred = gdpr_erasure(
+        dir.path(),
+        &[
+            "audit",
+            "--archive",
+            "demo-archive",
+            "certificate",
+            "DSAR-2026-1003",
+            "--html",
+        ],
+    )
+    .stdout;
+    assert!(deferred.starts_with("<!DOCTYPE html>"));
+    assert!(deferred.contains("LEGAL_HOLD LH-2026-014 until 2027-06-30 (Art. 17(3)(e))"));
+    assert!(deferred.contains("resumes on 2027-07-01"));
+    // The record's digest (its canonical bytes' SHA-256) is in the certificate.
+    let record = archive::Record::from_value(shown[0].clone()).expect("a record");
+    assert!(
+        deferred.contains(record.digest()),
+        "{} not in the certificate",
+        record.digest()
+    );
+
     // Again on the same archive: the chains grow, the archive still verifies.
     let again = gdpr_erasure(dir.path(), &["demo"]);
     assert_eq!(again.code, 0, "{}", again.stdout);
