@@ -55,6 +55,9 @@ async fn every_archive_written_by_an_earlier_version_still_verifies() {
             report.to_text()
         );
         assert!(report.records_checked >= 8, "{}", report.to_text());
+        if version.join("verifications").is_dir() {
+            assert!(report.verifications_checked >= 18, "{}", report.to_text());
+        }
         versions += 1;
     }
     assert!(
@@ -68,7 +71,7 @@ async fn every_archive_written_by_an_earlier_version_still_verifies() {
 /// (its schema and its struct), so a reader of old records never needs old code.
 #[test]
 fn every_earlier_record_parses_as_a_current_record() {
-    let mut records = 0;
+    let (mut records, mut verifications) = (0, 0);
     let mut stack = vec![fixtures()];
     while let Some(dir) = stack.pop() {
         for entry in fs::read_dir(&dir).expect("dir") {
@@ -78,10 +81,21 @@ fn every_earlier_record_parses_as_a_current_record() {
             } else if path.extension().is_some_and(|e| e == "json") {
                 let value = serde_json::from_slice(&fs::read(&path).expect("read"))
                     .expect("fixture is JSON");
+                // Checks after the record are verification records, read as such.
+                if path.components().any(|c| c.as_os_str() == "verifications") {
+                    archive::Verification::from_value(value)
+                        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                    verifications += 1;
+                    continue;
+                }
                 Record::from_value(value).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
                 records += 1;
             }
         }
     }
     assert!(records >= 8, "found {records} earlier records");
+    assert!(
+        verifications >= 18,
+        "found {verifications} earlier verifications"
+    );
 }
