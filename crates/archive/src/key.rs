@@ -15,14 +15,36 @@ pub const RECORDS_DIR: &str = "records";
 /// The folder of verification records (`verifications/<ticket id>/<writtenAt>-<RESULT>.json`).
 pub const VERIFICATIONS_DIR: &str = "verifications";
 
-/// Whether `name` is a file name the archive writes in `dir` (records or
-/// verifications).
+/// The folder of the archive's manifests (`manifests/checkpoints/<writtenAt>-MANIFEST.json`).
+pub const MANIFESTS_DIR: &str = "manifests";
+
+/// Whether `name` is a file name the archive writes in `dir` (records, verifications
+/// or manifests).
 pub fn is_file_name_in(dir: &str, name: &str) -> bool {
-    if dir == VERIFICATIONS_DIR {
-        parse_verification_file_name(name).is_some()
-    } else {
-        parse_record_file_name(name).is_some()
+    match dir {
+        VERIFICATIONS_DIR => parse_verification_file_name(name).is_some(),
+        MANIFESTS_DIR => parse_manifest_file_name(name).is_some(),
+        _ => parse_record_file_name(name).is_some(),
     }
+}
+
+/// What a file name in `dir` ends in, for messages: `OUTCOME`, `RESULT`, `MANIFEST`.
+pub fn tag_of(dir: &str) -> &'static str {
+    match dir {
+        VERIFICATIONS_DIR => "RESULT",
+        MANIFESTS_DIR => "MANIFEST",
+        _ => "OUTCOME",
+    }
+}
+
+/// A manifest's file name: `<writtenAt compact>-MANIFEST.json`.
+pub fn manifest_file_name(written_at: &DateTime<Utc>) -> String {
+    format!("{}-MANIFEST.json", written_at.format(TIMESTAMP_FORMAT))
+}
+
+/// Parses `<writtenAt compact>-MANIFEST.json`.
+pub fn parse_manifest_file_name(name: &str) -> Option<DateTime<Utc>> {
+    parse_timestamp(name.strip_suffix("-MANIFEST.json")?)
 }
 
 /// The key of a verification below the archive's prefix.

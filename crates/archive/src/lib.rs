@@ -19,6 +19,7 @@ pub mod fallback;
 pub mod key;
 mod local;
 mod location;
+pub mod manifest;
 mod record;
 pub mod repeat;
 pub mod report;
@@ -158,6 +159,22 @@ pub trait Archive: Send + Sync {
         let _ = verification;
         Err(ArchiveError::misconfigured(format!(
             "{} keeps no verification records",
+            self.location()
+        )))
+    }
+
+    /// The archive's manifests (`manifests/checkpoints/`), sorted by key; none for an
+    /// archive that keeps none (a test double).
+    async fn list_manifests(&self) -> Result<Vec<ObjectEntry>, ArchiveError> {
+        Ok(Vec::new())
+    }
+
+    /// Writes a manifest once, locked; it must follow the latest manifest
+    /// ([`ArchiveError::ChainMismatch`] otherwise). See [`manifest::checkpoint`].
+    async fn write_manifest(&self, manifest: &manifest::Manifest) -> Result<Receipt, ArchiveError> {
+        let _ = manifest;
+        Err(ArchiveError::misconfigured(format!(
+            "{} keeps no manifests",
             self.location()
         )))
     }
@@ -324,6 +341,39 @@ pub(crate) mod chain {
                 )))
             }
         }
+    }
+
+    /// Refuses a manifest that does not follow the latest one.
+    pub async fn check_manifest_extends<A: Archive + ?Sized>(
+        archive: &A,
+        m: &crate::manifest::Manifest,
+    ) -> Result<(), ArchiveError> {
+        let head = crate::manifest::read_manifests(archive).await?.pop();
+        let view = m.view();
+        let (expected_seq, expected_prev) = match &head {
+            Some((_, h)) => (h.view().sequence + 1, Some(h.digest().to_owned())),
+            None => (1, None),
+        };
+        if view.sequence != expected_seq || view.previous_digest != expected_prev {
+            return Err(ArchiveError::ChainMismatch {
+                ticket_id: crate::manifest::CHECKPOINTS.to_owned(),
+                detail: format!(
+                    "manifest sequence {} does not follow the latest manifest (expected sequence {expected_seq}, previousDigest {})",
+                    view.sequence,
+                    expected_prev.as_deref().unwrap_or("null")
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    /// The lock date of a document written at `written_at` that asks for `asked`.
+    pub fn lock_for(
+        policy: RetentionPolicy,
+        written_at: DateTime<Utc>,
+        asked: DateTime<Utc>,
+    ) -> DateTime<Utc> {
+        retention::later(policy.retain_until(written_at), asked)
     }
 
     /// The lock date for a verification under `policy`.

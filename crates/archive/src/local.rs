@@ -26,7 +26,8 @@ use serde::{Deserialize, Serialize};
 use crate::canonical::checksum_sha256_base64;
 use crate::chain;
 use crate::error::ArchiveError;
-use crate::key::{self, RECORDS_DIR, VERIFICATIONS_DIR};
+use crate::key::{self, MANIFESTS_DIR, RECORDS_DIR, VERIFICATIONS_DIR};
+use crate::manifest::Manifest;
 use crate::record::Record;
 use crate::retention::RetentionPolicy;
 use crate::verification::Verification;
@@ -280,7 +281,7 @@ impl LocalArchive {
                 } else if !key::is_file_name_in(dir, name) {
                     anomalies.push(format!(
                         "the file name is not <writtenAt>-<{}>.json: not a document the archive wrote",
-                        if dir == VERIFICATIONS_DIR { "RESULT" } else { "OUTCOME" }
+                        key::tag_of(dir)
                     ));
                 } else if fs::symlink_metadata(path.join(name))
                     .map(|m| !m.file_type().is_file())
@@ -305,11 +306,10 @@ impl LocalArchive {
         // Only names the listing produced and the layout allows: never a path built
         // from anything else.
         key::validate_ticket_id(&entry.ticket_folder)?;
-        let dir = if entry.key.starts_with(&format!("{VERIFICATIONS_DIR}/")) {
-            VERIFICATIONS_DIR
-        } else {
-            RECORDS_DIR
-        };
+        let dir = [VERIFICATIONS_DIR, MANIFESTS_DIR]
+            .into_iter()
+            .find(|d| entry.key.starts_with(&format!("{d}/")))
+            .unwrap_or(RECORDS_DIR);
         if !key::is_file_name_in(dir, &entry.file_name) {
             return Err(ArchiveError::RecordNotFound {
                 key: entry.key.clone(),
@@ -437,6 +437,28 @@ impl Archive for LocalArchive {
         };
         self.write_doc(doc, chain::check_verification_extends(self, v))
             .await
+    }
+
+    async fn write_manifest(&self, m: &Manifest) -> Result<Receipt, ArchiveError> {
+        let _guard = self.write_lock.lock().await;
+        let view = m.view();
+        let doc = Doc {
+            key: crate::manifest::manifest_key(view),
+            ticket: crate::manifest::CHECKPOINTS,
+            bytes: m.canonical_bytes(),
+            digest: m.digest(),
+            retain_until: chain::lock_for(
+                self.policy,
+                view.written_at,
+                view.retention.retain_until,
+            ),
+        };
+        self.write_doc(doc, chain::check_manifest_extends(self, m))
+            .await
+    }
+
+    async fn list_manifests(&self) -> Result<Vec<ObjectEntry>, ArchiveError> {
+        self.list_dir(MANIFESTS_DIR, Some(crate::manifest::CHECKPOINTS))
     }
 
     async fn list(&self, ticket_id: Option<&str>) -> Result<Vec<ObjectEntry>, ArchiveError> {

@@ -230,6 +230,56 @@ impl<V> Document<V> {
     }
 }
 
+/// Compiles an embedded schema (draft 2020-12, formats checked).
+pub(crate) fn compile_schema(json: &str, what: &str) -> Result<jsonschema::Validator, String> {
+    let schema: Value = serde_json::from_str(json)
+        .map_err(|e| format!("embedded {what} schema is not JSON: {e}"))?;
+    jsonschema::options()
+        .with_draft(jsonschema::Draft::Draft202012)
+        .should_validate_formats(true)
+        .build(&schema)
+        .map_err(|e| format!("embedded {what} schema does not compile: {e}"))
+}
+
+/// Every violation of `validator` by `value` (a document whose `schema` must be
+/// `format`), as `<instance path>: <message>` with instance values masked.
+pub(crate) fn violations(
+    validator: &Result<jsonschema::Validator, String>,
+    value: &Value,
+    format: &str,
+    what: &str,
+) -> Result<Vec<String>, ArchiveError> {
+    match value.get("schema") {
+        Some(Value::String(s)) if s == format => {}
+        Some(Value::String(s))
+            if s.rsplit_once('/').map(|p| p.0) == format.rsplit_once('/').map(|p| p.0) =>
+        {
+            return Ok(vec![format!(
+                "/schema: {what} format {s} is not known to this version of gdpr-erasure (it knows {format})"
+            )]);
+        }
+        _ => {
+            return Ok(vec![format!(
+                "/schema: missing or not a {what} format (expected \"{format}\")"
+            )]);
+        }
+    }
+    let validator = validator
+        .as_ref()
+        .map_err(|e| ArchiveError::invalid(e.clone()))?;
+    Ok(validator
+        .iter_errors(value)
+        .map(|e| {
+            let path = e.instance_path().to_string();
+            format!(
+                "{}: {}",
+                if path.is_empty() { "/" } else { &path },
+                e.masked()
+            )
+        })
+        .collect())
+}
+
 /// Parses a JSON document (any formatting).
 pub(crate) fn json_of(bytes: &[u8]) -> Result<Value, ArchiveError> {
     serde_json::from_slice(bytes).map_err(|e| ArchiveError::invalid(format!("not JSON: {e}")))

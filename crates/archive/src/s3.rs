@@ -23,7 +23,8 @@ use tokio::sync::OnceCell;
 use crate::canonical::checksum_sha256_base64;
 use crate::chain;
 use crate::error::ArchiveError;
-use crate::key::{self, RECORDS_DIR, VERIFICATIONS_DIR};
+use crate::key::{self, MANIFESTS_DIR, RECORDS_DIR, VERIFICATIONS_DIR};
+use crate::manifest::Manifest;
 use crate::record::Record;
 use crate::retention::RetentionPolicy;
 use crate::verification::Verification;
@@ -567,6 +568,33 @@ impl Archive for S3Archive {
         ticket_id: Option<&str>,
     ) -> Result<Vec<ObjectEntry>, ArchiveError> {
         self.list_dir(VERIFICATIONS_DIR, ticket_id).await
+    }
+
+    async fn write_manifest(&self, m: &Manifest) -> Result<Receipt, ArchiveError> {
+        let view = m.view();
+        let doc = Doc {
+            dir: MANIFESTS_DIR,
+            key: format!(
+                "{}{}",
+                self.settings.prefix,
+                crate::manifest::manifest_key(view)
+            ),
+            ticket: crate::manifest::CHECKPOINTS,
+            bytes: m.canonical_bytes(),
+            digest: m.digest(),
+            retain_until: chain::lock_for(
+                self.settings.retention,
+                view.written_at,
+                view.retention.retain_until,
+            ),
+        };
+        self.write_doc(doc, chain::check_manifest_extends(self, m))
+            .await
+    }
+
+    async fn list_manifests(&self) -> Result<Vec<ObjectEntry>, ArchiveError> {
+        self.list_dir(MANIFESTS_DIR, Some(crate::manifest::CHECKPOINTS))
+            .await
     }
 
     async fn list(&self, ticket_id: Option<&str>) -> Result<Vec<ObjectEntry>, ArchiveError> {

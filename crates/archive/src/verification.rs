@@ -14,7 +14,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::error::ArchiveError;
-use crate::record::{Document, RetentionView, json_of};
+use crate::record::{Document, RetentionView, compile_schema, json_of, violations};
 
 /// The `schema` value of version 1 verification records.
 pub const VERIFICATION_SCHEMA_V1: &str = "gdpr-erasure/verification-record/v1";
@@ -22,15 +22,8 @@ pub const VERIFICATION_SCHEMA_V1: &str = "gdpr-erasure/verification-record/v1";
 pub const VERIFICATION_SCHEMA_V1_JSON: &str =
     include_str!("../../../schemas/verification-record.v1.schema.json");
 
-static VALIDATOR: LazyLock<Result<jsonschema::Validator, String>> = LazyLock::new(|| {
-    let schema: Value = serde_json::from_str(VERIFICATION_SCHEMA_V1_JSON)
-        .map_err(|e| format!("embedded verification schema is not JSON: {e}"))?;
-    jsonschema::options()
-        .with_draft(jsonschema::Draft::Draft202012)
-        .should_validate_formats(true)
-        .build(&schema)
-        .map_err(|e| format!("embedded verification schema does not compile: {e}"))
-});
+static VALIDATOR: LazyLock<Result<jsonschema::Validator, String>> =
+    LazyLock::new(|| compile_schema(VERIFICATION_SCHEMA_V1_JSON, "verification"));
 
 /// What one check found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
@@ -85,33 +78,12 @@ pub struct VerifiesView {
 
 /// Every violation of the verification schema, values masked.
 pub fn verification_violations(value: &Value) -> Result<Vec<String>, ArchiveError> {
-    match value.get("schema") {
-        Some(Value::String(s)) if s == VERIFICATION_SCHEMA_V1 => {}
-        Some(Value::String(s)) if s.starts_with("gdpr-erasure/verification-record/") => {
-            return Ok(vec![format!(
-                "/schema: verification format {s} is not known to this version of gdpr-erasure (it knows {VERIFICATION_SCHEMA_V1})"
-            )]);
-        }
-        _ => {
-            return Ok(vec![format!(
-                "/schema: missing or not a verification record format (expected \"{VERIFICATION_SCHEMA_V1}\")"
-            )]);
-        }
-    }
-    let validator = VALIDATOR
-        .as_ref()
-        .map_err(|e| ArchiveError::invalid(e.clone()))?;
-    Ok(validator
-        .iter_errors(value)
-        .map(|e| {
-            let path = e.instance_path().to_string();
-            format!(
-                "{}: {}",
-                if path.is_empty() { "/" } else { &path },
-                e.masked()
-            )
-        })
-        .collect())
+    violations(
+        &VALIDATOR,
+        value,
+        VERIFICATION_SCHEMA_V1,
+        "verification record",
+    )
 }
 
 /// A validated verification record with its canonical bytes and digest.

@@ -52,6 +52,8 @@ pub enum Check {
     Retention,
     /// The ticket's chain of records is broken.
     Chain,
+    /// A manifest names a document that is not there, or a document is in no manifest.
+    Manifest,
 }
 
 impl Check {
@@ -67,6 +69,7 @@ impl Check {
             Check::Lock => "lock",
             Check::Retention => "retention",
             Check::Chain => "chain",
+            Check::Manifest => "manifest",
         }
     }
 }
@@ -101,6 +104,8 @@ pub struct VerifyReport {
     pub records_checked: usize,
     /// Verification records read (`verifications/`).
     pub verifications_checked: usize,
+    /// Manifests read (`manifests/`).
+    pub manifests_checked: usize,
     pub tickets: usize,
     pub findings: Vec<Finding>,
     /// Guarantees the store could not give, where what it did give was checked and
@@ -139,6 +144,12 @@ impl VerifyReport {
                 self.min_retention_years,
                 if self.verifications_checked > 0 {
                     format!("; {} verification records, each chained to its ticket's record", self.verifications_checked)
+                } else {
+                    String::new()
+                } + &if self.manifests_checked > 0 {
+                    format!("; {} manifests, their entries present", self.manifests_checked)
+                } else if self.records_checked > 0 {
+                    "; no manifest yet, so a ticket missing as a whole cannot be seen (audit checkpoint)".to_owned()
                 } else {
                     String::new()
                 }
@@ -191,6 +202,8 @@ pub async fn verify<A: Archive + ?Sized>(
     let entries = archive.list(options.ticket_id.as_deref()).await?;
     let mut chains: BTreeMap<String, Vec<Link>> = BTreeMap::new();
     let mut records_checked = 0;
+    // Every record and verification read, by key below the prefix: its digest.
+    let mut present: BTreeMap<String, String> = BTreeMap::new();
     for entry in &entries {
         // Not a record name: the layout finding says so.
         let named = parse_record_file_name(&entry.file_name).is_some();
@@ -200,6 +213,10 @@ pub async fn verify<A: Archive + ?Sized>(
             continue;
         };
         records_checked += 1;
+        present.insert(
+            crate::manifest::relative(entry, key::RECORDS_DIR),
+            actual_digest.clone(),
+        );
         let mut push = |check: Check, detail: String| {
             findings.push(Finding {
                 key: entry.key.clone(),
@@ -266,6 +283,10 @@ pub async fn verify<A: Archive + ?Sized>(
             continue;
         };
         verifications_checked += 1;
+        present.insert(
+            crate::manifest::relative(entry, key::VERIFICATIONS_DIR),
+            actual_digest.clone(),
+        );
         let mut push = |check: Check, detail: String| {
             findings.push(Finding {
                 key: entry.key.clone(),
@@ -328,6 +349,8 @@ pub async fn verify<A: Archive + ?Sized>(
             .map(|v| (v.written_at, v.retention.retain_until));
         check_lock_dates(entry, asked, &stored.lock, options, &mut push);
     }
+    let manifests =
+        check_manifests(archive, options, &present, &mut findings, &mut warnings).await?;
     let tickets = chains.len();
     for (ticket, links) in chains {
         check_chain(&ticket, links, &mut findings);
@@ -343,10 +366,149 @@ pub async fn verify<A: Archive + ?Sized>(
         objects: entries.len() + verifications.len(),
         records_checked,
         verifications_checked,
+        manifests_checked: manifests,
         tickets,
         findings,
         warnings,
     })
+}
+
+/// How long a record may take to appear after its writtenAt (WriteRecord retries for
+/// hours): one written this long before the latest manifest must be in a manifest.
+const CHECKPOINT_GRACE: chrono::Duration = chrono::Duration::days(2);
+
+/// The manifests: each read and checked as a record is, their chain, every entry there
+/// with its digest, and every document (`present`) in one. Returns how many were read.
+async fn check_manifests<A: Archive + ?Sized>(
+    archive: &A,
+    options: &VerifyOptions,
+    present: &BTreeMap<String, String>,
+    findings: &mut Vec<Finding>,
+    warnings: &mut Vec<Finding>,
+) -> Result<usize, ArchiveError> {
+    use crate::manifest::{ManifestView, manifest_key, manifest_violations};
+    let mut links = Vec::new();
+    let mut named: BTreeMap<String, (String, String)> = BTreeMap::new();
+    let mut latest: Option<chrono::DateTime<chrono::Utc>> = None;
+    let mut read = 0;
+    for entry in &archive.list_manifests().await? {
+        let is_manifest = key::parse_manifest_file_name(&entry.file_name).is_some();
+        let Some((stored, actual_digest)) =
+            read_checked(archive, entry, is_manifest, findings, warnings).await?
+        else {
+            continue;
+        };
+        read += 1;
+        let mut push = |check: Check, detail: String| {
+            findings.push(Finding {
+                key: entry.key.clone(),
+                check,
+                detail,
+            })
+        };
+        let Ok(value) = serde_json::from_slice::<Value>(&stored.bytes) else {
+            push(Check::Schema, "not JSON".into());
+            continue;
+        };
+        for msg in manifest_violations(&value)? {
+            push(Check::Schema, msg);
+        }
+        if canonicalize(&value).ok().as_deref() != Some(stored.bytes.as_slice()) {
+            push(
+                Check::Canonical,
+                "the stored bytes are not the RFC 8785 form of the manifest".into(),
+            );
+        }
+        let Ok(view) = ManifestView::deserialize(&value) else {
+            continue;
+        };
+        let here = format!(
+            "{}/{}/{}",
+            key::MANIFESTS_DIR,
+            entry.ticket_folder,
+            entry.file_name
+        );
+        if manifest_key(&view) != here {
+            push(
+                Check::Layout,
+                format!(
+                    "the key does not match the content (belongs at {})",
+                    manifest_key(&view)
+                ),
+            );
+        }
+        for e in &view.entries {
+            named.insert(e.key.clone(), (e.digest.clone(), entry.key.clone()));
+        }
+        latest = latest.max(Some(view.written_at));
+        links.push(Link {
+            key: entry.key.clone(),
+            sequence: view.sequence,
+            previous_digest: view.previous_digest.clone(),
+            digest: actual_digest,
+        });
+        check_lock_dates(
+            entry,
+            Some((view.written_at, view.retention.retain_until)),
+            &stored.lock,
+            options,
+            &mut push,
+        );
+    }
+    check_chain("the archive's manifests", links, findings);
+    // A manifest entry whose document is gone: the finding names the ticket.
+    for (rel, (digest, manifest)) in &named {
+        if options
+            .ticket_id
+            .as_deref()
+            .is_some_and(|t| rel.split('/').nth(1) != Some(t))
+        {
+            continue;
+        }
+        let ticket = rel.split('/').nth(1).unwrap_or("?");
+        match present.get(rel) {
+            None => findings.push(Finding {
+                key: manifest.clone(),
+                check: Check::Manifest,
+                detail: format!(
+                    "missing: ticket {ticket}'s {rel} is in this manifest but not in the archive"
+                ),
+            }),
+            Some(d) if d != digest => findings.push(Finding {
+                key: rel.clone(),
+                check: Check::Manifest,
+                detail: format!("the bytes hash to {d}, but manifest {manifest} names {digest}"),
+            }),
+            Some(_) => {}
+        }
+    }
+    // No manifest yet (an archive written before them): the summary line says so.
+    let Some(latest) = latest else {
+        return Ok(read);
+    };
+    for rel in present.keys().filter(|k| !named.contains_key(*k)) {
+        let file = rel.rsplit('/').next().unwrap_or_default();
+        let written_at = parse_record_file_name(file)
+            .map(|p| p.written_at)
+            .or_else(|| key::parse_verification_file_name(file).map(|p| p.0));
+        let finding = Finding {
+            key: rel.clone(),
+            check: Check::Manifest,
+            detail: String::new(),
+        };
+        if written_at.is_some_and(|w| w < latest - CHECKPOINT_GRACE) {
+            findings.push(Finding {
+                detail: "written well before the latest manifest but in none: it was not in the archive when the checkpoints were made".into(),
+                ..finding
+            });
+        } else {
+            warnings.push(Finding {
+                detail: "not in a manifest yet (written after the latest checkpoint)".into(),
+                ..finding
+            });
+        }
+    }
+    Ok(read)
 }
 
 /// A ticket's verifications: 1, 2, ... without gaps or forks, the first hanging off

@@ -477,3 +477,88 @@ async fn verifications_chain_off_the_record_are_written_once_and_verified() {
         .expect("a chain finding");
     assert!(second_key.ends_with("-CLEAN.json"), "{}", report.to_text());
 }
+
+#[tokio::test]
+async fn a_ticket_missing_as_a_whole_is_named_by_the_manifest_that_listed_it() {
+    let (dir, archive) = new_archive();
+    chain_of_three(&archive).await;
+    let other = rec(RecordBuilder::new("DSAR-2026-0099", "COMPLETED")
+        .written_at("2027-12-02T08:00:00Z")
+        .build());
+    archive.write(&other).await.expect("written");
+    let now: chrono::DateTime<chrono::Utc> = "2027-12-05T00:00:00Z".parse().unwrap();
+
+    // Before any checkpoint: said, not a failure (archives written before manifests
+    // existed still verify).
+    let report = verified(&archive).await;
+    assert!(report.passed(), "{}", report.to_text());
+    assert!(report.to_text().contains("no manifest yet"));
+
+    let first = archive::manifest::checkpoint(&archive, now)
+        .await
+        .expect("checkpoint")
+        .expect("a manifest");
+    assert!(
+        first
+            .key
+            .starts_with("manifests/checkpoints/20271205T000000.000Z-MANIFEST")
+    );
+    // Nothing new: nothing written.
+    assert!(
+        archive::manifest::checkpoint(&archive, now + chrono::Duration::days(1))
+            .await
+            .expect("checkpoint")
+            .is_none()
+    );
+    let report = verified(&archive).await;
+    assert!(report.passed(), "{}", report.to_text());
+    assert_eq!(report.manifests_checked, 1);
+    assert!(report.warnings.is_empty(), "{}", report.to_text());
+
+    // A second manifest must follow the first.
+    let manifests = archive::manifest::read_manifests(&archive).await.unwrap();
+    let stray = archive::manifest::Manifest::from_value(manifests[0].1.value().clone()).unwrap();
+    assert!(
+        archive
+            .write_manifest(&stray)
+            .await
+            .unwrap()
+            .already_present
+    );
+
+    // The whole of DSAR-2026-0099 removed behind the archive's back: its chain cannot
+    // show it, the manifest does, naming the ticket.
+    let folder = dir.path().join("records/DSAR-2026-0099");
+    for f in fs::read_dir(&folder).unwrap() {
+        make_writable(&f.unwrap().path());
+    }
+    make_writable(&folder);
+    fs::remove_dir_all(&folder).expect("removed");
+    let report = verified(&archive).await;
+    assert!(!report.passed());
+    let missing: Vec<_> = (report.findings.iter())
+        .filter(|f| f.check == Check::Manifest)
+        .collect();
+    assert_eq!(missing.len(), 1, "{}", report.to_text());
+    assert!(
+        missing[0].detail.contains("ticket DSAR-2026-0099"),
+        "{}",
+        missing[0].detail
+    );
+    assert_eq!(missing[0].key, first.key);
+
+    // A record slipped in later with an old date is in no manifest: a failure.
+    let late = rec(RecordBuilder::new("DSAR-2026-0100", "COMPLETED")
+        .written_at("2027-11-01T08:00:00Z")
+        .build());
+    archive.write(&late).await.expect("written");
+    let report = verified(&archive).await;
+    assert!(
+        report
+            .findings
+            .iter()
+            .any(|f| f.check == Check::Manifest && f.key.contains("DSAR-2026-0100")),
+        "{}",
+        report.to_text()
+    );
+}

@@ -74,6 +74,10 @@ enum AuditCommand {
         #[arg(long)]
         ticket: Option<String>,
     },
+    /// Write the next manifest: the key and digest of every record and verification
+    /// not in an earlier one, chained to it and locked (the watchdog does this daily
+    /// on AWS). Nothing is written when nothing is new.
+    Checkpoint,
     /// Write the records WriteRecord kept in its fallback (the archive refused them)
     /// into the archive, then check them as `verify` does.
     ReplayFallback {
@@ -137,6 +141,14 @@ async fn execute(args: AuditArgs) -> anyhow::Result<(String, ExitCode)> {
     let archive = archive::open(&location, &options).await?;
     let archive = archive.as_ref();
     match args.command {
+        AuditCommand::Checkpoint => {
+            let text =
+                match archive::manifest::checkpoint(archive, clock::SystemClock.now()).await? {
+                    Some(r) => format!("manifest written: {} ({})\n", r.key, r.digest),
+                    None => "nothing new since the latest manifest: none written\n".to_owned(),
+                };
+            Ok((text, ExitCode::SUCCESS))
+        }
         AuditCommand::ReplayFallback { fallback } => {
             let at = match fallback {
                 Some(f) => ArchiveLocation::parse(&f)?,

@@ -442,6 +442,17 @@ async fn execute(args: DemoArgs) -> anyhow::Result<bool> {
         reports.reports().len()
     );
 
+    // The day's checkpoint (the watchdog's daily job on AWS): every document written
+    // is now in a locked manifest, so a ticket missing as a whole would show.
+    println!(
+        "\n$ gdpr-erasure audit --archive {} checkpoint",
+        dir.display()
+    );
+    match archive::manifest::checkpoint(&*archive, clock.now()).await? {
+        Some(r) => println!("manifest written: {}", r.key),
+        None => println!("nothing new since the latest manifest"),
+    }
+
     println!("\n$ gdpr-erasure audit --archive {} verify", dir.display());
     let report = verify(
         &*archive,

@@ -230,6 +230,9 @@ fn the_demo_runs_every_scenario_and_verifies_the_archive() {
         // Each erasure checked again after its record, each check locked.
         "DSAR-2026-1001   day 1: CLEAN, day 7: CLEAN, day 15: CLEAN",
         "18 verification records",
+        // The day's checkpoint, then verified.
+        "manifest written: manifests/checkpoints/",
+        "1 manifests, their entries present",
     ] {
         assert!(
             out.stdout.contains(expected),
