@@ -111,6 +111,12 @@ const NOT_EXERCISABLE: &[(&str, &str, &str)] = &[
         "Step Functions calls KMS for the caller to encrypt execution data; moto does not",
     ),
     (
+        "watchdog",
+        "s3:GetObjectRetention",
+        "S3 returns a version's lock in HeadObject only to a caller with it (moto to anyone); \
+         a checkpoint written again reports the lock it finds",
+    ),
+    (
         "write-record",
         "s3:GetObjectRetention",
         "S3 returns a version's lock in HeadObject only to a caller with it (moto to anyone); \
@@ -133,6 +139,7 @@ const REMOVALS: &[(&str, &str)] = &[
     ("approval", "secretsmanager:GetSecretValue"),
     ("watchdog", "states:ListExecutions"),
     ("watchdog", "s3:GetObjectVersion"),
+    ("watchdog", "s3:PutObject"),
     ("write-record", "s3:PutObjectRetention"),
     ("write-record", "s3:GetBucketObjectLockConfiguration"),
     ("notify-review", "secretsmanager:GetSecretValue"),
@@ -985,6 +992,12 @@ async fn every_function_works_with_exactly_its_template_grants() {
     assert_eq!(report.approvals_overdue, Some(1), "{report:?}");
     assert_eq!(report.resumptions_due, Some(1), "{report:?}");
     assert!(report.deadlines_near.is_some(), "{report:?}");
+    // The day's checkpoint over the archive, written with the watchdog's own grants.
+    assert!(report.checkpoint.is_some(), "{report:?}");
+    assert!(
+        !report.problems.iter().any(|p| p.starts_with("checkpoint")),
+        "{report:?}"
+    );
 
     // write-record: the first write, and a retry that finds the record written.
     let env = write_record_env(&stack, "write-record");
@@ -1142,7 +1155,12 @@ async fn a_grant_taken_out_of_the_template_fails_its_path() {
         .await
         .expect("written as the admin");
     let callbacks = receiver().await;
-    for action in ["states:ListExecutions", "s3:GetObjectVersion"] {
+    // PutObject first: the first run that can write writes the day's checkpoint.
+    for action in [
+        "s3:PutObject",
+        "states:ListExecutions",
+        "s3:GetObjectVersion",
+    ] {
         let u = user("watchdog", action);
         let clock: SharedClock = Arc::new(VirtualClock::starting_at(later));
         let report = watchdog(
@@ -1156,6 +1174,13 @@ async fn a_grant_taken_out_of_the_template_fails_its_path() {
         .await;
         assert!(!report.problems.is_empty(), "{action}: {report:?}");
         assert!(stack.denied(&u, action), "{action}");
+        if action == "s3:PutObject" {
+            assert!(report.checkpoint.is_none(), "{report:?}");
+            assert!(
+                report.problems.iter().any(|p| p.starts_with("checkpoint")),
+                "{report:?}"
+            );
+        }
     }
 
     // write-record without PutObjectRetention or the lock check: no record.

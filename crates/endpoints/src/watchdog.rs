@@ -145,6 +145,24 @@ pub fn deadline_of(
     Some(d.effective_deadline_ends_at)
 }
 
+/// Writes the next manifest when the latest is a day old or more (the watchdog runs
+/// more often than daily); the key written, or `None`.
+pub async fn daily_checkpoint(
+    archive: &dyn Archive,
+    now: DateTime<Utc>,
+) -> Result<Option<String>, archive::ArchiveError> {
+    let latest = archive::manifest::read_manifests(archive)
+        .await?
+        .last()
+        .map(|(_, m)| m.view().written_at);
+    if latest.is_some_and(|at| now - at < Duration::days(1)) {
+        return Ok(None);
+    }
+    Ok(archive::manifest::checkpoint(archive, now)
+        .await?
+        .map(|r| r.key))
+}
+
 /// The prefix of the definition's states after the record (the later checks of the
 /// erasure, statemachine/erasure.asl.json).
 pub const LATER_CHECK_STATES: &str = "LaterCheck";
@@ -382,6 +400,8 @@ pub struct WatchdogReport {
     pub resumptions_notified: u64,
     /// What went wrong, as codes (no identifiers): the run fails when not empty.
     pub problems: Vec<String>,
+    /// The manifest this run wrote (the day's checkpoint), if it wrote one.
+    pub checkpoint: Option<String>,
 }
 
 impl WatchdogReport {
@@ -530,11 +550,18 @@ impl<S: StepFunctions, N: ResumeNotifier> Watchdog<S, N> {
             }
             Err(e) => report.problems.push(format!("archive: {}", e.name())),
         }
+        // The day's checkpoint over the archive: a manifest of every record and
+        // verification since the last one, once a day at most.
+        match daily_checkpoint(self.archive.as_ref(), now).await {
+            Ok(written) => report.checkpoint = written,
+            Err(e) => report.problems.push(format!("checkpoint: {}", e.name())),
+        }
         tracing::info!(
             approvals_overdue = report.approvals_overdue,
             deadlines_near = report.deadlines_near,
             resumptions_due = report.resumptions_due,
             resumptions_notified = report.resumptions_notified,
+            checkpoint = report.checkpoint.as_deref(),
             problems = ?report.problems,
             "watchdog run"
         );
