@@ -114,6 +114,38 @@ async fn a_redaction_that_never_lands_is_a_named_gap_after_the_window() {
     assert_eq!(figures.open_residues.len(), 1);
     assert_eq!(figures.open_residues[0].ticket_id, "DSAR-2026-1001");
     assert_eq!(figures.open_residues[0].conversations, 1);
+
+    // A person closes it (a support case erased what was left): no longer open, and
+    // the annotated chain verifies.
+    let residue_key = figures.open_residues[0].key.clone();
+    let actor = format!("hmac-sha256:{}", "d".repeat(64));
+    archive::annotation::annotate(
+        &*h.archive,
+        &archive::annotation::Closing {
+            ticket_id: "DSAR-2026-1001",
+            document_key: &residue_key,
+            reasons: vec!["erasure-residue".to_owned()],
+            resolution: "resolved-by-genesys",
+            support_case: "GEN-CASE-0042188",
+            actor_ref: &actor,
+            role: "DPO",
+        },
+        h.clock.now(),
+    )
+    .await
+    .expect("annotated");
+    let figures = archive::report::load_verifications(
+        &*h.archive,
+        &archive::report::Period::new(None, None).unwrap(),
+    )
+    .await
+    .expect("loaded");
+    assert!(figures.open_residues.is_empty(), "{figures:?}");
+    let report = verify(&*h.archive, &VerifyOptions::default())
+        .await
+        .expect("verify ran");
+    assert!(report.passed(), "{}", report.to_text());
+    assert_eq!(report.annotations_checked, 1);
 }
 
 #[tokio::test]

@@ -468,6 +468,27 @@ impl archive::Archive for Teed {
     ) -> Result<Vec<archive::ObjectEntry>, archive::ArchiveError> {
         self.inner.list_verifications(ticket_id).await
     }
+    async fn list_annotations(
+        &self,
+        ticket_id: Option<&str>,
+    ) -> Result<Vec<archive::ObjectEntry>, archive::ArchiveError> {
+        self.inner.list_annotations(ticket_id).await
+    }
+    async fn write_annotation(
+        &self,
+        annotation: &archive::annotation::Annotation,
+    ) -> Result<archive::Receipt, archive::ArchiveError> {
+        self.inner.write_annotation(annotation).await
+    }
+    async fn list_manifests(&self) -> Result<Vec<archive::ObjectEntry>, archive::ArchiveError> {
+        self.inner.list_manifests().await
+    }
+    async fn write_manifest(
+        &self,
+        manifest: &archive::manifest::Manifest,
+    ) -> Result<archive::Receipt, archive::ArchiveError> {
+        self.inner.write_manifest(manifest).await
+    }
     async fn write_verification(
         &self,
         verification: &archive::Verification,

@@ -18,14 +18,28 @@ pub const VERIFICATIONS_DIR: &str = "verifications";
 /// The folder of the archive's manifests (`manifests/checkpoints/<writtenAt>-MANIFEST.json`).
 pub const MANIFESTS_DIR: &str = "manifests";
 
-/// Whether `name` is a file name the archive writes in `dir` (records, verifications
-/// or manifests).
+/// The folder of annotations (`annotations/<ticket id>/<writtenAt>-ANNOTATION.json`).
+pub const ANNOTATIONS_DIR: &str = "annotations";
+
+/// Whether `name` is a file name the archive writes in `dir` (records, verifications,
+/// annotations or manifests).
 pub fn is_file_name_in(dir: &str, name: &str) -> bool {
     match dir {
         VERIFICATIONS_DIR => parse_verification_file_name(name).is_some(),
         MANIFESTS_DIR => parse_manifest_file_name(name).is_some(),
+        ANNOTATIONS_DIR => parse_annotation_file_name(name).is_some(),
         _ => parse_record_file_name(name).is_some(),
     }
+}
+
+/// An annotation's file name: `<writtenAt compact>-ANNOTATION.json`.
+pub fn annotation_file_name(written_at: &DateTime<Utc>) -> String {
+    format!("{}-ANNOTATION.json", written_at.format(TIMESTAMP_FORMAT))
+}
+
+/// Parses `<writtenAt compact>-ANNOTATION.json`.
+pub fn parse_annotation_file_name(name: &str) -> Option<DateTime<Utc>> {
+    parse_timestamp(name.strip_suffix("-ANNOTATION.json")?)
 }
 
 /// What a file name in `dir` ends in, for messages: `OUTCOME`, `RESULT`, `MANIFEST`.
@@ -33,6 +47,7 @@ pub fn tag_of(dir: &str) -> &'static str {
     match dir {
         VERIFICATIONS_DIR => "RESULT",
         MANIFESTS_DIR => "MANIFEST",
+        ANNOTATIONS_DIR => "ANNOTATION",
         _ => "OUTCOME",
     }
 }

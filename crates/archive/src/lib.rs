@@ -13,6 +13,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+pub mod annotation;
 pub mod canonical;
 mod error;
 pub mod fallback;
@@ -159,6 +160,29 @@ pub trait Archive: Send + Sync {
         let _ = verification;
         Err(ArchiveError::misconfigured(format!(
             "{} keeps no verification records",
+            self.location()
+        )))
+    }
+
+    /// Every annotation object (or one ticket's), sorted by key; none for an archive
+    /// that keeps none (a test double).
+    async fn list_annotations(
+        &self,
+        ticket_id: Option<&str>,
+    ) -> Result<Vec<ObjectEntry>, ArchiveError> {
+        let _ = ticket_id;
+        Ok(Vec::new())
+    }
+
+    /// Writes an annotation once, locked; it must extend the ticket's annotations (the
+    /// first hangs off the document it annotates). See [`annotation::annotate`].
+    async fn write_annotation(
+        &self,
+        annotation: &annotation::Annotation,
+    ) -> Result<Receipt, ArchiveError> {
+        let _ = annotation;
+        Err(ArchiveError::misconfigured(format!(
+            "{} keeps no annotations",
             self.location()
         )))
     }
@@ -365,6 +389,39 @@ pub(crate) mod chain {
             });
         }
         Ok(())
+    }
+
+    /// Refuses an annotation that does not follow the ticket's annotations, or, as the
+    /// first, does not hang off the document it annotates.
+    pub async fn check_annotation_extends<A: Archive + ?Sized>(
+        archive: &A,
+        a: &crate::annotation::Annotation,
+    ) -> Result<(), ArchiveError> {
+        let view = a.view();
+        let mismatch = |detail: String| ArchiveError::ChainMismatch {
+            ticket_id: view.ticket_id.clone(),
+            detail,
+        };
+        let head = crate::annotation::read_annotations(archive, Some(&view.ticket_id))
+            .await?
+            .pop();
+        match head {
+            Some((key, h)) if view.sequence != h.view().sequence + 1
+                || view.previous_digest != h.digest() =>
+            {
+                Err(mismatch(format!(
+                    "annotation sequence {} does not follow the head ({key})",
+                    view.sequence
+                )))
+            }
+            Some(_) => Ok(()),
+            None if view.sequence != 1 || view.previous_digest != view.annotates.digest => {
+                Err(mismatch(
+                    "the ticket's first annotation must have sequence 1 and name the annotated document's digest as previousDigest".into(),
+                ))
+            }
+            None => Ok(()),
+        }
     }
 
     /// The lock date of a document written at `written_at` that asks for `asked`.

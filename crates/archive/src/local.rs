@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use crate::canonical::checksum_sha256_base64;
 use crate::chain;
 use crate::error::ArchiveError;
-use crate::key::{self, MANIFESTS_DIR, RECORDS_DIR, VERIFICATIONS_DIR};
+use crate::key::{self, ANNOTATIONS_DIR, MANIFESTS_DIR, RECORDS_DIR, VERIFICATIONS_DIR};
 use crate::manifest::Manifest;
 use crate::record::Record;
 use crate::retention::RetentionPolicy;
@@ -306,7 +306,7 @@ impl LocalArchive {
         // Only names the listing produced and the layout allows: never a path built
         // from anything else.
         key::validate_ticket_id(&entry.ticket_folder)?;
-        let dir = [VERIFICATIONS_DIR, MANIFESTS_DIR]
+        let dir = [VERIFICATIONS_DIR, MANIFESTS_DIR, ANNOTATIONS_DIR]
             .into_iter()
             .find(|d| entry.key.starts_with(&format!("{d}/")))
             .unwrap_or(RECORDS_DIR);
@@ -454,6 +454,34 @@ impl Archive for LocalArchive {
             ),
         };
         self.write_doc(doc, chain::check_manifest_extends(self, m))
+            .await
+    }
+
+    async fn list_annotations(
+        &self,
+        ticket_id: Option<&str>,
+    ) -> Result<Vec<ObjectEntry>, ArchiveError> {
+        self.list_dir(ANNOTATIONS_DIR, ticket_id)
+    }
+
+    async fn write_annotation(
+        &self,
+        a: &crate::annotation::Annotation,
+    ) -> Result<Receipt, ArchiveError> {
+        let _guard = self.write_lock.lock().await;
+        let view = a.view();
+        let doc = Doc {
+            key: crate::annotation::annotation_key(view),
+            ticket: &view.ticket_id,
+            bytes: a.canonical_bytes(),
+            digest: a.digest(),
+            retain_until: chain::lock_for(
+                self.policy,
+                view.written_at,
+                view.retention.retain_until,
+            ),
+        };
+        self.write_doc(doc, chain::check_annotation_extends(self, a))
             .await
     }
 

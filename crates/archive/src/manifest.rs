@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 use crate::canonical::digest_of;
 use crate::error::ArchiveError;
-use crate::key::{self, MANIFESTS_DIR, RECORDS_DIR, VERIFICATIONS_DIR};
+use crate::key::{self, ANNOTATIONS_DIR, MANIFESTS_DIR, RECORDS_DIR, VERIFICATIONS_DIR};
 use crate::record::{Document, RetentionView, compile_schema, json_of, violations};
 use crate::{Archive, ObjectEntry, Receipt};
 
@@ -119,6 +119,7 @@ pub async fn checkpoint<A: Archive + ?Sized>(
     for (dir, listed) in [
         (RECORDS_DIR, archive.list(None).await?),
         (VERIFICATIONS_DIR, archive.list_verifications(None).await?),
+        (ANNOTATIONS_DIR, archive.list_annotations(None).await?),
     ] {
         for entry in listed {
             let rel = relative(&entry, dir);

@@ -286,9 +286,23 @@ pub async fn load_verifications<A: Archive + ?Sized>(
             latest.insert(view.ticket_id.clone(), (view.sequence, residue, is_residue));
         }
     }
+    // A residue a person closed with an annotation is no longer open.
+    let closed: BTreeSet<String> = crate::annotation::read_annotations(archive, None)
+        .await?
+        .iter()
+        .filter(|(_, a)| a.view().closes.iter().any(|c| c == "erasure-residue"))
+        .map(|(_, a)| a.view().annotates.key.clone())
+        .collect();
     figures.open_residues = latest
         .into_values()
-        .filter(|(_, _, is_residue)| *is_residue)
+        .filter(|(_, r, is_residue)| {
+            *is_residue
+                && !closed.contains(
+                    r.key
+                        .find("verifications/")
+                        .map_or(r.key.as_str(), |i| &r.key[i..]),
+                )
+        })
         .map(|(_, r, _)| r)
         .collect();
     Ok(figures)

@@ -23,7 +23,7 @@ use tokio::sync::OnceCell;
 use crate::canonical::checksum_sha256_base64;
 use crate::chain;
 use crate::error::ArchiveError;
-use crate::key::{self, MANIFESTS_DIR, RECORDS_DIR, VERIFICATIONS_DIR};
+use crate::key::{self, ANNOTATIONS_DIR, MANIFESTS_DIR, RECORDS_DIR, VERIFICATIONS_DIR};
 use crate::manifest::Manifest;
 use crate::record::Record;
 use crate::retention::RetentionPolicy;
@@ -589,6 +589,38 @@ impl Archive for S3Archive {
             ),
         };
         self.write_doc(doc, chain::check_manifest_extends(self, m))
+            .await
+    }
+
+    async fn list_annotations(
+        &self,
+        ticket_id: Option<&str>,
+    ) -> Result<Vec<ObjectEntry>, ArchiveError> {
+        self.list_dir(ANNOTATIONS_DIR, ticket_id).await
+    }
+
+    async fn write_annotation(
+        &self,
+        a: &crate::annotation::Annotation,
+    ) -> Result<Receipt, ArchiveError> {
+        let view = a.view();
+        let doc = Doc {
+            dir: ANNOTATIONS_DIR,
+            key: format!(
+                "{}{}",
+                self.settings.prefix,
+                crate::annotation::annotation_key(view)
+            ),
+            ticket: &view.ticket_id,
+            bytes: a.canonical_bytes(),
+            digest: a.digest(),
+            retain_until: chain::lock_for(
+                self.settings.retention,
+                view.written_at,
+                view.retention.retain_until,
+            ),
+        };
+        self.write_doc(doc, chain::check_annotation_extends(self, a))
             .await
     }
 

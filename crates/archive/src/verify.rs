@@ -106,6 +106,8 @@ pub struct VerifyReport {
     pub verifications_checked: usize,
     /// Manifests read (`manifests/`).
     pub manifests_checked: usize,
+    /// Annotations read (`annotations/`).
+    pub annotations_checked: usize,
     pub tickets: usize,
     pub findings: Vec<Finding>,
     /// Guarantees the store could not give, where what it did give was checked and
@@ -146,6 +148,10 @@ impl VerifyReport {
                     format!("; {} verification records, each chained to its ticket's record", self.verifications_checked)
                 } else {
                     String::new()
+                } + &if self.annotations_checked > 0 {
+                    format!("; {} annotations", self.annotations_checked)
+                } else {
+                    String::new()
                 } + &if self.manifests_checked > 0 {
                     format!("; {} manifests, their entries present", self.manifests_checked)
                 } else if self.records_checked > 0 {
@@ -156,7 +162,7 @@ impl VerifyReport {
             ));
             if !self.warnings.is_empty() {
                 out.push_str(&format!(
-                    "   with {} warnings: guarantees the store could not give (WARN lines above); what it did give held\n",
+                    "   with {} warnings (WARN lines above: a guarantee the store could not give, where what it did give held; a document not in a manifest yet)\n",
                     self.warnings.len()
                 ));
             }
@@ -349,6 +355,8 @@ pub async fn verify<A: Archive + ?Sized>(
             .map(|v| (v.written_at, v.retention.retain_until));
         check_lock_dates(entry, asked, &stored.lock, options, &mut push);
     }
+    let annotations =
+        check_annotations(archive, options, &mut present, &mut findings, &mut warnings).await?;
     let manifests =
         check_manifests(archive, options, &present, &mut findings, &mut warnings).await?;
     let tickets = chains.len();
@@ -357,7 +365,7 @@ pub async fn verify<A: Archive + ?Sized>(
     }
     for (ticket, links) in verification_chains {
         let records = record_digests.get(&ticket).cloned().unwrap_or_default();
-        check_verification_chain(&ticket, links, &records, &mut findings);
+        check_hanging_chain(&ticket, "verification", links, &records, &mut findings);
     }
     findings.sort_by(|a, b| a.key.cmp(&b.key).then(a.check.cmp(&b.check)));
     Ok(VerifyReport {
@@ -367,10 +375,113 @@ pub async fn verify<A: Archive + ?Sized>(
         records_checked,
         verifications_checked,
         manifests_checked: manifests,
+        annotations_checked: annotations,
         tickets,
         findings,
         warnings,
     })
+}
+
+/// The annotations: each read and checked as a record is, the document it annotates
+/// there with the digest it names, and each ticket's chain of them. They join
+/// `present` (manifests list them too). Returns how many were read.
+async fn check_annotations<A: Archive + ?Sized>(
+    archive: &A,
+    options: &VerifyOptions,
+    present: &mut BTreeMap<String, String>,
+    findings: &mut Vec<Finding>,
+    warnings: &mut Vec<Finding>,
+) -> Result<usize, ArchiveError> {
+    use crate::annotation::{AnnotationView, annotation_key, annotation_violations};
+    let mut chains: BTreeMap<String, Vec<Link>> = BTreeMap::new();
+    let mut read = 0;
+    let mut annotated: Vec<(String, String, String)> = Vec::new();
+    for entry in &archive
+        .list_annotations(options.ticket_id.as_deref())
+        .await?
+    {
+        let named = key::parse_annotation_file_name(&entry.file_name).is_some();
+        let Some((stored, actual_digest)) =
+            read_checked(archive, entry, named, findings, warnings).await?
+        else {
+            continue;
+        };
+        read += 1;
+        let rel = crate::manifest::relative(entry, key::ANNOTATIONS_DIR);
+        let mut push = |check: Check, detail: String| {
+            findings.push(Finding {
+                key: entry.key.clone(),
+                check,
+                detail,
+            })
+        };
+        let Ok(value) = serde_json::from_slice::<Value>(&stored.bytes) else {
+            push(Check::Schema, "not JSON".into());
+            continue;
+        };
+        for msg in annotation_violations(&value)? {
+            push(Check::Schema, msg);
+        }
+        if canonicalize(&value).ok().as_deref() != Some(stored.bytes.as_slice()) {
+            push(
+                Check::Canonical,
+                "the stored bytes are not the RFC 8785 form of the annotation".into(),
+            );
+        }
+        let Ok(view) = AnnotationView::deserialize(&value) else {
+            continue;
+        };
+        if annotation_key(&view) != rel {
+            push(
+                Check::Layout,
+                format!(
+                    "the key does not match the content (belongs at {})",
+                    annotation_key(&view)
+                ),
+            );
+        }
+        annotated.push((
+            entry.key.clone(),
+            view.annotates.key.clone(),
+            view.annotates.digest.clone(),
+        ));
+        chains
+            .entry(view.ticket_id.clone())
+            .or_default()
+            .push(Link {
+                key: entry.key.clone(),
+                sequence: view.sequence,
+                previous_digest: Some(view.previous_digest.clone()),
+                digest: actual_digest.clone(),
+            });
+        check_lock_dates(
+            entry,
+            Some((view.written_at, view.retention.retain_until)),
+            &stored.lock,
+            options,
+            &mut push,
+        );
+        present.insert(rel, actual_digest);
+    }
+    for (key, doc, digest) in annotated {
+        if present.get(&doc) != Some(&digest) {
+            findings.push(Finding {
+                key,
+                check: Check::Chain,
+                detail: format!(
+                    "annotates {doc} ({digest}), which is not in the archive with that digest"
+                ),
+            });
+        }
+    }
+    for (ticket, links) in chains {
+        let anchors: Vec<String> = (present.iter())
+            .filter(|(k, _)| k.split('/').nth(1) == Some(ticket.as_str()))
+            .map(|(_, d)| d.clone())
+            .collect();
+        check_hanging_chain(&ticket, "annotation", links, &anchors, findings);
+    }
+    Ok(read)
 }
 
 /// How long a record may take to appear after its writtenAt (WriteRecord retries for
@@ -490,7 +601,8 @@ async fn check_manifests<A: Archive + ?Sized>(
         let file = rel.rsplit('/').next().unwrap_or_default();
         let written_at = parse_record_file_name(file)
             .map(|p| p.written_at)
-            .or_else(|| key::parse_verification_file_name(file).map(|p| p.0));
+            .or_else(|| key::parse_verification_file_name(file).map(|p| p.0))
+            .or_else(|| key::parse_annotation_file_name(file));
         let finding = Finding {
             key: rel.clone(),
             check: Check::Manifest,
@@ -511,12 +623,14 @@ async fn check_manifests<A: Archive + ?Sized>(
     Ok(read)
 }
 
-/// A ticket's verifications: 1, 2, ... without gaps or forks, the first hanging off
-/// one of the ticket's records, each later one off the one before.
-fn check_verification_chain(
+/// A ticket's verifications or annotations: 1, 2, ... without gaps or forks, the first
+/// hanging off one of `anchors` (a document of the ticket), each later one off the one
+/// before.
+fn check_hanging_chain(
     ticket: &str,
+    what: &str,
     mut links: Vec<Link>,
-    record_digests: &[String],
+    anchors: &[String],
     findings: &mut Vec<Finding>,
 ) {
     links.sort_by(|a, b| a.sequence.cmp(&b.sequence).then(a.key.cmp(&b.key)));
@@ -534,23 +648,23 @@ fn check_verification_chain(
             push(
                 &l.key,
                 format!(
-                    "ticket {ticket}'s verification has sequence {}, expected {expected} (a gap, a fork or a missing first verification)",
+                    "ticket {ticket}'s {what} has sequence {}, expected {expected} (a gap, a fork or a missing first {what})",
                     l.sequence
                 ),
             );
         }
         let prev = l.previous_digest.as_deref().unwrap_or_default();
         match previous {
-            None if !record_digests.iter().any(|d| d == prev) => push(
+            None if !anchors.iter().any(|d| d == prev) => push(
                 &l.key,
                 format!(
-                    "missing link: the first verification of ticket {ticket} names {prev}, which is no record of the ticket"
+                    "missing link: the first {what} of ticket {ticket} names {prev}, which is no document of the ticket it can hang off"
                 ),
             ),
             Some(p) if p.digest != prev => push(
                 &l.key,
                 format!(
-                    "wrong previousDigest: names {prev}, but the verification before it is {} at {}",
+                    "wrong previousDigest: names {prev}, but the {what} before it is {} at {}",
                     p.digest, p.key
                 ),
             ),

@@ -562,3 +562,94 @@ async fn a_ticket_missing_as_a_whole_is_named_by_the_manifest_that_listed_it() {
         report.to_text()
     );
 }
+
+#[tokio::test]
+async fn an_annotation_closes_an_escalation_once_and_hangs_off_its_document() {
+    let (dir, archive) = new_archive();
+    let mut v = RecordBuilder::new(TICKET, "PARTIAL")
+        .written_at("2027-12-01T08:00:00Z")
+        .build();
+    v["escalations"] = json!([{"reason": "genesys-partial", "at": "2027-12-01T08:00:00Z", "detail": "request r-1 ended in ERROR"}]);
+    let r = rec(v);
+    let receipt = archive.write(&r).await.expect("written");
+    let now: chrono::DateTime<chrono::Utc> = "2027-12-03T10:00:00Z".parse().unwrap();
+    let actor = format!("hmac-sha256:{}", "c".repeat(64));
+    let closing = |reasons: Vec<String>, case: &'static str| archive::annotation::Closing {
+        ticket_id: TICKET,
+        document_key: "",
+        reasons,
+        resolution: "resolved-by-genesys",
+        support_case: case,
+        actor_ref: &actor,
+        role: "DPO",
+    };
+    let key = receipt.key.clone();
+    let first = archive::annotation::annotate(
+        &archive,
+        &archive::annotation::Closing {
+            document_key: &key,
+            ..closing(Vec::new(), "GEN-CASE-0042187")
+        },
+        now,
+    )
+    .await
+    .expect("annotated");
+    assert!(
+        first
+            .key
+            .starts_with("annotations/DSAR-2026-0042/20271203T100000.000Z-ANNOTATION")
+    );
+    // Closed once: a second closing, a reason the record lacks, free text as the case
+    // reference, an unknown document: each refused with why, nothing written.
+    for (reasons, case, doc) in [
+        (Vec::new(), "GEN-1", key.as_str()),
+        (vec!["made-up".to_owned()], "GEN-1", key.as_str()),
+        (
+            vec!["genesys-partial".to_owned()],
+            "see my e-mail of Tuesday",
+            key.as_str(),
+        ),
+        (
+            Vec::new(),
+            "GEN-1",
+            "records/DSAR-2026-0042/20271201T080000.000Z-COMPLETED.json",
+        ),
+    ] {
+        let refused = archive::annotation::annotate(
+            &archive,
+            &archive::annotation::Closing {
+                document_key: doc,
+                ..closing(reasons, case)
+            },
+            now,
+        )
+        .await;
+        assert!(
+            matches!(refused, Err(archive::annotation::AnnotateError::Refused(_))),
+            "{refused:?}"
+        );
+    }
+    assert_eq!(
+        archive.list_annotations(Some(TICKET)).await.unwrap().len(),
+        1
+    );
+    let report = verified(&archive).await;
+    assert!(report.passed(), "{}", report.to_text());
+    assert_eq!(report.annotations_checked, 1);
+
+    // The annotated record taken away: the annotation names what it lost.
+    let path = path_of(dir.path(), &key);
+    make_writable(path.parent().unwrap());
+    make_writable(&path);
+    fs::remove_file(&path).unwrap();
+    let _ = fs::remove_file(format!("{}.meta", path.display()));
+    let report = verified(&archive).await;
+    assert!(
+        report
+            .findings
+            .iter()
+            .any(|f| f.key == first.key && f.check == Check::Chain),
+        "{}",
+        report.to_text()
+    );
+}

@@ -59,6 +59,31 @@ pub async fn audit_certificate(
         }
     }
 
+    // What a person closed afterwards: (document key, reason) → how.
+    let mut closed: std::collections::BTreeMap<(String, String), String> = Default::default();
+    for (key, a) in archive::annotation::read_annotations(archive, Some(&args.ticket)).await? {
+        let v = a.view();
+        for reason in &v.closes {
+            closed.insert(
+                (v.annotates.key.clone(), reason.clone()),
+                format!(
+                    "closed {}: {}, case {} ({key})",
+                    text_time(v.written_at),
+                    v.resolution,
+                    v.support_case
+                ),
+            );
+        }
+    }
+    let closed_for = |doc: &str, reason: &str| {
+        closed
+            .get(&(doc.to_owned(), reason.to_owned()))
+            .map_or_else(|| "open".to_owned(), Clone::clone)
+    };
+    let record_key = match latest.key.find("records/") {
+        Some(i) => latest.key[i..].to_owned(),
+        None => latest.key.clone(),
+    };
     let sections = vec![
         request(r),
         outcome(r, latest.record.digest()),
@@ -66,7 +91,7 @@ pub async fn audit_certificate(
         withheld(r),
         told(r),
         later_checks(&checks),
-        open_points(r, &checks),
+        open_points(r, &record_key, &checks, &closed_for),
         evidence(archive, &records, &checks, &args.ticket, unusable.len()),
     ];
     let title = format!("Certificate of erasure: ticket {}", args.ticket);
@@ -308,7 +333,18 @@ fn later_checks(checks: &[(String, Value)]) -> Section {
     }
 }
 
-fn open_points(r: &Value, checks: &[(String, Value)]) -> Section {
+fn open_points(
+    r: &Value,
+    record_key: &str,
+    checks: &[(String, Value)],
+    closed_for: &dyn Fn(&str, &str) -> String,
+) -> Section {
+    let escalations = (list_at(r, "/escalations").iter().map(|e| (record_key, e))).chain(
+        checks.iter().flat_map(|(k, v)| {
+            let rel = k.find("verifications/").map_or(k.as_str(), |i| &k[i..]);
+            list_at(v, "/escalations").iter().map(move |e| (rel, e))
+        }),
+    );
     let mut lines: Vec<String> = list_at(r, "/gaps")
         .iter()
         .map(|g| {
@@ -316,20 +352,17 @@ fn open_points(r: &Value, checks: &[(String, Value)]) -> Section {
                 "Gap: {} {} ({}).",
                 str_at(g, "/kind"),
                 str_at(g, "/subjectOfGap"),
-                str_at(g, "/detail")
+                str_at(g, "/reason")
             )
         })
-        .chain(
-            (list_at(r, "/escalations").iter())
-                .chain(checks.iter().flat_map(|(_, v)| list_at(v, "/escalations")))
-                .map(|e| {
-                    format!(
-                        "Escalated to a person: {} at {}.",
-                        str_at(e, "/reason"),
-                        str_at(e, "/at")
-                    )
-                }),
-        )
+        .chain(escalations.map(|(doc, e)| {
+            format!(
+                "Escalated to a person: {} at {}; {}.",
+                str_at(e, "/reason"),
+                str_at(e, "/at"),
+                closed_for(doc, str_at(e, "/reason"))
+            )
+        }))
         .collect();
     if lines.is_empty() {
         lines.push("None.".to_owned());

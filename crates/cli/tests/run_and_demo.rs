@@ -310,6 +310,103 @@ fn the_demo_runs_every_scenario_and_verifies_the_archive() {
         record.digest()
     );
 
+    // The PARTIAL ticket's escalation closed by a person with a support case: an
+    // annotation; free text as the reference is refused and writes nothing.
+    let show = gdpr_erasure(
+        dir.path(),
+        &[
+            "audit",
+            "--archive",
+            "demo-archive",
+            "show",
+            "DSAR-2026-1004",
+            "--json",
+        ],
+    );
+    let partial: serde_json::Value = serde_json::from_str(&show.stdout).expect("JSON");
+    let document = format!(
+        "records/DSAR-2026-1004/{}",
+        std::fs::read_dir(dir.path().join("demo-archive/records/DSAR-2026-1004"))
+            .expect("the ticket's folder")
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .find(|n| n.ends_with(".json"))
+            .expect("its record")
+    );
+    assert!(
+        partial[0]["escalations"]
+            .as_array()
+            .is_some_and(|e| !e.is_empty())
+    );
+    let annotate = |case: &str| {
+        gdpr_erasure(
+            dir.path(),
+            &[
+                "audit",
+                "--archive",
+                "demo-archive",
+                "annotate",
+                "DSAR-2026-1004",
+                "--document",
+                &document,
+                "--resolution",
+                "erased-by-hand",
+                "--support-case",
+                case,
+                "--by",
+                "maeve.brennan@brightwater.example",
+            ],
+        )
+    };
+    let refused = annotate("called Genesys on Tuesday");
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("/supportCase"),
+        "{}",
+        refused.stderr
+    );
+    let closed = annotate("GEN-CASE-0042187");
+    assert_eq!(closed.code, 0, "{}", closed.stderr);
+    assert!(
+        closed
+            .stdout
+            .starts_with("annotation written: annotations/DSAR-2026-1004/")
+    );
+    let cert = gdpr_erasure(
+        dir.path(),
+        &[
+            "audit",
+            "--archive",
+            "demo-archive",
+            "certificate",
+            "DSAR-2026-1004",
+        ],
+    );
+    assert!(
+        cert.stdout
+            .contains("erased-by-hand, case GEN-CASE-0042187"),
+        "{}",
+        cert.stdout
+    );
+    assert!(
+        !cert.stdout.contains("maeve"),
+        "who decided is a keyed hash"
+    );
+    let checked = gdpr_erasure(
+        dir.path(),
+        &["audit", "--archive", "demo-archive", "checkpoint"],
+    );
+    assert_eq!(checked.code, 0, "{}", checked.stderr);
+    let verified = gdpr_erasure(
+        dir.path(),
+        &["audit", "--archive", "demo-archive", "verify"],
+    );
+    assert_eq!(verified.code, 0, "{}", verified.stdout);
+    assert!(
+        verified.stdout.contains("1 annotations"),
+        "{}",
+        verified.stdout
+    );
+
     // Again on the same archive: the chains grow, the archive still verifies.
     let again = gdpr_erasure(dir.path(), &["demo"]);
     assert_eq!(again.code, 0, "{}", again.stdout);
