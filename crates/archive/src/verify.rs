@@ -382,6 +382,43 @@ pub async fn verify<A: Archive + ?Sized>(
     })
 }
 
+/// A stored document's JSON, schema (by `violations`) and canonical form checked;
+/// its typed view when it reads as one, and whether its key is `here` (the key its
+/// content names, by `key_of`).
+fn parsed<V: serde::de::DeserializeOwned>(
+    bytes: &[u8],
+    what: &str,
+    violations: fn(&Value) -> Result<Vec<String>, ArchiveError>,
+    here: &str,
+    key_of: impl Fn(&V) -> String,
+    push: &mut impl FnMut(Check, String),
+) -> Result<Option<V>, ArchiveError> {
+    let Ok(value) = serde_json::from_slice::<Value>(bytes) else {
+        push(Check::Schema, "not JSON".into());
+        return Ok(None);
+    };
+    for msg in violations(&value)? {
+        push(Check::Schema, msg);
+    }
+    if canonicalize(&value).ok().as_deref() != Some(bytes) {
+        push(
+            Check::Canonical,
+            format!("the stored bytes are not the RFC 8785 form of the {what}"),
+        );
+    }
+    let Ok(view) = V::deserialize(&value) else {
+        return Ok(None);
+    };
+    let expected = key_of(&view);
+    if expected != here {
+        push(
+            Check::Layout,
+            format!("the key does not match the content (belongs at {expected})"),
+        );
+    }
+    Ok(Some(view))
+}
+
 /// The annotations: each read and checked as a record is, the document it annotates
 /// there with the digest it names, and each ticket's chain of them. They join
 /// `present` (manifests list them too). Returns how many were read.
@@ -415,31 +452,17 @@ async fn check_annotations<A: Archive + ?Sized>(
                 detail,
             })
         };
-        let Ok(value) = serde_json::from_slice::<Value>(&stored.bytes) else {
-            push(Check::Schema, "not JSON".into());
+        let Some(view) = parsed::<AnnotationView>(
+            &stored.bytes,
+            "annotation",
+            annotation_violations,
+            &rel,
+            annotation_key,
+            &mut push,
+        )?
+        else {
             continue;
         };
-        for msg in annotation_violations(&value)? {
-            push(Check::Schema, msg);
-        }
-        if canonicalize(&value).ok().as_deref() != Some(stored.bytes.as_slice()) {
-            push(
-                Check::Canonical,
-                "the stored bytes are not the RFC 8785 form of the annotation".into(),
-            );
-        }
-        let Ok(view) = AnnotationView::deserialize(&value) else {
-            continue;
-        };
-        if annotation_key(&view) != rel {
-            push(
-                Check::Layout,
-                format!(
-                    "the key does not match the content (belongs at {})",
-                    annotation_key(&view)
-                ),
-            );
-        }
         annotated.push((
             entry.key.clone(),
             view.annotates.key.clone(),
@@ -517,37 +540,23 @@ async fn check_manifests<A: Archive + ?Sized>(
                 detail,
             })
         };
-        let Ok(value) = serde_json::from_slice::<Value>(&stored.bytes) else {
-            push(Check::Schema, "not JSON".into());
-            continue;
-        };
-        for msg in manifest_violations(&value)? {
-            push(Check::Schema, msg);
-        }
-        if canonicalize(&value).ok().as_deref() != Some(stored.bytes.as_slice()) {
-            push(
-                Check::Canonical,
-                "the stored bytes are not the RFC 8785 form of the manifest".into(),
-            );
-        }
-        let Ok(view) = ManifestView::deserialize(&value) else {
-            continue;
-        };
         let here = format!(
             "{}/{}/{}",
             key::MANIFESTS_DIR,
             entry.ticket_folder,
             entry.file_name
         );
-        if manifest_key(&view) != here {
-            push(
-                Check::Layout,
-                format!(
-                    "the key does not match the content (belongs at {})",
-                    manifest_key(&view)
-                ),
-            );
-        }
+        let Some(view) = parsed::<ManifestView>(
+            &stored.bytes,
+            "manifest",
+            manifest_violations,
+            &here,
+            manifest_key,
+            &mut push,
+        )?
+        else {
+            continue;
+        };
         for e in &view.entries {
             named.insert(e.key.clone(), (e.digest.clone(), entry.key.clone()));
         }
