@@ -4,7 +4,10 @@
 //! recorded at write time against the bytes, the store's SHA-256 checksum, the key
 //! against the record's content, the lock (COMPLIANCE, retain-until at least the
 //! policy's and the record's own); for each ticket: the chain (first record, forks,
-//! missing links, wrong previousDigest, sequence gaps). Every failure names the key.
+//! missing links, wrong previousDigest, sequence gaps). The same for the checks after a
+//! record (`verifications/`), the annotations (`annotations.rs`) and the manifests
+//! (`manifests.rs`: every entry there, every document in one). Every failure names the
+//! key.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -19,6 +22,14 @@ use crate::record::{RecordView, schema_violations};
 use crate::retention::{RetentionPolicy, truncate_to_millis};
 use crate::verification::{VerificationView, verification_violations};
 use crate::{Archive, ObjectEntry};
+
+mod annotations;
+mod chains;
+mod manifests;
+
+use annotations::check_annotations;
+use chains::{Link, check_chain, check_hanging_chain};
+use manifests::check_manifests;
 
 /// What a verification is measured against.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -179,14 +190,6 @@ impl VerifyReport {
         }
         out
     }
-}
-
-/// A record's place in its chain.
-struct Link {
-    key: String,
-    sequence: u64,
-    previous_digest: Option<String>,
-    digest: String,
 }
 
 /// Verifies every record (or one ticket's). Findings are data; an error means the
@@ -419,270 +422,6 @@ fn parsed<V: serde::de::DeserializeOwned>(
     Ok(Some(view))
 }
 
-/// The annotations: each read and checked as a record is, the document it annotates
-/// there with the digest it names, and each ticket's chain of them. They join
-/// `present` (manifests list them too). Returns how many were read.
-async fn check_annotations<A: Archive + ?Sized>(
-    archive: &A,
-    options: &VerifyOptions,
-    present: &mut BTreeMap<String, String>,
-    findings: &mut Vec<Finding>,
-    warnings: &mut Vec<Finding>,
-) -> Result<usize, ArchiveError> {
-    use crate::annotation::{AnnotationView, annotation_key, annotation_violations};
-    let mut chains: BTreeMap<String, Vec<Link>> = BTreeMap::new();
-    let mut read = 0;
-    let mut annotated: Vec<(String, String, String)> = Vec::new();
-    for entry in &archive
-        .list_annotations(options.ticket_id.as_deref())
-        .await?
-    {
-        let named = key::parse_annotation_file_name(&entry.file_name).is_some();
-        let Some((stored, actual_digest)) =
-            read_checked(archive, entry, named, findings, warnings).await?
-        else {
-            continue;
-        };
-        read += 1;
-        let rel = crate::manifest::relative(entry, key::ANNOTATIONS_DIR);
-        let mut push = |check: Check, detail: String| {
-            findings.push(Finding {
-                key: entry.key.clone(),
-                check,
-                detail,
-            })
-        };
-        let Some(view) = parsed::<AnnotationView>(
-            &stored.bytes,
-            "annotation",
-            annotation_violations,
-            &rel,
-            annotation_key,
-            &mut push,
-        )?
-        else {
-            continue;
-        };
-        annotated.push((
-            entry.key.clone(),
-            view.annotates.key.clone(),
-            view.annotates.digest.clone(),
-        ));
-        chains
-            .entry(view.ticket_id.clone())
-            .or_default()
-            .push(Link {
-                key: entry.key.clone(),
-                sequence: view.sequence,
-                previous_digest: Some(view.previous_digest.clone()),
-                digest: actual_digest.clone(),
-            });
-        check_lock_dates(
-            entry,
-            Some((view.written_at, view.retention.retain_until)),
-            &stored.lock,
-            options,
-            &mut push,
-        );
-        present.insert(rel, actual_digest);
-    }
-    for (key, doc, digest) in annotated {
-        if present.get(&doc) != Some(&digest) {
-            findings.push(Finding {
-                key,
-                check: Check::Chain,
-                detail: format!(
-                    "annotates {doc} ({digest}), which is not in the archive with that digest"
-                ),
-            });
-        }
-    }
-    for (ticket, links) in chains {
-        let anchors: Vec<String> = (present.iter())
-            .filter(|(k, _)| k.split('/').nth(1) == Some(ticket.as_str()))
-            .map(|(_, d)| d.clone())
-            .collect();
-        check_hanging_chain(&ticket, "annotation", links, &anchors, findings);
-    }
-    Ok(read)
-}
-
-/// How long a record may take to appear after its writtenAt (WriteRecord retries for
-/// hours): one written this long before the latest manifest must be in a manifest.
-const CHECKPOINT_GRACE: chrono::Duration = chrono::Duration::days(2);
-
-/// The manifests: each read and checked as a record is, their chain, every entry there
-/// with its digest, and every document (`present`) in one. Returns how many were read.
-async fn check_manifests<A: Archive + ?Sized>(
-    archive: &A,
-    options: &VerifyOptions,
-    present: &BTreeMap<String, String>,
-    findings: &mut Vec<Finding>,
-    warnings: &mut Vec<Finding>,
-) -> Result<usize, ArchiveError> {
-    use crate::manifest::{ManifestView, manifest_key, manifest_violations};
-    let mut links = Vec::new();
-    let mut named: BTreeMap<String, (String, String)> = BTreeMap::new();
-    let mut latest: Option<chrono::DateTime<chrono::Utc>> = None;
-    let mut read = 0;
-    for entry in &archive.list_manifests().await? {
-        let is_manifest = key::parse_manifest_file_name(&entry.file_name).is_some();
-        let Some((stored, actual_digest)) =
-            read_checked(archive, entry, is_manifest, findings, warnings).await?
-        else {
-            continue;
-        };
-        read += 1;
-        let mut push = |check: Check, detail: String| {
-            findings.push(Finding {
-                key: entry.key.clone(),
-                check,
-                detail,
-            })
-        };
-        let here = format!(
-            "{}/{}/{}",
-            key::MANIFESTS_DIR,
-            entry.ticket_folder,
-            entry.file_name
-        );
-        let Some(view) = parsed::<ManifestView>(
-            &stored.bytes,
-            "manifest",
-            manifest_violations,
-            &here,
-            manifest_key,
-            &mut push,
-        )?
-        else {
-            continue;
-        };
-        for e in &view.entries {
-            named.insert(e.key.clone(), (e.digest.clone(), entry.key.clone()));
-        }
-        latest = latest.max(Some(view.written_at));
-        links.push(Link {
-            key: entry.key.clone(),
-            sequence: view.sequence,
-            previous_digest: view.previous_digest.clone(),
-            digest: actual_digest,
-        });
-        check_lock_dates(
-            entry,
-            Some((view.written_at, view.retention.retain_until)),
-            &stored.lock,
-            options,
-            &mut push,
-        );
-    }
-    check_chain("the archive's manifests", links, findings);
-    // A manifest entry whose document is gone: the finding names the ticket.
-    for (rel, (digest, manifest)) in &named {
-        if options
-            .ticket_id
-            .as_deref()
-            .is_some_and(|t| rel.split('/').nth(1) != Some(t))
-        {
-            continue;
-        }
-        let ticket = rel.split('/').nth(1).unwrap_or("?");
-        match present.get(rel) {
-            None => findings.push(Finding {
-                key: manifest.clone(),
-                check: Check::Manifest,
-                detail: format!(
-                    "missing: ticket {ticket}'s {rel} is in this manifest but not in the archive"
-                ),
-            }),
-            Some(d) if d != digest => findings.push(Finding {
-                key: rel.clone(),
-                check: Check::Manifest,
-                detail: format!("the bytes hash to {d}, but manifest {manifest} names {digest}"),
-            }),
-            Some(_) => {}
-        }
-    }
-    // No manifest yet (an archive written before them): the summary line says so.
-    let Some(latest) = latest else {
-        return Ok(read);
-    };
-    for rel in present.keys().filter(|k| !named.contains_key(*k)) {
-        let file = rel.rsplit('/').next().unwrap_or_default();
-        let written_at = parse_record_file_name(file)
-            .map(|p| p.written_at)
-            .or_else(|| key::parse_verification_file_name(file).map(|p| p.0))
-            .or_else(|| key::parse_annotation_file_name(file));
-        let finding = Finding {
-            key: rel.clone(),
-            check: Check::Manifest,
-            detail: String::new(),
-        };
-        if written_at.is_some_and(|w| w < latest - CHECKPOINT_GRACE) {
-            findings.push(Finding {
-                detail: "written well before the latest manifest but in none: it was not in the archive when the checkpoints were made".into(),
-                ..finding
-            });
-        } else {
-            warnings.push(Finding {
-                detail: "not in a manifest yet (written after the latest checkpoint)".into(),
-                ..finding
-            });
-        }
-    }
-    Ok(read)
-}
-
-/// A ticket's verifications or annotations: 1, 2, ... without gaps or forks, the first
-/// hanging off one of `anchors` (a document of the ticket), each later one off the one
-/// before.
-fn check_hanging_chain(
-    ticket: &str,
-    what: &str,
-    mut links: Vec<Link>,
-    anchors: &[String],
-    findings: &mut Vec<Finding>,
-) {
-    links.sort_by(|a, b| a.sequence.cmp(&b.sequence).then(a.key.cmp(&b.key)));
-    let mut push = |key: &str, detail: String| {
-        findings.push(Finding {
-            key: key.to_owned(),
-            check: Check::Chain,
-            detail,
-        })
-    };
-    let mut previous: Option<&Link> = None;
-    for (i, l) in links.iter().enumerate() {
-        let expected = u64::try_from(i + 1).unwrap_or(u64::MAX);
-        if l.sequence != expected {
-            push(
-                &l.key,
-                format!(
-                    "ticket {ticket}'s {what} has sequence {}, expected {expected} (a gap, a fork or a missing first {what})",
-                    l.sequence
-                ),
-            );
-        }
-        let prev = l.previous_digest.as_deref().unwrap_or_default();
-        match previous {
-            None if !anchors.iter().any(|d| d == prev) => push(
-                &l.key,
-                format!(
-                    "missing link: the first {what} of ticket {ticket} names {prev}, which is no document of the ticket it can hang off"
-                ),
-            ),
-            Some(p) if p.digest != prev => push(
-                &l.key,
-                format!(
-                    "wrong previousDigest: names {prev}, but the {what} before it is {} at {}",
-                    p.digest, p.key
-                ),
-            ),
-            _ => {}
-        }
-        previous = Some(l);
-    }
-}
-
 /// A listed object, read for the checks: its listing anomalies become layout findings;
 /// `None` when it is no document of the layout (`named` false) or cannot be read (a
 /// finding says so); else the stored object and the digest of its bytes, its
@@ -862,101 +601,6 @@ fn check_lock_dates(
                 ),
             );
         }
-    }
-}
-
-fn check_chain(ticket: &str, mut links: Vec<Link>, findings: &mut Vec<Finding>) {
-    links.sort_by(|a, b| a.sequence.cmp(&b.sequence).then(a.key.cmp(&b.key)));
-    let mut push = |key: &str, detail: String| {
-        findings.push(Finding {
-            key: key.to_owned(),
-            check: Check::Chain,
-            detail,
-        })
-    };
-    let mut by_seq: BTreeMap<u64, Vec<&Link>> = BTreeMap::new();
-    for l in &links {
-        by_seq.entry(l.sequence).or_default().push(l);
-    }
-    for (seq, same) in &by_seq {
-        if same.len() > 1 {
-            let keys: Vec<&str> = same.iter().map(|l| l.key.as_str()).collect();
-            for l in same {
-                push(
-                    &l.key,
-                    format!(
-                        "fork: ticket {ticket} has {} records with sequence {seq} ({})",
-                        same.len(),
-                        keys.join(", ")
-                    ),
-                );
-            }
-        }
-    }
-    for l in &links {
-        if l.sequence == 0 {
-            push(&l.key, "sequence 0: sequences start at 1".into());
-            continue;
-        }
-        if l.sequence == 1 {
-            if l.previous_digest.is_some() {
-                push(&l.key, "sequence 1 must have previousDigest null".into());
-            }
-            continue;
-        }
-        let Some(prev) = &l.previous_digest else {
-            push(
-                &l.key,
-                format!("sequence {} has no previousDigest", l.sequence),
-            );
-            continue;
-        };
-        match by_seq.get(&(l.sequence - 1)).map(Vec::as_slice) {
-            None | Some([]) => {
-                let named = links.iter().find(|o| &o.digest == prev);
-                let detail = match named {
-                    Some(o) => format!(
-                        "sequence gap: the previous record is {} with sequence {}, expected sequence {}",
-                        o.key,
-                        o.sequence,
-                        l.sequence - 1
-                    ),
-                    None => format!(
-                        "missing link: ticket {ticket} has no record with sequence {}, and previousDigest {prev} matches no record of the ticket",
-                        l.sequence - 1
-                    ),
-                };
-                push(&l.key, detail);
-            }
-            Some(prevs) => {
-                if !prevs.iter().any(|p| &p.digest == prev) {
-                    let actual: Vec<String> = prevs
-                        .iter()
-                        .map(|p| format!("{} at {}", p.digest, p.key))
-                        .collect();
-                    push(
-                        &l.key,
-                        format!(
-                            "wrong previousDigest: names {prev}, but sequence {} is {}",
-                            l.sequence - 1,
-                            actual.join(" and ")
-                        ),
-                    );
-                }
-            }
-        }
-    }
-    // A chain starting at 2 was already reported by its first record's missing link.
-    if !by_seq.contains_key(&1)
-        && let Some(first) = links.first().filter(|f| f.sequence > 2)
-    {
-        push(
-            &first.key,
-            format!(
-                "missing link: ticket {ticket} has no record with sequence 1 (its first record here has sequence {})",
-                first.sequence
-            ),
-        );
     }
 }
 
