@@ -109,6 +109,53 @@ enum AuditCommand {
     Certificate(crate::certificate::CertificateArgs),
 }
 
+/// The documents appended after a ticket's records: the checks after them and the
+/// annotations, one line each (empty when there are none).
+async fn later_documents_text(
+    archive: &dyn archive::Archive,
+    ticket: &str,
+) -> anyhow::Result<String> {
+    let mut out = String::new();
+    for entry in archive.list_verifications(Some(ticket)).await? {
+        let Ok(v) = archive::Verification::from_json(&archive.read(&entry).await?.bytes) else {
+            let _ = writeln!(
+                out,
+                "  {}  (not a valid verification: audit verify)",
+                entry.key
+            );
+            continue;
+        };
+        let value = v.value();
+        let _ = writeln!(
+            out,
+            "  check {} of {}  {}  {}  {}",
+            value["check"]["number"],
+            value["check"]["of"],
+            v.view().result,
+            v.view()
+                .written_at
+                .to_rfc3339_opts(SecondsFormat::Secs, true),
+            entry.key
+        );
+    }
+    for (key, a) in archive::annotation::read_annotations(archive, Some(ticket)).await? {
+        let view = a.view();
+        let _ = writeln!(
+            out,
+            "  annotation  closes {} of {}: {}, case {}  {}  {key}",
+            view.closes.join(", "),
+            view.annotates.key,
+            view.resolution,
+            view.support_case,
+            view.written_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+        );
+    }
+    if out.is_empty() {
+        return Ok(out);
+    }
+    Ok(format!("After the records\n{out}"))
+}
+
 /// Now, for a document added to the archive: never before its latest manifest (an
 /// archive written on a virtual clock ahead of this one, as the demo's is, would
 /// otherwise get documents dated before the checkpoint that should list them).
@@ -263,7 +310,9 @@ async fn execute(args: AuditArgs) -> anyhow::Result<(String, ExitCode)> {
                     }
                     _ => Vec::new(),
                 };
-                show_text(&records, &unusable, &follow_ups)
+                let mut text = show_text(&records, &unusable, &follow_ups);
+                text.push_str(&later_documents_text(archive, &ticket).await?);
+                text
             };
             Ok((text, ExitCode::SUCCESS))
         }

@@ -391,6 +391,27 @@ fn the_demo_runs_every_scenario_and_verifies_the_archive() {
         !cert.stdout.contains("maeve"),
         "who decided is a keyed hash"
     );
+    let shown = gdpr_erasure(
+        dir.path(),
+        &[
+            "audit",
+            "--archive",
+            "demo-archive",
+            "show",
+            "DSAR-2026-1004",
+        ],
+    );
+    for expected in [
+        "After the records",
+        "check 3 of 3  CLEAN",
+        "annotation  closes per-conversation-erasure of records/DSAR-2026-1004/",
+    ] {
+        assert!(
+            shown.stdout.contains(expected),
+            "{expected:?} in\n{}",
+            shown.stdout
+        );
+    }
     let checked = gdpr_erasure(
         dir.path(),
         &["audit", "--archive", "demo-archive", "checkpoint"],
