@@ -45,7 +45,8 @@ use erasure_steps::local::receiver::{Behaviour, DownstreamReceiver};
 use erasure_steps::ports::KeyRing;
 use erasure_steps::state::{IdentifiersSection, Selection, SubjectSection};
 use erasure_steps::{
-    erase, intake, locate, notify_review, poll, report_ticket, verify_erasure, write_record,
+    erase, intake, locate, notify_downstream, notify_review, poll, report_ticket, verify_erasure,
+    write_record,
 };
 use genesys_emulator::{Emulator, RunningEmulator};
 use serde_json::{Value, json};
@@ -55,6 +56,7 @@ const STACK: &str = "gdpr-erasure";
 const BUCKET: &str = "gdpr-erasure-archive";
 const TICKET_KEY: &str = "ticket-callback-key-0123456789-abcdefghijklmnopqrstuvwxyz-ABC";
 const REVIEW_KEY: &str = "review-key-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEFGHIJKLM";
+const DOWNSTREAM_KEY: &str = "downstream-key-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEFGH";
 const LEDGER_BUCKET: &str = "gdpr-erasure-ledger";
 const HOLD_BUCKET: &str = "gdpr-erasure-hold-register";
 const HOLD_KEY: &str = "legal-holds.json";
@@ -73,6 +75,7 @@ const FUNCTIONS: &[(&str, &str)] = &[
     ("poll", "PollRole"),
     ("verify-erasure", "VerifyErasureRole"),
     ("report-ticket", "ReportTicketRole"),
+    ("notify-downstream", "NotifyDownstreamRole"),
 ];
 
 /// Granted actions no test against moto can exercise, and why: (function, or `*` for
@@ -148,6 +151,7 @@ const REMOVALS: &[(&str, &str)] = &[
     ("locate", "secretsmanager:GetSecretValue"),
     ("verify-erasure", "secretsmanager:GetSecretValue"),
     ("report-ticket", "secretsmanager:GetSecretValue"),
+    ("notify-downstream", "secretsmanager:GetSecretValue"),
 ];
 
 #[derive(Debug, Clone)]
@@ -232,12 +236,16 @@ impl Stack {
             ("ReviewSecret", REVIEW_KEY),
             ("TicketCallbackSecret", TICKET_KEY),
             ("GenesysClientSecret", ""),
+            ("DownstreamSecret", DOWNSTREAM_KEY),
         ] {
-            let value = if logical == "GenesysClientSecret" {
-                let c = genesys.oauth_client();
-                json!({"clientId": c.client_id, "clientSecret": c.client_secret})
-            } else {
-                json!({ "key": key })
+            let value = match logical {
+                "GenesysClientSecret" => {
+                    let c = genesys.oauth_client();
+                    json!({"clientId": c.client_id, "clientSecret": c.client_secret})
+                }
+                // The downstream secret holds one key per system.
+                "DownstreamSecret" => json!({ "crm": key }),
+                _ => json!({ "key": key }),
             };
             let arn = sm_client
                 .create_secret()
@@ -798,6 +806,58 @@ async fn run_report(
     Ok(out.reported)
 }
 
+/// NotifyDownstream as the template configures it, acting as `user`: the cleared
+/// identifiers, signed with the system's key from the downstream secret, to `crm`.
+async fn run_notify_downstream(stack: &Stack, user: &str) -> Result<String, String> {
+    let crm = DownstreamReceiver::start(
+        vec![(
+            "crm".into(),
+            KeyRing::from_key(DOWNSTREAM_KEY).expect("key"),
+            Behaviour::Acknowledge,
+        )],
+        Arc::new(SystemClock),
+    )
+    .await
+    .expect("receiver");
+    let env = step_env(
+        stack,
+        user,
+        &[
+            (
+                "DOWNSTREAM_SYSTEMS",
+                json!([{"name": "crm", "endpoint": crm.endpoint("crm").as_str()}]).to_string(),
+            ),
+            (
+                "DOWNSTREAM_SECRET_ARN",
+                stack.secrets["DownstreamSecret"].clone(),
+            ),
+        ],
+    );
+    let deps = notify_downstream::Deps::from_env(&env)
+        .await
+        .map_err(|e| e.to_string())?;
+    let out = notify_downstream::handle(
+        &deps,
+        notify_downstream::Input {
+            system: "crm".into(),
+            ticket_id: "DSAR-DOWNSTREAM".into(),
+            subject: phone_subject(),
+            deletion: None,
+            selection: Some(Selection {
+                phones: vec![0],
+                ..Selection::default()
+            }),
+            withheld: Vec::new(),
+            deferral: None,
+            attempt: 0,
+        },
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    assert!(crm.received().iter().all(|r| r.signature_valid));
+    Ok(out.reference)
+}
+
 fn phone_subject() -> SubjectSection {
     serde_json::from_value(json!({
         "emails": [], "genesysUserId": null, "externalContactId": null,
@@ -1046,6 +1106,14 @@ async fn every_function_works_with_exactly_its_template_grants() {
     assert!(status.is_ok(), "{status:?}");
     assert_eq!(run_verify(&stack, "verify-erasure").await, Ok(1));
 
+    // notify-downstream: the cleared identifiers, signed, to the system.
+    let sent = run_notify_downstream(&stack, "notify-downstream").await;
+    assert!(
+        sent.is_ok(),
+        "{sent:?}; denied: {:?}",
+        stack.denials("notify-downstream")
+    );
+
     // Nothing any function did was denied, and the report of what each was granted but
     // did not exercise holds only what cannot be exercised here.
     let calls = stack.calls();
@@ -1225,6 +1293,9 @@ async fn a_grant_taken_out_of_the_template_fails_its_path() {
     assert!(stack.denied(&u, "secretsmanager:GetSecretValue"));
     let u = user("verify-erasure", "secretsmanager:GetSecretValue");
     assert!(run_verify(&stack, &u).await.is_err());
+    assert!(stack.denied(&u, "secretsmanager:GetSecretValue"));
+    let u = user("notify-downstream", "secretsmanager:GetSecretValue");
+    assert!(run_notify_downstream(&stack, &u).await.is_err());
     assert!(stack.denied(&u, "secretsmanager:GetSecretValue"));
 
     let u = user("report-ticket", "secretsmanager:GetSecretValue");
