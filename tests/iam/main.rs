@@ -45,8 +45,8 @@ use erasure_steps::local::receiver::{Behaviour, DownstreamReceiver};
 use erasure_steps::ports::KeyRing;
 use erasure_steps::state::{IdentifiersSection, Selection, SubjectSection};
 use erasure_steps::{
-    erase, intake, locate, notify_downstream, notify_review, poll, report_ticket, verify_erasure,
-    write_record,
+    erase, intake, locate, notify_downstream, notify_review, poll, report_ticket, review,
+    verify_erasure, write_record,
 };
 use genesys_emulator::{Emulator, RunningEmulator};
 use serde_json::{Value, json};
@@ -76,6 +76,7 @@ const FUNCTIONS: &[(&str, &str)] = &[
     ("verify-erasure", "VerifyErasureRole"),
     ("report-ticket", "ReportTicketRole"),
     ("notify-downstream", "NotifyDownstreamRole"),
+    ("review", "ReviewRole"),
 ];
 
 /// Granted actions no test against moto can exercise, and why: (function, or `*` for
@@ -152,6 +153,7 @@ const REMOVALS: &[(&str, &str)] = &[
     ("verify-erasure", "secretsmanager:GetSecretValue"),
     ("report-ticket", "secretsmanager:GetSecretValue"),
     ("notify-downstream", "secretsmanager:GetSecretValue"),
+    ("review", "s3:GetObject"),
 ];
 
 #[derive(Debug, Clone)]
@@ -211,7 +213,12 @@ fn iam_policies(command: &str, spec: &Value) -> Value {
 impl Stack {
     async fn new(removals: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        let genesys = Emulator::builder().start().await.expect("the emulator");
+        // Jobs take seconds of real time, so an export completes for Review.
+        let genesys = Emulator::builder()
+            .job_timing(genesys_emulator::JobTiming::interactive())
+            .start()
+            .await
+            .expect("the emulator");
         let audit_log = dir.path().join("calls.jsonl");
         let audit_arg = audit_log.to_string_lossy().into_owned();
         let moto = MotoServer::start_launched_with_step_functions(
@@ -858,6 +865,105 @@ async fn run_notify_downstream(stack: &Stack, user: &str) -> Result<String, Stri
     Ok(out.reference)
 }
 
+/// Intake, Locate and Poll as the admin's functions would (their own grants are
+/// tested above), then Review acting as `user`: the exports read, the analytics
+/// queried, the legal-hold register read from S3.
+async fn run_review(stack: &Stack, user: &str, ticket_id: &str) -> Result<String, String> {
+    let env = step_env(
+        stack,
+        "intake",
+        &[
+            (
+                "PSEUDONYM_KEY_SECRET_ARN",
+                stack.secrets["PseudonymKeySecret"].clone(),
+            ),
+            ("DOWNSTREAM_SYSTEMS", "[]".to_owned()),
+            ("ARCHIVE_BUCKET", BUCKET.to_owned()),
+            ("ARCHIVE_PREFIX", String::new()),
+        ],
+    );
+    let intake = intake::handle(
+        &intake::Deps::from_env(&env)
+            .await
+            .map_err(|e| e.to_string())?,
+        intake::Input {
+            input: ticket(ticket_id, Utc::now()).into(),
+            execution: intake::ExecutionRef {
+                id: format!("arn:x:{ticket_id}"),
+                name: ticket_id.into(),
+                started_at: None,
+            },
+        },
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    let state = serde_json::to_value(&intake).expect("state");
+    let genesys = GenesysDeps::from_env(&genesys_env(stack, "locate", &[]))
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut export = locate::handle(
+        &genesys,
+        locate::Input {
+            ticket_id: ticket_id.into(),
+            subject: serde_json::from_value(state["subject"].clone()).expect("subject"),
+            retry_count: 0,
+            fresh: false,
+        },
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    for _ in 0..60 {
+        if export.poll.status == "COMPLETED" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        let polled = poll::handle(
+            &genesys,
+            poll::Input {
+                ticket_id: ticket_id.into(),
+                request_id: None,
+                poll: None,
+                request: Some(export.clone()),
+                give_up_at: Utc::now() + Duration::days(30),
+            },
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+        if let poll::Output::Section(s) = polled {
+            export = s;
+        }
+    }
+    let env = genesys_env(
+        stack,
+        user,
+        &[
+            ("HOLD_REGISTER_BUCKET", HOLD_BUCKET.to_owned()),
+            ("HOLD_REGISTER_KEY", HOLD_KEY.to_owned()),
+        ],
+    );
+    let deps = review::Deps::from_env(&env)
+        .await
+        .map_err(|e| e.to_string())?;
+    let out = review::handle(
+        &deps,
+        serde_json::from_value(json!({
+            "ticketId": ticket_id,
+            "subject": state["subject"],
+            "identifiers": state["identifiers"],
+            "options": state["options"],
+            "clock": state["clock"],
+            "export": export,
+        }))
+        .expect("review input"),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    Ok(serde_json::to_value(&out).expect("review")["decision"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned())
+}
+
 fn phone_subject() -> SubjectSection {
     serde_json::from_value(json!({
         "emails": [], "genesysUserId": null, "externalContactId": null,
@@ -1106,6 +1212,14 @@ async fn every_function_works_with_exactly_its_template_grants() {
     assert!(status.is_ok(), "{status:?}");
     assert_eq!(run_verify(&stack, "verify-erasure").await, Ok(1));
 
+    // review: the exports read, the analytics queried, the hold register read.
+    let decided = run_review(&stack, "review", "DSAR-REVIEW").await;
+    assert!(
+        decided.as_deref().is_ok_and(|d| !d.is_empty()),
+        "{decided:?}; denied: {:?}",
+        stack.denials("review")
+    );
+
     // notify-downstream: the cleared identifiers, signed, to the system.
     let sent = run_notify_downstream(&stack, "notify-downstream").await;
     assert!(
@@ -1294,6 +1408,10 @@ async fn a_grant_taken_out_of_the_template_fails_its_path() {
     let u = user("verify-erasure", "secretsmanager:GetSecretValue");
     assert!(run_verify(&stack, &u).await.is_err());
     assert!(stack.denied(&u, "secretsmanager:GetSecretValue"));
+    // review without reading the hold register: no decision without the holds.
+    let u = user("review", "s3:GetObject");
+    assert!(run_review(&stack, &u, "DSAR-NOREGISTER").await.is_err());
+    assert!(stack.denied(&u, "s3:GetObject"));
     let u = user("notify-downstream", "secretsmanager:GetSecretValue");
     assert!(run_notify_downstream(&stack, &u).await.is_err());
     assert!(stack.denied(&u, "secretsmanager:GetSecretValue"));
