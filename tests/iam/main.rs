@@ -45,8 +45,8 @@ use erasure_steps::local::receiver::{Behaviour, DownstreamReceiver};
 use erasure_steps::ports::KeyRing;
 use erasure_steps::state::{IdentifiersSection, Selection, SubjectSection};
 use erasure_steps::{
-    erase, intake, locate, notify_downstream, notify_review, poll, report_ticket, review,
-    verify_erasure, write_record,
+    erase, intake, locate, notify_downstream, notify_review, poll, purge_recordings, report_ticket,
+    review, verify_erasure, write_record,
 };
 use genesys_emulator::{Emulator, RunningEmulator};
 use serde_json::{Value, json};
@@ -77,6 +77,7 @@ const FUNCTIONS: &[(&str, &str)] = &[
     ("report-ticket", "ReportTicketRole"),
     ("notify-downstream", "NotifyDownstreamRole"),
     ("review", "ReviewRole"),
+    ("purge-recordings", "PurgeRecordingsRole"),
 ];
 
 /// Granted actions no test against moto can exercise, and why: (function, or `*` for
@@ -154,6 +155,7 @@ const REMOVALS: &[(&str, &str)] = &[
     ("report-ticket", "secretsmanager:GetSecretValue"),
     ("notify-downstream", "secretsmanager:GetSecretValue"),
     ("review", "s3:GetObject"),
+    ("purge-recordings", "s3:GetObject"),
 ];
 
 #[derive(Debug, Clone)]
@@ -964,6 +966,48 @@ async fn run_review(stack: &Stack, user: &str, ticket_id: &str) -> Result<String
         .to_owned())
 }
 
+/// PurgeRecordings acting as `user`: the register and deletion protection read again,
+/// then the `nth` recording of the emulator's dataset given a delete date.
+async fn run_purge(stack: &Stack, user: &str, nth: usize) -> Result<usize, String> {
+    let (conversation, recording) = stack
+        .genesys
+        .recordings()
+        .into_iter()
+        .nth(nth)
+        .expect("a recording");
+    let env = genesys_env(
+        stack,
+        user,
+        &[
+            ("HOLD_REGISTER_BUCKET", HOLD_BUCKET.to_owned()),
+            ("HOLD_REGISTER_KEY", HOLD_KEY.to_owned()),
+        ],
+    );
+    let deps = hold_recheck::Deps::from_env(&env)
+        .await
+        .map_err(|e| e.to_string())?;
+    let out = purge_recordings::handle(
+        &deps,
+        serde_json::from_value(json!({
+            "ticketId": "DSAR-PURGE",
+            "conversationIds": [conversation],
+            "recordings": [{"conversationId": conversation, "recordingId": recording.id}],
+            "holdsAtReview": {
+                "registerDigest": erasure_steps::gdpr::sha256_of(HOLD_REGISTER.as_bytes()),
+                "identifiers": {"keyId": "iam-test", "items": []},
+                "inScope": [conversation],
+                "withheld": [],
+                "deferral": null,
+                "timeZone": "Europe/Dublin",
+            },
+        }))
+        .expect("purge input"),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    Ok(out.purged.len())
+}
+
 fn phone_subject() -> SubjectSection {
     serde_json::from_value(json!({
         "emails": [], "genesysUserId": null, "externalContactId": null,
@@ -1220,6 +1264,14 @@ async fn every_function_works_with_exactly_its_template_grants() {
         stack.denials("review")
     );
 
+    // purge-recordings: the holds read again, then the recording given a delete date.
+    let purged = run_purge(&stack, "purge-recordings", 0).await;
+    assert!(
+        purged.as_ref().is_ok_and(|n| *n >= 1),
+        "{purged:?}; denied: {:?}",
+        stack.denials("purge-recordings")
+    );
+
     // notify-downstream: the cleared identifiers, signed, to the system.
     let sent = run_notify_downstream(&stack, "notify-downstream").await;
     assert!(
@@ -1411,6 +1463,10 @@ async fn a_grant_taken_out_of_the_template_fails_its_path() {
     // review without reading the hold register: no decision without the holds.
     let u = user("review", "s3:GetObject");
     assert!(run_review(&stack, &u, "DSAR-NOREGISTER").await.is_err());
+    assert!(stack.denied(&u, "s3:GetObject"));
+    // purge-recordings without reading the register: nothing is purged.
+    let u = user("purge-recordings", "s3:GetObject");
+    assert!(run_purge(&stack, &u, 0).await.is_err());
     assert!(stack.denied(&u, "s3:GetObject"));
     let u = user("notify-downstream", "secretsmanager:GetSecretValue");
     assert!(run_notify_downstream(&stack, &u).await.is_err());
