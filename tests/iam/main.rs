@@ -45,8 +45,8 @@ use erasure_steps::local::receiver::{Behaviour, DownstreamReceiver};
 use erasure_steps::ports::KeyRing;
 use erasure_steps::state::{IdentifiersSection, Selection, SubjectSection};
 use erasure_steps::{
-    erase, intake, locate, notify_downstream, notify_review, poll, purge_recordings, report_ticket,
-    review, verify_erasure, write_record,
+    erase, intake, locate, notify_downstream, notify_review, offboard_agent, poll,
+    purge_recordings, report_ticket, review, verify_erasure, write_record,
 };
 use genesys_emulator::{Emulator, RunningEmulator};
 use serde_json::{Value, json};
@@ -78,6 +78,7 @@ const FUNCTIONS: &[(&str, &str)] = &[
     ("notify-downstream", "NotifyDownstreamRole"),
     ("review", "ReviewRole"),
     ("purge-recordings", "PurgeRecordingsRole"),
+    ("offboard-agent", "OffboardAgentRole"),
 ];
 
 /// Granted actions no test against moto can exercise, and why: (function, or `*` for
@@ -156,6 +157,7 @@ const REMOVALS: &[(&str, &str)] = &[
     ("notify-downstream", "secretsmanager:GetSecretValue"),
     ("review", "s3:GetObject"),
     ("purge-recordings", "s3:GetObject"),
+    ("offboard-agent", "secretsmanager:GetSecretValue"),
 ];
 
 #[derive(Debug, Clone)]
@@ -1008,6 +1010,31 @@ async fn run_purge(stack: &Stack, user: &str, nth: usize) -> Result<usize, Strin
     Ok(out.purged.len())
 }
 
+/// OffboardAgent acting as `user`: the dataset's former agent (Aoife Byrne) re-read,
+/// anonymised, deactivated and deleted through the Users API.
+async fn run_offboard(stack: &Stack, user: &str) -> Result<String, String> {
+    const FORMER_AGENT: &str = "1b7e7ad0-0d78-4841-afe9-1396fb86ef4d";
+    let deps = GenesysDeps::from_env(&genesys_env(stack, user, &[]))
+        .await
+        .map_err(|e| e.to_string())?;
+    let out = offboard_agent::handle(
+        &deps,
+        serde_json::from_value(json!({
+            "ticketId": "DSAR-OFFBOARD",
+            "agent": {"action": "offboard", "plan": "OFFBOARD", "userRef": null},
+            "userId": FORMER_AGENT,
+        }))
+        .expect("offboard input"),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    Ok(serde_json::to_value(out.action)
+        .expect("action")
+        .as_str()
+        .unwrap_or_default()
+        .to_owned())
+}
+
 fn phone_subject() -> SubjectSection {
     serde_json::from_value(json!({
         "emails": [], "genesysUserId": null, "externalContactId": null,
@@ -1272,6 +1299,15 @@ async fn every_function_works_with_exactly_its_template_grants() {
         stack.denials("purge-recordings")
     );
 
+    // offboard-agent: the former agent's account anonymised and deleted.
+    let offboarded = run_offboard(&stack, "offboard-agent").await;
+    assert_eq!(
+        offboarded.as_deref(),
+        Ok("OFFBOARDED"),
+        "denied: {:?}",
+        stack.denials("offboard-agent")
+    );
+
     // notify-downstream: the cleared identifiers, signed, to the system.
     let sent = run_notify_downstream(&stack, "notify-downstream").await;
     assert!(
@@ -1468,6 +1504,9 @@ async fn a_grant_taken_out_of_the_template_fails_its_path() {
     let u = user("purge-recordings", "s3:GetObject");
     assert!(run_purge(&stack, &u, 0).await.is_err());
     assert!(stack.denied(&u, "s3:GetObject"));
+    let u = user("offboard-agent", "secretsmanager:GetSecretValue");
+    assert!(run_offboard(&stack, &u).await.is_err());
+    assert!(stack.denied(&u, "secretsmanager:GetSecretValue"));
     let u = user("notify-downstream", "secretsmanager:GetSecretValue");
     assert!(run_notify_downstream(&stack, &u).await.is_err());
     assert!(stack.denied(&u, "secretsmanager:GetSecretValue"));
