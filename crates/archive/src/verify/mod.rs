@@ -292,10 +292,6 @@ pub async fn verify<A: Archive + ?Sized>(
             continue;
         };
         verifications_checked += 1;
-        present.insert(
-            crate::manifest::relative(entry, key::VERIFICATIONS_DIR),
-            actual_digest.clone(),
-        );
         let mut push = |check: Check, detail: String| {
             findings.push(Finding {
                 key: entry.key.clone(),
@@ -303,40 +299,17 @@ pub async fn verify<A: Archive + ?Sized>(
                 detail,
             })
         };
-        let Ok(value) = serde_json::from_slice::<Value>(&stored.bytes) else {
-            push(Check::Schema, "not JSON".into());
-            check_lock(entry, None, &stored.lock, options, &mut push);
-            continue;
-        };
-        for msg in verification_violations(&value)? {
-            push(Check::Schema, msg);
-        }
-        match canonicalize(&value) {
-            Ok(canon) if canon != stored.bytes => push(
-                Check::Canonical,
-                "the stored bytes are not the RFC 8785 form of the verification".into(),
-            ),
-            Ok(_) => {}
-            Err(e) => push(Check::Canonical, e.to_string()),
-        }
-        let view = VerificationView::deserialize(&value).ok();
+        let here = crate::manifest::relative(entry, key::VERIFICATIONS_DIR);
+        present.insert(here.clone(), actual_digest.clone());
+        let view = parsed::<VerificationView>(
+            &stored.bytes,
+            "verification",
+            verification_violations,
+            &here,
+            |v| key::verification_key(v).unwrap_or_else(|_| "no valid key".into()),
+            &mut push,
+        )?;
         if let Some(view) = &view {
-            let expected = key::verification_key(view).ok();
-            let actual = format!(
-                "{}/{}/{}",
-                key::VERIFICATIONS_DIR,
-                entry.ticket_folder,
-                entry.file_name
-            );
-            if expected.as_deref() != Some(actual.as_str()) {
-                push(
-                    Check::Layout,
-                    format!(
-                        "the key does not match the content (belongs at {})",
-                        expected.unwrap_or_else(|| "no valid key".into())
-                    ),
-                );
-            }
             if view.previous_digest != view.verifies.record_digest && view.sequence == 1 {
                 push(
                     Check::Chain,
