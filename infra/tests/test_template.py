@@ -670,19 +670,62 @@ def archive_findings(template: dict[str, Any]) -> list[str]:
     ]
     if not bypass:
         findings.append(f"{bucket}: the bucket policy does not refuse BypassGovernanceRetention")
-    for action in ("s3:PutObjectRetention", "s3:PutObject"):
-        guarded = [
-            s
+    findings += _writer_findings(template, bucket, denies)
+    return findings
+
+
+# Each folder of the archive and the function that alone writes it.
+ARCHIVE_WRITERS = {
+    "records": "write-record",
+    "verifications": "write-record",
+    "fallback": "write-record",
+    "manifests": "watchdog",
+    "annotations": "approval",
+}
+WRITE_ACTIONS = {"s3:PutObject", "s3:PutObjectRetention"}
+
+
+def _writer_findings(template: dict[str, Any], bucket: str, denies: list[dict[str, Any]]) -> list[str]:
+    """The bucket policy refuses each folder's writes to all but its writer and every
+    write outside the folders; and every role whose own policy lets it write in the
+    archive is the writer of that folder (else its writes are refused in production,
+    which moto, ignoring bucket policies, would never show)."""
+    findings: list[str] = []
+    merged = with_globals(template)
+    binaries = function_binaries(merged)
+    role_of = {
+        b: ref_target(merged["Resources"][f].get("Properties", {}).get("Role")) for b, f in binaries.items()
+    }
+    folder_arn = {folder: f"<{bucket}.Arn>/<ArchivePrefix>{folder}/*" for folder in ARCHIVE_WRITERS}
+    for folder, binary in ARCHIVE_WRITERS.items():
+        guard = {"ArnNotEquals": {"aws:PrincipalArn": {"Fn::GetAtt": [role_of.get(binary), "Arn"]}}}
+        if not any(
+            WRITE_ACTIONS <= s["actions"] and folder_arn[folder] in s["resources"] and s["condition"] == guard
             for s in denies
-            if action in s["actions"]
-            and objects in s["resources"]
-            and s["condition"]
-            == {"ArnNotEquals": {"aws:PrincipalArn": {"Fn::GetAtt": [writer_role, "Arn"]}}}
-        ]
-        if not guarded:
-            findings.append(
-                f"{bucket}: the bucket policy does not refuse {action} to all but write-record's role"
-            )
+        ):
+            findings.append(f"{bucket}: the bucket policy does not refuse writes to {folder}/ to all but {binary}'s role")
+    if not any(
+        WRITE_ACTIONS <= s["actions"]
+        and not s["resources"]
+        and s["not_resources"] == set(folder_arn.values())
+        and not s["condition"]
+        for s in denies
+    ):
+        findings.append(f"{bucket}: the bucket policy does not refuse writes outside {', '.join(ARCHIVE_WRITERS)}")
+    writers = {role: b for b, role in role_of.items()}
+    for _, role in ((n, n) for n, _ in resources(template, "AWS::IAM::Role")):
+        for stmt in role_statements(template, role):
+            if stmt.get("Effect") != "Allow" or not WRITE_ACTIONS & set(as_list(stmt.get("Action", []))):
+                continue
+            for resource in (r for v in as_list(stmt.get("Resource", [])) for r in render(v)):
+                if not resource.startswith(f"<{bucket}.Arn>/"):
+                    continue
+                folder = next((f for f, arn in folder_arn.items() if resource == arn), None)
+                if folder is None or ARCHIVE_WRITERS[folder] != writers.get(role):
+                    findings.append(
+                        f"{role} may write {resource} by its own policy, but the bucket policy refuses it"
+                        " (or lets it write what another function writes)"
+                    )
     return findings
 
 
@@ -733,6 +776,7 @@ def _bucket_denies(template: dict[str, Any], bucket: str) -> list[dict[str, Any]
                 {
                     "actions": set(as_list(stmt.get("Action", []))),
                     "resources": {r for v in as_list(stmt.get("Resource", [])) for r in render(v)},
+                    "not_resources": {r for v in as_list(stmt.get("NotResource", [])) for r in render(v)},
                     "condition": stmt.get("Condition"),
                 }
             )
@@ -1427,9 +1471,29 @@ class MutationsAreCaught(TemplateTest):
     def test_retention_changes_by_others_are_caught(self) -> None:
         t = self.mutated()
         policy = t["Resources"]["ArchiveBucketPolicy"]["Properties"]["PolicyDocument"]
-        guard = next(s for s in policy["Statement"] if s.get("Sid") == "DenyRetentionChangesExceptRecordWriter")
+        guard = next(s for s in policy["Statement"] if s.get("Sid") == "OnlyWriteRecordWritesRecords")
         guard["Condition"]["ArnNotEquals"]["aws:PrincipalArn"] = {"Fn::GetAtt": ["WatchdogRole", "Arn"]}
-        self.assertCaught(archive_findings(t), "does not refuse s3:PutObjectRetention")
+        self.assertCaught(archive_findings(t), "does not refuse writes to records/ to all but write-record's role")
+
+    def test_writes_outside_the_folders_allowed_is_caught(self) -> None:
+        t = self.mutated()
+        policy = t["Resources"]["ArchiveBucketPolicy"]["Properties"]["PolicyDocument"]
+        policy["Statement"] = [s for s in policy["Statement"] if s.get("Sid") != "NothingWrittenElsewhere"]
+        self.assertCaught(archive_findings(t), "does not refuse writes outside")
+
+    def test_a_writer_the_bucket_policy_refuses_is_caught(self) -> None:
+        # The watchdog's checkpoint, granted by its role but refused by a bucket policy
+        # that let only write-record write: moto ignores bucket policies, AWS does not.
+        t = self.mutated()
+        policy = t["Resources"]["ArchiveBucketPolicy"]["Properties"]["PolicyDocument"]
+        guard = next(s for s in policy["Statement"] if s.get("Sid") == "OnlyTheWatchdogWritesManifests")
+        guard["Condition"]["ArnNotEquals"]["aws:PrincipalArn"] = {"Fn::GetAtt": ["WriteRecordRole", "Arn"]}
+        findings = archive_findings(t)
+        self.assertCaught(findings, "does not refuse writes to manifests/ to all but watchdog's role")
+        t = self.mutated()
+        stmt = next(s for s in _role_policy(t, "WatchdogRole") if s.get("Sid") == "WriteTheDaysCheckpoint")
+        stmt["Resource"] = {"Fn::Sub": "${ArchiveBucket.Arn}/${ArchivePrefix}records/*"}
+        self.assertCaught(archive_findings(t), "WatchdogRole may write <ArchiveBucket.Arn>/<ArchivePrefix>records/*")
 
     def test_record_writer_missing_a_permission_the_archive_needs_is_caught(self) -> None:
         t = self.mutated()
