@@ -104,7 +104,15 @@ FUNCTIONS: dict[str, tuple[str | None, set[str]]] = {
     "ticket-webhook": (None, {"WEBHOOK_SECRET_ARN", "STATE_MACHINE_ARN", "ARCHIVE_BUCKET", "ARCHIVE_PREFIX"}),
     "approval": (
         None,
-        {"APPROVAL_SECRET_ARN", "PSEUDONYM_KEY_SECRET_ARN", "APPROVAL_ROLES", "APPROVAL_FOUR_EYES", "STATE_MACHINE_ARN"},
+        {
+            "APPROVAL_SECRET_ARN",
+            "PSEUDONYM_KEY_SECRET_ARN",
+            "APPROVAL_ROLES",
+            "APPROVAL_FOUR_EYES",
+            "STATE_MACHINE_ARN",
+            "ARCHIVE_BUCKET",
+            "ARCHIVE_PREFIX",
+        },
     ),
     "console": (
         None,

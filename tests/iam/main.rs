@@ -11,7 +11,7 @@
 //! (conditions, resource policies, KMS calls services make for the caller).
 //!
 //! - `every_function_works_with_exactly_its_template_grants`: the webhook (new,
-//!   repeated, conflicting and ended ticket), approval (approve, reject), watchdog,
+//!   repeated, conflicting and ended ticket), approval (approve, reject, an annotation), watchdog,
 //!   write-record (first write, retry), notify-review, intake, erase (first delete,
 //!   retry), locate, poll, verify-erasure and report-ticket with their grants (the
 //!   Genesys steps against the emulator); then the
@@ -123,6 +123,12 @@ const NOT_EXERCISABLE: &[(&str, &str, &str)] = &[
          a checkpoint written again reports the lock it finds",
     ),
     (
+        "approval",
+        "s3:GetObjectRetention",
+        "S3 returns a version's lock in HeadObject only to a caller with it (moto to anyone); \
+         an annotation found already written reports the lock it finds",
+    ),
+    (
         "write-record",
         "s3:GetObjectRetention",
         "S3 returns a version's lock in HeadObject only to a caller with it (moto to anyone); \
@@ -143,6 +149,7 @@ const REMOVALS: &[(&str, &str)] = &[
     ("approval", "states:SendTaskSuccess"),
     ("approval", "states:GetExecutionHistory"),
     ("approval", "secretsmanager:GetSecretValue"),
+    ("approval", "s3:PutObject"),
     ("watchdog", "states:ListExecutions"),
     ("watchdog", "s3:GetObjectVersion"),
     ("watchdog", "s3:PutObject"),
@@ -508,6 +515,9 @@ async fn approval(
     Ok(ApprovalEndpoint {
         config: ApprovalConfig::new(&stack.sm, keys, pseudonymiser),
         sfn: stack.sfn(user),
+        archive: Box::new(
+            S3Archive::new(stack.s3(user), S3Settings::new(BUCKET, "")).expect("archive"),
+        ),
         clock: Arc::new(SystemClock),
     })
 }
@@ -1093,6 +1103,34 @@ fn decision(token: &str, arn: &str, decision: &str) -> Value {
     })
 }
 
+/// A PARTIAL record with an open escalation, written as the admin: its key below the
+/// prefix, the document an annotation closes.
+async fn escalated_record(stack: &Stack, ticket_id: &str) -> String {
+    let mut v = RecordBuilder::new(ticket_id, "PARTIAL").build();
+    v["escalations"] = json!([{"reason": "genesys-partial", "at": "2026-12-01T08:00:00Z",
+                               "detail": "request r-1 ended in ERROR"}]);
+    S3Archive::new(stack.s3("admin"), S3Settings::new(BUCKET, ""))
+        .expect("archive")
+        .write(&Record::from_value(v).expect("record"))
+        .await
+        .expect("written as the admin")
+        .key
+}
+
+/// The approval endpoint's `/annotations` request closing `document`'s escalations.
+fn annotation_request(ticket_id: &str, document: &str) -> lambda_http::Request {
+    let body = json!({
+        "ticketId": ticket_id, "document": document, "resolution": "resolved-by-genesys",
+        "supportCase": "GEN-CASE-0042187", "by": "dpo.anne@example.com", "role": "DPO",
+    });
+    signed_to(
+        "/annotations",
+        APPROVAL_KEY,
+        body.to_string().as_bytes(),
+        Utc::now(),
+    )
+}
+
 fn review_ticket(id: &str) -> Value {
     let mut t = ticket(id, Utc::now() - Duration::days(25));
     t["review"] = json!({"reasons": ["recycled-number"]});
@@ -1184,6 +1222,19 @@ async fn every_function_works_with_exactly_its_template_grants() {
             stack.denials("approval")
         );
     }
+
+    // approval at /annotations: a person closes a PARTIAL record's escalation.
+    let document = escalated_record(&stack, "DSAR-ANNOTATED").await;
+    let answer = a
+        .handle(annotation_request("DSAR-ANNOTATED", &document))
+        .await;
+    assert_eq!(
+        answer.status(),
+        201,
+        "annotation: {}; denied: {:?}",
+        json_body(&answer),
+        stack.denials("approval")
+    );
 
     // watchdog: a review overdue (its clock 73 hours ahead), a deferral due.
     let waiting = stack
@@ -1408,6 +1459,21 @@ async fn a_grant_taken_out_of_the_template_fails_its_path() {
         );
         assert!(stack.denied(&u, action), "{action}");
     }
+    // approval without PutObject: the annotation is not written (503, retry later).
+    let u = user("approval", "s3:PutObject");
+    let a = approval(&stack, &u).await.expect("approval starts");
+    let document = escalated_record(&stack, "DSAR-NOT-ANNOTATED").await;
+    let answer = a
+        .handle(annotation_request("DSAR-NOT-ANNOTATED", &document))
+        .await;
+    assert_eq!(answer.status(), 503, "{}", json_body(&answer));
+    assert!(stack.denied(&u, "s3:PutObject"));
+    let written = S3Archive::new(stack.s3("admin"), S3Settings::new(BUCKET, ""))
+        .expect("archive")
+        .list_annotations(Some("DSAR-NOT-ANNOTATED"))
+        .await
+        .expect("listed");
+    assert!(written.is_empty(), "{written:?}");
     let u = user("approval", "secretsmanager:GetSecretValue");
     assert!(approval(&stack, &u).await.is_err(), "no key, no start");
     assert!(stack.denied(&u, "secretsmanager:GetSecretValue"));

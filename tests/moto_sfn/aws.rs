@@ -178,6 +178,13 @@ impl AwsWorld {
         ApprovalEndpoint {
             config: ApprovalConfig::new(&self.state_machine, keys, crate::local::pseudonymiser()),
             sfn: self.sfn.clone(),
+            archive: Box::new(
+                archive::S3Archive::new(
+                    self.s3.clone(),
+                    archive::S3Settings::new(ARCHIVE_BUCKET, ARCHIVE_PREFIX),
+                )
+                .expect("the archive"),
+            ),
             clock: Arc::new(SystemClock),
         }
     }

@@ -110,6 +110,16 @@ pub async fn read_annotations<A: Archive + ?Sized>(
     Ok(out)
 }
 
+/// The schema's `supportCase`: `^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$`, a reference a
+/// support system gives, never free text.
+pub fn is_support_case(case: &str) -> bool {
+    (1..=64).contains(&case.len())
+        && case.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && case
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._:-".contains(c))
+}
+
 /// What a person asks to close.
 #[derive(Debug, Clone)]
 pub struct Closing<'a> {
@@ -127,8 +137,13 @@ pub struct Closing<'a> {
 /// Why an annotation cannot be written: said precisely, nothing written.
 #[derive(Debug, thiserror::Error)]
 pub enum AnnotateError {
+    /// The closing does not fit the archive (no such document or escalation, a
+    /// resolution that is not one of [`RESOLUTIONS`]).
     #[error("{0}")]
     Refused(String),
+    /// What it would close is closed already (a repeated request, say).
+    #[error("{0}")]
+    Closed(String),
     #[error(transparent)]
     Archive(#[from] ArchiveError),
 }
@@ -146,6 +161,12 @@ pub async fn annotate<A: Archive + ?Sized>(
             "resolution must be one of {}",
             RESOLUTIONS.join(", ")
         ));
+    }
+    if !is_support_case(closing.support_case) {
+        return refuse(
+            "the support case must be a reference (letters, digits and . _ : -, up to 64), never free text"
+                .into(),
+        );
     }
     let (dir, rest) = closing.document_key.split_once('/').unwrap_or_default();
     let listed = match dir {
@@ -181,10 +202,10 @@ pub async fn annotate<A: Archive + ?Sized>(
         closing.reasons.clone()
     };
     if closes.is_empty() {
-        return refuse(format!(
+        return Err(AnnotateError::Closed(format!(
             "{} has no open escalation to close",
             closing.document_key
-        ));
+        )));
     }
     for r in &closes {
         if !has.contains(r) {
@@ -195,7 +216,10 @@ pub async fn annotate<A: Archive + ?Sized>(
             ));
         }
         if closed.contains(r.as_str()) {
-            return refuse(format!("{r} of {} is closed already", closing.document_key));
+            return Err(AnnotateError::Closed(format!(
+                "{r} of {} is closed already",
+                closing.document_key
+            )));
         }
     }
     let head = earlier.last();

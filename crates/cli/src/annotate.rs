@@ -62,7 +62,8 @@ pub async fn audit_annotate(
     };
     let pseudonymiser = crate::local::pseudonymiser(&key_file, false, archive_dir.as_deref())
         .with_context(|| format!("the pseudonym key {}", key_file.display()))?;
-    let actor = pseudonymiser.email(&by);
+    // As the approval endpoint and Intake name a person acting on a ticket.
+    let actor = pseudonymiser.actor(&by);
     let closing = Closing {
         ticket_id: &args.ticket,
         document_key: &args.document,
@@ -77,7 +78,7 @@ pub async fn audit_annotate(
             format!("annotation written: {} ({})\n", r.key, r.digest),
             ExitCode::SUCCESS,
         )),
-        Err(AnnotateError::Refused(why)) => {
+        Err(AnnotateError::Refused(why) | AnnotateError::Closed(why)) => {
             eprintln!("not annotated: {why}");
             Ok((String::new(), ExitCode::from(2)))
         }

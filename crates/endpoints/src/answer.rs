@@ -6,10 +6,11 @@
 
 use chrono::{DateTime, Utc};
 use erasure_core::error::FieldError;
+use erasure_core::identifiers::{Email, check_text};
 use erasure_core::strict_json::CheckedJson;
 use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Request, Response};
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 /// The namespace of the endpoints' metrics (the template's alarms watch it; the
 /// watchdog's `METRICS_NAMESPACE` is the same).
@@ -172,6 +173,145 @@ fn not_json(e: &serde_json::Error) -> Answer {
             e.column()
         ),
     )
+}
+
+/// Reads the fields of a signed message's JSON object, collecting every problem so
+/// the answer lists them all at once. Field names are echoed, values never.
+pub struct Fields<'a> {
+    map: &'a Map<String, Value>,
+    pub errors: Vec<FieldError>,
+}
+
+impl<'a> Fields<'a> {
+    /// The object's fields; a non-object is one problem, a key not in `known` another.
+    pub fn of(value: &'a Value, known: &[&str]) -> Result<Self, Vec<FieldError>> {
+        let Some(map) = value.as_object() else {
+            return Err(vec![FieldError::new(
+                "$",
+                "wrong-type",
+                "must be an object",
+            )]);
+        };
+        let mut fields = Self {
+            map,
+            errors: Vec::new(),
+        };
+        for key in map.keys().filter(|k| !known.contains(&k.as_str())) {
+            fields.err(
+                &safe_key(key),
+                "unknown-field",
+                format!("is not a known field (expected: {})", known.join(", ")),
+            );
+        }
+        Ok(fields)
+    }
+
+    pub fn err(&mut self, field: &str, code: &str, message: impl Into<String>) {
+        self.errors.push(FieldError::new(field, code, message));
+    }
+
+    /// The field's value, absent when missing or null.
+    pub fn get(&self, key: &str) -> Option<&'a Value> {
+        self.map.get(key).filter(|v| !v.is_null())
+    }
+
+    /// A required string of at most `max` characters, no control characters.
+    pub fn text(&mut self, key: &str, max: usize) -> Option<String> {
+        if self.get(key).is_none() {
+            self.err(key, "missing", "is required");
+            return None;
+        }
+        self.optional_text(key, max)
+    }
+
+    /// As [`Fields::text`], but absent is no problem.
+    pub fn optional_text(&mut self, key: &str, max: usize) -> Option<String> {
+        match self.get(key)? {
+            Value::String(s) => match check_text(s, max) {
+                Ok(()) => Some(s.clone()),
+                Err(p) => {
+                    self.err(key, p.code, p.message);
+                    None
+                }
+            },
+            _ => {
+                self.err(key, "wrong-type", "must be a string");
+                None
+            }
+        }
+    }
+
+    /// A required e-mail address: the person who decided.
+    pub fn person(&mut self, key: &str) -> Option<Email> {
+        let s = self.text(key, 320)?;
+        match s.parse::<Email>() {
+            Ok(e) => Some(e),
+            Err(e) => {
+                self.err(
+                    key,
+                    e.code(),
+                    "must be the e-mail address of the person who decided",
+                );
+                None
+            }
+        }
+    }
+
+    /// An optional code as the records keep codes (`^[a-z0-9][a-z0-9._-]{0,63}$`
+    /// without `.` and `_`): never free text.
+    pub fn optional_code(&mut self, key: &str) -> Option<String> {
+        match self.get(key)? {
+            Value::String(code) if is_code(code) => Some(code.clone()),
+            Value::String(_) => {
+                self.err(
+                    key,
+                    &format!("invalid-{}", kebab(key)),
+                    "must be a code of a-z 0-9 - (1 to 64), never free text",
+                );
+                None
+            }
+            _ => {
+                self.err(key, "wrong-type", "must be a string");
+                None
+            }
+        }
+    }
+}
+
+/// A code of a-z, 0-9 and '-', 1 to 64 long, not starting with '-'.
+pub fn is_code(code: &str) -> bool {
+    (1..=64).contains(&code.len())
+        && !code.starts_with('-')
+        && code
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+/// `reasonCode` -> `reason-code`, for an error code named after its field.
+fn kebab(key: &str) -> String {
+    key.chars()
+        .flat_map(|c| {
+            if c.is_ascii_uppercase() {
+                vec!['-', c.to_ascii_lowercase()]
+            } else {
+                vec![c]
+            }
+        })
+        .collect()
+}
+
+/// An unknown key is echoed only if it looks like a field name (it could be an address).
+pub fn safe_key(key: &str) -> String {
+    let looks_like_field = key.len() <= 40
+        && key.starts_with(|c: char| c.is_ascii_lowercase())
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if looks_like_field {
+        key.to_owned()
+    } else {
+        "<unknown>".to_owned()
+    }
 }
 
 #[cfg(test)]

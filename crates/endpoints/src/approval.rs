@@ -22,17 +22,19 @@
 //! otherwise nothing is sent. Step Functions itself refuses a token that was already
 //! answered or timed out: a second answer changes nothing and gets 409/410.
 
+use archive::Archive;
 use chrono::{DateTime, Duration, Utc};
 use clock::SharedClock;
 use erasure_core::error::FieldError;
-use erasure_core::identifiers::{Email, check_text};
+use erasure_core::identifiers::Email;
 use erasure_core::pseudonym::Pseudonym;
 use erasure_core::pseudonym::Pseudonymiser;
 use erasure_core::record::ApprovalDecision;
 use lambda_http::{Body, Request, Response};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
-use crate::answer::{self, Answer};
+use crate::annotation;
+use crate::answer::{self, Answer, Fields};
 use crate::sfn::{self, SfnError, StepFunctions};
 use crate::signature::{self, KeyRing};
 use crate::webhook::aws_failure;
@@ -111,11 +113,22 @@ pub fn parse_roles(raw: &str) -> Result<Vec<String>, String> {
 }
 
 /// The endpoint with its clients.
-#[derive(Debug)]
 pub struct ApprovalEndpoint<S> {
     pub config: ApprovalConfig,
     pub sfn: S,
+    /// The compliance archive: annotations (`/annotations`) are written to it.
+    pub archive: Box<dyn Archive>,
     pub clock: SharedClock,
+}
+
+impl<S: std::fmt::Debug> std::fmt::Debug for ApprovalEndpoint<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApprovalEndpoint")
+            .field("config", &self.config)
+            .field("sfn", &self.sfn)
+            .field("archive", &self.archive.location())
+            .finish_non_exhaustive()
+    }
 }
 
 /// A decision that passed every check.
@@ -155,38 +168,30 @@ impl<S: StepFunctions> ApprovalEndpoint<S> {
         let body = answer::body_bytes(request);
         answer::require_size(body, MAX_BODY_BYTES)?;
         let now = self.clock.now();
+        let annotating = request.uri().path() == annotation::PATH;
         answer::require_signature(
             request,
             body,
             &self.config.keys,
             now,
             self.config.tolerance,
-            "decision",
+            if annotating { "annotation" } else { "decision" },
         )?;
         let value = answer::parse_json(body)?;
+        if annotating {
+            let a = annotation::read(&value)?;
+            let role = self.allowed_role(&a.role)?;
+            let actor_ref = self.config.pseudonymiser.actor(&a.by);
+            let written =
+                annotation::write(self.archive.as_ref(), &a, actor_ref.as_str(), &role, now).await;
+            return if written.status < 300 {
+                Ok(written)
+            } else {
+                Err(written)
+            };
+        }
         let d = self.read_decision(&value, now)?;
-        let Some(role) = self
-            .config
-            .allowed_roles
-            .iter()
-            .find(|r| r.eq_ignore_ascii_case(d.role.trim()))
-            .cloned()
-        else {
-            tracing::warn!("decision refused: role not allowed");
-            return Err(Answer::invalid(
-                403,
-                "role-not-allowed",
-                "this role may not decide a review",
-                &[FieldError::new(
-                    "role",
-                    "role-not-allowed",
-                    format!(
-                        "is not a role allowed to decide (allowed: {})",
-                        self.config.allowed_roles.join(", ")
-                    ),
-                )],
-            ));
-        };
+        let role = self.allowed_role(&d.role)?;
         let waiting = self.check_waiting(&d.execution_arn, &d.task_token).await?;
         // A decision cannot be older than the question it answers.
         if d.at + self.config.max_clock_skew < waiting.entered_at {
@@ -272,6 +277,28 @@ impl<S: StepFunctions> ApprovalEndpoint<S> {
         }
     }
 
+    /// The role as configured, if the message's role is one allowed to decide.
+    fn allowed_role(&self, role: &str) -> Result<String, Answer> {
+        let allowed = &self.config.allowed_roles;
+        if let Some(r) = allowed.iter().find(|r| r.eq_ignore_ascii_case(role.trim())) {
+            return Ok(r.clone());
+        }
+        tracing::warn!("refused: role not allowed");
+        Err(Answer::invalid(
+            403,
+            "role-not-allowed",
+            "this role may not decide a review",
+            &[FieldError::new(
+                "role",
+                "role-not-allowed",
+                format!(
+                    "is not a role allowed to decide (allowed: {})",
+                    allowed.join(", ")
+                ),
+            )],
+        ))
+    }
+
     /// The execution the decision names: one of ours, running, and waiting in
     /// AwaitDecision for this very token. Checked before anything is sent.
     async fn check_waiting(&self, arn: &str, token: &str) -> Result<sfn::CurrentState, Answer> {
@@ -341,96 +368,42 @@ impl<S: StepFunctions> ApprovalEndpoint<S> {
             "at",
             "reasonCode",
         ];
-        let mut errors: Vec<FieldError> = Vec::new();
-        let mut err = |field: &str, code: &str, message: String| {
-            errors.push(FieldError::new(field, code, message));
-        };
-        let Some(map) = value.as_object() else {
-            return Err(invalid(vec![FieldError::new(
-                "$",
-                "wrong-type",
-                "must be an object",
-            )]));
-        };
-        for key in map.keys().filter(|k| !FIELDS.contains(&k.as_str())) {
-            err(
-                &safe_key(key),
-                "unknown-field",
-                format!("is not a known field (expected: {})", FIELDS.join(", ")),
-            );
-        }
-        let text = |map: &Map<String, Value>,
-                    key: &str,
-                    max: usize,
-                    err: &mut dyn FnMut(&str, &str, String)|
-         -> Option<String> {
-            match map.get(key).filter(|v| !v.is_null()) {
-                None => {
-                    err(key, "missing", "is required".into());
-                    None
-                }
-                Some(Value::String(s)) => match check_text(s, max) {
-                    Ok(()) => Some(s.clone()),
-                    Err(p) => {
-                        err(key, p.code, p.message.to_owned());
-                        None
-                    }
-                },
-                Some(_) => {
-                    err(key, "wrong-type", "must be a string".into());
-                    None
-                }
-            }
-        };
-        let task_token = text(map, "taskToken", MAX_TOKEN_CHARS, &mut err);
-        let decision = text(map, "decision", 16, &mut err).and_then(|d| match d.as_str() {
+        let mut f = Fields::of(value, FIELDS).map_err(invalid)?;
+        let task_token = f.text("taskToken", MAX_TOKEN_CHARS);
+        let decision = f.text("decision", 16).and_then(|d| match d.as_str() {
             "approve" => Some(ApprovalDecision::Approve),
             "reject" => Some(ApprovalDecision::Reject),
             _ => {
-                err(
-                    "decision",
-                    "invalid-decision",
-                    "must be approve or reject".into(),
-                );
+                f.err("decision", "invalid-decision", "must be approve or reject");
                 None
             }
         });
-        let by = text(map, "by", 320, &mut err).and_then(|s| match s.parse::<Email>() {
-            Ok(e) => Some(e),
-            Err(e) => {
-                err(
-                    "by",
-                    e.code(),
-                    "must be the e-mail address of the person who decided".into(),
-                );
-                None
-            }
-        });
-        let role = text(map, "role", 40, &mut err);
-        let at = text(map, "at", 64, &mut err).and_then(|s| {
+        let by = f.person("by");
+        let role = f.text("role", 40);
+        let at = f.text("at", 64).and_then(|s| {
             match erasure_core::time::parse_rfc3339(s.trim()) {
                 None => {
-                    err(
+                    f.err(
                         "at",
                         "invalid-timestamp",
-                        "must be an RFC 3339 timestamp with a time zone offset, e.g. 2026-11-24T09:30:00Z".into(),
+                        "must be an RFC 3339 timestamp with a time zone offset, e.g. 2026-11-24T09:30:00Z",
                     );
                     None
                 }
                 Some(t) if t > now + self.config.max_clock_skew => {
-                    err("at", "in-future", "is in the future".into());
+                    f.err("at", "in-future", "is in the future");
                     None
                 }
                 Some(t) => Some(t),
             }
         });
         // Required: a decision is checked against the execution that waits for it.
-        let execution_arn = match map.get("executionArn").filter(|v| !v.is_null()) {
+        let execution_arn = match f.get("executionArn") {
             None => {
-                err(
+                f.err(
                     "executionArn",
                     "required",
-                    "is required: the execution the decision answers".into(),
+                    "is required: the execution the decision answers",
                 );
                 None
             }
@@ -438,51 +411,28 @@ impl<S: StepFunctions> ApprovalEndpoint<S> {
                 if sfn::execution_name_in(&self.config.state_machine_arn, arn).is_some() {
                     Some(arn.clone())
                 } else {
-                    err(
+                    f.err(
                         "executionArn",
                         "not-this-state-machine",
-                        "is not an execution of this pipeline's state machine".into(),
+                        "is not an execution of this pipeline's state machine",
                     );
                     None
                 }
             }
             Some(_) => {
-                err("executionArn", "wrong-type", "must be a string".into());
+                f.err("executionArn", "wrong-type", "must be a string");
                 None
             }
         };
-        let reason_code = match map.get("reasonCode").filter(|v| !v.is_null()) {
-            None => None,
-            Some(Value::String(code)) => {
-                // The record keeps it as a code (`^[a-z0-9][a-z0-9._-]{0,63}$`).
-                let ok = (1..=64).contains(&code.len())
-                    && !code.starts_with('-')
-                    && code
-                        .chars()
-                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-                if ok {
-                    Some(code.clone())
-                } else {
-                    err(
-                        "reasonCode",
-                        "invalid-reason-code",
-                        "must be a code of a-z 0-9 - (1 to 64), never free text".into(),
-                    );
-                    None
-                }
-            }
-            Some(_) => {
-                err("reasonCode", "wrong-type", "must be a string".into());
-                None
-            }
-        };
+        // The record keeps it as a code (`^[a-z0-9][a-z0-9._-]{0,63}$`).
+        let reason_code = f.optional_code("reasonCode");
         // The record's approval has no reason: a reason given with an approval would
         // be silently dropped.
         if decision == Some(ApprovalDecision::Approve) && reason_code.is_some() {
-            err(
+            f.err(
                 "reasonCode",
                 "reason-code-only-with-reject",
-                "is only recorded with a rejection".into(),
+                "is only recorded with a rejection",
             );
         }
         match (task_token, execution_arn, decision, by, role, at) {
@@ -493,7 +443,7 @@ impl<S: StepFunctions> ApprovalEndpoint<S> {
                 Some(by),
                 Some(role),
                 Some(at),
-            ) if errors.is_empty() => Ok(Decision {
+            ) if f.errors.is_empty() => Ok(Decision {
                 task_token,
                 execution_arn,
                 decision,
@@ -502,7 +452,7 @@ impl<S: StepFunctions> ApprovalEndpoint<S> {
                 at,
                 reason_code,
             }),
-            _ => Err(invalid(errors)),
+            _ => Err(invalid(f.errors)),
         }
     }
 }
@@ -515,20 +465,6 @@ fn invalid(errors: Vec<FieldError>) -> Answer {
         "the decision is not valid; nothing was sent",
         &errors,
     )
-}
-
-/// An unknown key is echoed only if it looks like a field name (it could be an address).
-fn safe_key(key: &str) -> String {
-    let looks_like_field = key.len() <= 40
-        && key.starts_with(|c: char| c.is_ascii_lowercase())
-        && key
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-    if looks_like_field {
-        key.to_owned()
-    } else {
-        "<unknown>".to_owned()
-    }
 }
 
 /// The `SendTaskSuccess` output: exactly the record's `decisions.approval`.

@@ -3,7 +3,7 @@
 //! | binary | trigger | here |
 //! |---|---|---|
 //! | `ticket-webhook` | function URL, from the DSAR tool | [`webhook::Webhook::handle`] |
-//! | `approval` | function URL, the DPO's decision | [`approval::ApprovalEndpoint::handle`] |
+//! | `approval` | function URL, the DPO's decision; `/annotations`, a closed escalation ([`annotation`]) | [`approval::ApprovalEndpoint::handle`] |
 //! | `watchdog` | EventBridge, hourly | [`watchdog::Watchdog::handle`] |
 //!
 //! Each is generic over [`sfn::StepFunctions`] (implemented by `aws_sdk_sfn::Client`)
@@ -12,6 +12,7 @@
 //! steps); [`startup`] reads the environment and
 //! the secrets once per cold start.
 
+pub mod annotation;
 pub mod answer;
 pub mod approval;
 pub mod sfn;

@@ -135,7 +135,7 @@ pub async fn webhook_from_env() -> Result<Webhook<aws_sdk_sfn::Client>, StartupE
     let bucket = env.required("ARCHIVE_BUCKET")?;
     let prefix = env.optional("ARCHIVE_PREFIX").unwrap_or_default();
     let aws = aws().await;
-    let archive = read_only_archive(&aws, bucket, prefix)?;
+    let archive = archive_client(&aws, bucket, prefix)?;
     let secrets = aws_sdk_secretsmanager::Client::new(&aws);
     let keys = signing_keys(&secrets, "WEBHOOK_SECRET_ARN", &secret_arn).await?;
     Ok(Webhook {
@@ -146,8 +146,10 @@ pub async fn webhook_from_env() -> Result<Webhook<aws_sdk_sfn::Client>, StartupE
     })
 }
 
-/// The archive as the entry points read it (they never write).
-fn read_only_archive(
+/// The archive as the entry points reach it. Their roles decide what they may do
+/// there: the webhook reads; the watchdog also writes manifests, the approval endpoint
+/// annotations (the bucket policy names one writer per folder).
+fn archive_client(
     aws: &SdkConfig,
     bucket: String,
     prefix: String,
@@ -163,13 +165,15 @@ fn read_only_archive(
 }
 
 /// `approval`: `APPROVAL_SECRET_ARN`, `PSEUDONYM_KEY_SECRET_ARN`, `STATE_MACHINE_ARN`,
-/// and optionally `APPROVAL_ROLES` (comma-separated; default DPO, Privacy Officer) and
+/// `ARCHIVE_BUCKET`, `ARCHIVE_PREFIX` (annotations are written there), and optionally `APPROVAL_ROLES` (comma-separated; default DPO, Privacy Officer) and
 /// `APPROVAL_FOUR_EYES` (`true`: the ticket's signer may not approve; default `false`).
 pub async fn approval_from_env() -> Result<ApprovalEndpoint<aws_sdk_sfn::Client>, StartupError> {
     let env = process_env();
     let state_machine_arn = env.state_machine_arn("STATE_MACHINE_ARN")?;
     let approval_arn = env.required("APPROVAL_SECRET_ARN")?;
     let pseudonym_arn = env.required("PSEUDONYM_KEY_SECRET_ARN")?;
+    let bucket = env.required("ARCHIVE_BUCKET")?;
+    let prefix = env.optional("ARCHIVE_PREFIX").unwrap_or_default();
     let roles = match env.optional("APPROVAL_ROLES") {
         Some(raw) => approval::parse_roles(&raw).map_err(|reason| StartupError::InvalidEnv {
             name: "APPROVAL_ROLES",
@@ -197,6 +201,7 @@ pub async fn approval_from_env() -> Result<ApprovalEndpoint<aws_sdk_sfn::Client>
     Ok(ApprovalEndpoint {
         config,
         sfn: aws_sdk_sfn::Client::new(&aws),
+        archive: Box::new(archive_client(&aws, bucket, prefix)?),
         clock: system_clock(),
     })
 }
@@ -216,7 +221,7 @@ pub async fn watchdog_from_env() -> Result<Watchdog<aws_sdk_sfn::Client, HttpNot
     let aws = aws().await;
     let secrets = aws_sdk_secretsmanager::Client::new(&aws);
     let keys = signing_keys(&secrets, "TICKET_SECRET_ARN", &ticket_secret_arn).await?;
-    let archive = read_only_archive(&aws, bucket, prefix)?;
+    let archive = archive_client(&aws, bucket, prefix)?;
     let clock = system_clock();
     Ok(Watchdog {
         config,

@@ -16,6 +16,7 @@ mod common;
 
 use std::sync::Arc;
 
+use archive::{Archive, S3Archive, S3Settings};
 use chrono::{DateTime, Duration, Utc};
 use clock::{SharedClock, SystemClock};
 use endpoints::approval::{ApprovalConfig, ApprovalEndpoint};
@@ -26,6 +27,7 @@ use testkit::MotoServer;
 use common::*;
 
 const DPO: &str = "dpo.anne@example.com";
+const ARCHIVE_BUCKET: &str = "approval-archive";
 
 struct Fixture {
     moto: MotoServer,
@@ -61,6 +63,7 @@ impl Fixture {
         let sm = moto
             .create_state_machine("erasure", &definition.to_string())
             .await;
+        locked_archive(&moto, ARCHIVE_BUCKET).await;
         Self { moto, sm }
     }
 
@@ -69,8 +72,18 @@ impl Fixture {
         ApprovalEndpoint {
             config: ApprovalConfig::new(&self.sm, keys(APPROVAL_KEY), pseudonymiser()),
             sfn: self.moto.sfn_client(),
+            archive: Box::new(self.archive()),
             clock,
         }
+    }
+
+    /// The archive annotations are written to (the bucket made in `new`).
+    fn archive(&self) -> S3Archive {
+        S3Archive::new(
+            self.moto.s3_client(),
+            S3Settings::new(ARCHIVE_BUCKET, "gdpr/"),
+        )
+        .expect("archive")
     }
 
     /// Starts an execution and waits until it waits for a decision: (ARN, token).
@@ -559,4 +572,108 @@ async fn under_four_eyes_the_person_who_signed_the_ticket_off_cannot_approve_it(
         ))
         .await;
     assert_eq!(plain.status(), 200, "{}", json_body(&plain));
+}
+
+/// A person closes a PARTIAL record's escalation through `/annotations`: signed with the
+/// approval key, by an allowed role, written once and locked in the archive, chained
+/// off the record, `by` kept only as the same actorRef a decision gets; a repeat is
+/// 409, what does not fit the archive 422, a bad signature or role writes nothing.
+#[tokio::test(flavor = "current_thread")]
+async fn an_annotation_closes_an_escalation_in_the_locked_archive() {
+    let f = Fixture::new().await;
+    let archive = f.archive();
+    let mut record = testkit::RecordBuilder::new("DSAR-31", "PARTIAL")
+        .written_at("2026-12-01T08:00:00Z")
+        .build();
+    record["escalations"] = json!([{"reason": "genesys-partial", "at": "2026-12-01T08:00:00Z",
+                                     "detail": "request r-1 ended in ERROR"}]);
+    let written = archive
+        .write(&archive::Record::from_value(record).expect("record"))
+        .await
+        .expect("written");
+    let document = written
+        .key
+        .strip_prefix("gdpr/")
+        .expect("prefix")
+        .to_owned();
+    let closing = json!({
+        "ticketId": "DSAR-31",
+        "document": document,
+        "resolution": "resolved-by-genesys",
+        "supportCase": "GEN-CASE-0042187",
+        "by": DPO,
+        "role": "DPO",
+    });
+    let endpoint = f.endpoint();
+    let now = Utc::now();
+    let post =
+        |key: &str, body: &Value| signed_to("/annotations", key, body.to_string().as_bytes(), now);
+    let (logs, _guard) = Logs::capture();
+
+    let forged = endpoint.handle(post(WEBHOOK_KEY, &closing)).await;
+    assert_eq!(forged.status(), 401, "{}", json_body(&forged));
+    let mut intern = closing.clone();
+    intern["role"] = json!("Intern");
+    let not_allowed = endpoint.handle(post(APPROVAL_KEY, &intern)).await;
+    assert_eq!(not_allowed.status(), 403, "{}", json_body(&not_allowed));
+    assert!(
+        archive
+            .list_annotations(Some("DSAR-31"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let ok = endpoint.handle(post(APPROVAL_KEY, &closing)).await;
+    let body = json_body(&ok);
+    assert_eq!(ok.status(), 201, "{body}");
+    assert_eq!(body["actorRef"], actor_ref());
+    assert_eq!(body["annotates"], json!(document));
+    let listed = archive.list_annotations(Some("DSAR-31")).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    let stored: Value =
+        serde_json::from_slice(&archive.read(&listed[0]).await.unwrap().bytes).unwrap();
+    assert_eq!(
+        stored["by"],
+        json!({"actorRef": actor_ref(), "role": "DPO"})
+    );
+    assert_eq!(stored["closes"], json!(["genesys-partial"]));
+    assert_eq!(stored["annotates"]["digest"], json!(written.digest));
+    assert_eq!(stored["supportCase"], "GEN-CASE-0042187");
+    assert_eq!(stored["retention"]["mode"], "COMPLIANCE");
+    let report = archive::verify::verify(&archive, &archive::verify::VerifyOptions::default())
+        .await
+        .expect("verify ran");
+    assert!(report.passed(), "{}", report.to_text());
+    assert_eq!(report.annotations_checked, 1);
+
+    // Sent again (a lost answer): closed already, nothing more written.
+    let again = endpoint.handle(post(APPROVAL_KEY, &closing)).await;
+    assert_eq!(again.status(), 409, "{}", json_body(&again));
+    assert_eq!(json_body(&again)["error"], "closed-already");
+    // An escalation the record does not have, or a record that does not exist.
+    let mut other = closing.clone();
+    other["closes"] = json!(["recording-not-purged"]);
+    let unknown = endpoint.handle(post(APPROVAL_KEY, &other)).await;
+    assert_eq!(unknown.status(), 422, "{}", json_body(&unknown));
+    assert_eq!(json_body(&unknown)["error"], "not-annotatable");
+    other["document"] = json!("records/DSAR-31/20261202T080000.000Z-COMPLETED.json");
+    let missing = endpoint.handle(post(APPROVAL_KEY, &other)).await;
+    assert_eq!(missing.status(), 422, "{}", json_body(&missing));
+    assert_eq!(
+        archive
+            .list_annotations(Some("DSAR-31"))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // A decision's body sent to /annotations is not an annotation.
+    let stray = endpoint
+        .handle(post(APPROVAL_KEY, &decision("t", None, "approve", now)))
+        .await;
+    assert_eq!(stray.status(), 422, "{}", json_body(&stray));
+    assert_eq!(json_body(&stray)["error"], "invalid-annotation");
+    assert_no_personal_data("the logs", &logs.own());
 }

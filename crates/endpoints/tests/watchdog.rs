@@ -9,7 +9,7 @@ mod common;
 
 use std::sync::{Arc, Mutex};
 
-use archive::{Archive, Record, S3Archive, S3Settings};
+use archive::{Archive, Record, S3Archive};
 use axum::Router;
 use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode};
@@ -109,17 +109,6 @@ fn ticket_received(id: &str, now: DateTime<Utc>, days_ago: i64) -> Value {
     t
 }
 
-async fn archive(moto: &MotoServer, bucket: &str) -> S3Archive {
-    let s3 = moto.s3_client();
-    s3.create_bucket()
-        .bucket(bucket)
-        .object_lock_enabled_for_bucket(true)
-        .send()
-        .await
-        .expect("locked bucket");
-    S3Archive::new(s3, S3Settings::new(bucket, "gdpr/")).expect("archive")
-}
-
 fn deferred(ticket: &str, resume_on: NaiveDate) -> RecordBuilder {
     RecordBuilder::new(ticket, "DEFERRED").deferral(
         &[("LH-1", Some(&resume_on.to_string()))],
@@ -190,7 +179,7 @@ async fn the_watchdog_counts_overdue_approvals_near_deadlines_and_tells_the_dsar
     // follow-up runs; E not yet due; F deferred, then completed in its own chain; G
     // resumed by the follow-up G-2, recorded COMPLETED; H resumed by H-2, which was
     // itself deferred by a later hold now over (H-2 is due, H is not).
-    let records = archive(&moto, "archive").await;
+    let records = locked_archive(&moto, "archive").await;
     let yesterday = today - Duration::days(1);
     for r in [
         deferred("DSAR-C", yesterday),
@@ -292,7 +281,7 @@ async fn a_deferral_whose_follow_up_is_running_is_in_progress_not_due() {
     let clock: SharedClock = Arc::new(VirtualClock::starting_at(Utc::now()));
     let now = clock.now();
     let yesterday = now.date_naive() - Duration::days(1);
-    let records = archive(&moto, "archive").await;
+    let records = locked_archive(&moto, "archive").await;
     for t in ["DSAR-P", "DSAR-Q"] {
         records
             .write(&record(deferred(t, yesterday)))
@@ -327,7 +316,7 @@ async fn a_failed_callback_fails_the_run_but_every_metric_is_still_reported() {
     let moto = MotoServer::start_with_step_functions();
     let sm = state_machine(&moto, "quiet").await;
     let clock: SharedClock = Arc::new(VirtualClock::starting_at(Utc::now()));
-    let records = archive(&moto, "archive").await;
+    let records = locked_archive(&moto, "archive").await;
     let yesterday = clock.now().date_naive() - Duration::days(1);
     records
         .write(&record(deferred("DSAR-H", yesterday)))
@@ -372,7 +361,7 @@ async fn an_unreachable_step_functions_leaves_its_metrics_out_and_fails_the_run(
         testkit::ACCOUNT
     );
     let clock: SharedClock = Arc::new(VirtualClock::starting_at(Utc::now()));
-    let records = archive(&moto, "archive").await;
+    let records = locked_archive(&moto, "archive").await;
     let (url, _) = dsar_tool(StatusCode::NO_CONTENT).await;
     let w = watchdog(&moto, &missing, records, url, clock.clone());
 

@@ -5,7 +5,7 @@ mod common;
 
 use std::sync::Arc;
 
-use archive::{Archive, Record, S3Archive, S3Settings};
+use archive::{Archive, Record};
 use chrono::{Duration, Utc};
 use clock::{SharedClock, SystemClock};
 use endpoints::webhook::{Webhook, WebhookConfig};
@@ -29,27 +29,12 @@ async fn state_machine(moto: &MotoServer, name: &str, waits: bool) -> String {
 
 const ARCHIVE_BUCKET: &str = "webhook-archive";
 
-/// The archive the webhook reads (created on first use, Object Lock on, as deployed).
-async fn archive(moto: &MotoServer) -> S3Archive {
-    let s3 = moto.s3_client();
-    let exists = s3.head_bucket().bucket(ARCHIVE_BUCKET).send().await.is_ok();
-    if !exists {
-        s3.create_bucket()
-            .bucket(ARCHIVE_BUCKET)
-            .object_lock_enabled_for_bucket(true)
-            .send()
-            .await
-            .expect("locked bucket");
-    }
-    S3Archive::new(s3, S3Settings::new(ARCHIVE_BUCKET, "gdpr/")).expect("archive")
-}
-
 async fn webhook(moto: &MotoServer, state_machine_arn: &str) -> Webhook<aws_sdk_sfn::Client> {
     let clock: SharedClock = Arc::new(SystemClock);
     Webhook {
         config: WebhookConfig::new(state_machine_arn, keys(WEBHOOK_KEY)),
         sfn: moto.sfn_client(),
-        archive: Box::new(archive(moto).await),
+        archive: Box::new(locked_archive(moto, ARCHIVE_BUCKET).await),
         clock,
     }
 }
@@ -397,7 +382,11 @@ async fn a_ticket_whose_execution_is_gone_but_whose_record_exists_is_a_repeat_an
     let w = webhook(&moto, &sm).await;
     let record = Record::from_value(RecordBuilder::new("DSAR-90", "COMPLETED").build())
         .expect("valid record");
-    let receipt = archive(&moto).await.write(&record).await.expect("written");
+    let receipt = locked_archive(&moto, ARCHIVE_BUCKET)
+        .await
+        .write(&record)
+        .await
+        .expect("written");
     let now = Utc::now();
 
     let response = w

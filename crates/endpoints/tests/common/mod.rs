@@ -54,14 +54,34 @@ pub fn ticket(id: &str, now: DateTime<Utc>) -> Value {
     })
 }
 
+/// The archive as deployed (Object Lock on, prefix `gdpr/`) in moto's S3, the bucket
+/// created on first use.
+pub async fn locked_archive(moto: &testkit::MotoServer, bucket: &str) -> archive::S3Archive {
+    let s3 = moto.s3_client();
+    if s3.head_bucket().bucket(bucket).send().await.is_err() {
+        s3.create_bucket()
+            .bucket(bucket)
+            .object_lock_enabled_for_bucket(true)
+            .send()
+            .await
+            .expect("locked bucket");
+    }
+    archive::S3Archive::new(s3, archive::S3Settings::new(bucket, "gdpr/")).expect("archive")
+}
+
 /// A POST signed with `key` at `at`.
 pub fn signed(key: &str, body: &[u8], at: DateTime<Utc>) -> Request {
+    signed_to("/", key, body, at)
+}
+
+/// A POST to `path` of the function URL, signed with `key` at `at`.
+pub fn signed_to(path: &str, key: &str, body: &[u8], at: DateTime<Utc>) -> Request {
     let signature = SigningKey::new(key.as_bytes())
         .expect("key")
         .sign(at.timestamp(), body);
     lambda_http::http::Request::builder()
         .method("POST")
-        .uri("https://abc.lambda-url.us-east-1.on.aws/")
+        .uri(format!("https://abc.lambda-url.us-east-1.on.aws{path}"))
         .header("content-type", "application/json")
         .header(TIMESTAMP_HEADER, at.timestamp().to_string())
         .header(SIGNATURE_HEADER, signature)
