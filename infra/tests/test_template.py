@@ -858,6 +858,7 @@ def alarm_findings(template: dict[str, Any]) -> list[str]:
         ("GdprErasure", "ApprovalsOverdue"),
         ("GdprErasure", "DeadlinesNear"),
         ("GdprErasure", "ResumptionsDue"),
+        ("GdprErasure", "TicketsNotUpdated"),
         # The entry points' 5xx answers (crates/endpoints/src/answer.rs): no Lambda error.
         ("GdprErasure", "TicketWebhookServerErrors"),
         ("GdprErasure", "ApprovalServerErrors"),

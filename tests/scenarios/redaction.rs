@@ -244,3 +244,44 @@ async fn pending_when_the_budget_ends_is_recorded_as_pending_not_as_a_gap() {
         .await
         .expect("the archive verifies");
 }
+
+/// The DSAR tool cannot be told the outcome (its callback refuses, after the record):
+/// the erasure is still checked again, each check locked, and only then does the
+/// execution end failed at TicketNotUpdated, so the alarm fires; one record.
+#[tokio::test]
+async fn a_ticket_the_dsar_tool_cannot_be_told_of_is_still_checked_again() {
+    use erasure_steps::ports::{HttpTicketReporter, KeyRing};
+    let h = Harness::builder().start().await;
+    // A callback URL the receiver serves no system at: HTTP 404, TicketSystemRejected.
+    let refusing = HttpTicketReporter::new(
+        h.receiver.endpoint("no-such-dsar-tool"),
+        KeyRing::from_key("ticket-key".repeat(4)).expect("a key"),
+    );
+    let pipeline = h.pipeline_with(|d| d.report_ticket.reporter = std::sync::Arc::new(refusing));
+    let run = h
+        .run_on(&pipeline, "DSAR-2026-1001", e2e::ticket("happy-path"))
+        .await;
+    assert_eq!(run.outcome(), "COMPLETED", "{:#}", run.record());
+    let states = run.states();
+    let reported = states
+        .iter()
+        .position(|s| s == "ReportToTicket")
+        .expect("reported");
+    assert!(
+        states[reported..].iter().any(|s| s == "LaterCheckWrite"),
+        "{states:?}"
+    );
+    assert_eq!(states.last().map(String::as_str), Some("TicketNotUpdated"));
+    assert_eq!(
+        run.outcome.result.error().map(|e| e.error.as_str()),
+        Some("TicketNotUpdated")
+    );
+    let verifications = h.verifications_of("DSAR-2026-1001").await;
+    assert_eq!(verifications.len(), 3, "{verifications:#?}");
+    assert_eq!(verifications.last().unwrap()["result"], "CLEAN");
+    assert_eq!(h.records_of("DSAR-2026-1001").await.len(), 1);
+    let report = verify(&*h.archive, &VerifyOptions::default())
+        .await
+        .expect("verify ran");
+    assert!(report.passed(), "{}", report.to_text());
+}

@@ -45,6 +45,9 @@ use signing::{Endpoint, KeyRing, PostOutcome, SignedPost};
 pub const METRIC_APPROVALS_OVERDUE: &str = "ApprovalsOverdue";
 pub const METRIC_DEADLINES_NEAR: &str = "DeadlinesNear";
 pub const METRIC_RESUMPTIONS_DUE: &str = "ResumptionsDue";
+/// Executions checking their erasure again whose DSAR ticket could not be told the
+/// outcome (ReportToTicket failed): they end in TicketNotUpdated only after the checks.
+pub const METRIC_TICKETS_NOT_UPDATED: &str = "TicketsNotUpdated";
 /// The `event` of the callback that asks the DSAR tool for a follow-up ticket.
 pub const RESUME_DUE_EVENT: &str = "resume-due";
 
@@ -91,6 +94,8 @@ pub struct ExecutionFacts {
     /// The DEFERRED ticket this execution's ticket follows up (`ticket.resumes`): a
     /// resumption in progress. A ticket id, not personal data; held in memory only.
     pub resumes: Option<TicketId>,
+    /// Past its record, checking again, and its DSAR ticket was never told the outcome.
+    pub ticket_not_told: bool,
 }
 
 /// The two execution metrics over every RUNNING execution.
@@ -98,6 +103,7 @@ pub struct ExecutionFacts {
 pub struct ExecutionCounts {
     pub approvals_overdue: u64,
     pub deadlines_near: u64,
+    pub tickets_not_updated: u64,
 }
 
 /// Counts overdue approvals (waiting strictly longer than the limit) and near
@@ -119,6 +125,7 @@ pub fn count_executions(
         {
             c.deadlines_near += 1;
         }
+        c.tickets_not_updated += u64::from(f.ticket_not_told);
     }
     c
 }
@@ -185,6 +192,12 @@ pub fn facts_of(
             .filter(|s| s.name == crate::approval::AWAIT_DECISION_STATE)
             .map(|s| s.entered_at),
         resumes: input.and_then(resumes_of),
+        // ReportToTicket's Catch keeps its error at $.reportError and the execution
+        // goes on to its later checks (the state's input is read, never logged).
+        ticket_not_told: after_record
+            && (current.and_then(|s| s.state_input.as_deref()))
+                .and_then(|i| serde_json::from_str::<Value>(i).ok())
+                .is_some_and(|i| i.get("reportError").is_some()),
     }
 }
 
@@ -396,6 +409,7 @@ pub struct WatchdogReport {
     pub approvals_overdue: Option<u64>,
     pub deadlines_near: Option<u64>,
     pub resumptions_due: Option<u64>,
+    pub tickets_not_updated: Option<u64>,
     /// Resumptions the DSAR tool was told of this run.
     pub resumptions_notified: u64,
     /// What went wrong, as codes (no identifiers): the run fails when not empty.
@@ -411,6 +425,7 @@ impl WatchdogReport {
             (METRIC_APPROVALS_OVERDUE, self.approvals_overdue),
             (METRIC_DEADLINES_NEAR, self.deadlines_near),
             (METRIC_RESUMPTIONS_DUE, self.resumptions_due),
+            (METRIC_TICKETS_NOT_UPDATED, self.tickets_not_updated),
         ]
         .into_iter()
         .filter_map(|(name, v)| v.map(|v| (name, v)))
@@ -486,6 +501,7 @@ impl<S: StepFunctions, N: ResumeNotifier> Watchdog<S, N> {
                 "approvalsOverdue": report.approvals_overdue,
                 "deadlinesNear": report.deadlines_near,
                 "resumptionsDue": report.resumptions_due,
+                "ticketsNotUpdated": report.tickets_not_updated,
                 "resumptionsNotified": report.resumptions_notified,
             }))
         } else {
@@ -523,6 +539,7 @@ impl<S: StepFunctions, N: ResumeNotifier> Watchdog<S, N> {
             let counts = count_executions(&facts, now, &self.config);
             report.approvals_overdue = Some(counts.approvals_overdue);
             report.deadlines_near = Some(counts.deadlines_near);
+            report.tickets_not_updated = Some(counts.tickets_not_updated);
             in_progress.extend(facts.into_iter().filter_map(|f| f.resumes));
         }
 
@@ -560,6 +577,7 @@ impl<S: StepFunctions, N: ResumeNotifier> Watchdog<S, N> {
             approvals_overdue = report.approvals_overdue,
             deadlines_near = report.deadlines_near,
             resumptions_due = report.resumptions_due,
+            tickets_not_updated = report.tickets_not_updated,
             resumptions_notified = report.resumptions_notified,
             checkpoint = report.checkpoint.as_deref(),
             problems = ?report.problems,
@@ -609,15 +627,14 @@ mod tests {
         ExecutionFacts {
             deadline_ends_at: None,
             awaiting_decision_since: Some(now() - for_),
-            resumes: None,
+            ..ExecutionFacts::default()
         }
     }
 
     fn ending_in(d: Duration) -> ExecutionFacts {
         ExecutionFacts {
             deadline_ends_at: Some(now() + d),
-            awaiting_decision_since: None,
-            resumes: None,
+            ..ExecutionFacts::default()
         }
     }
 
@@ -716,6 +733,36 @@ mod tests {
             let checking = facts_of(Some(&input), Some(&at(state)), &config(), now());
             assert_eq!(checking.deadline_ends_at, None, "{state}");
         }
+    }
+
+    #[test]
+    fn an_execution_checking_again_whose_ticket_was_not_told_is_counted() {
+        let entered: DateTime<Utc> = "2026-11-28T08:00:00Z".parse().unwrap();
+        let at = |name: &str, state: Value| CurrentState {
+            name: name.into(),
+            entered_at: entered,
+            task_parameters: None,
+            state_input: Some(state.to_string()),
+        };
+        let not_told =
+            json!({"ticket": {"id": "DSAR-1"}, "reportError": {"Error": "TicketSystemRejected"}});
+        let told = json!({"ticket": {"id": "DSAR-2"}, "report": {"reported": true}});
+        let facts: Vec<ExecutionFacts> = [
+            at("LaterCheckWait", not_told.clone()),
+            at("LaterCheck", not_told.clone()),
+            at("LaterCheckWait", told),
+            // Before the record a reportError cannot exist; a stray one is not counted.
+            at("WaitForDeletion", not_told),
+        ]
+        .iter()
+        .map(|c| facts_of(None, Some(c), &config(), now()))
+        .collect();
+        let flags: Vec<bool> = facts.iter().map(|f| f.ticket_not_told).collect();
+        assert_eq!(flags, [true, true, false, false]);
+        assert_eq!(
+            count_executions(&facts, now(), &config()).tickets_not_updated,
+            2
+        );
     }
 
     #[test]
