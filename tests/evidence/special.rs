@@ -399,3 +399,88 @@ async fn a_replayed_approval_is_refused_and_changes_nothing() {
         common_checks(&h, &id, 1, &before, personas).await,
     );
 }
+
+/// A store that ignores `If-None-Match` (Ceph's radosgw in a versioned bucket), and
+/// another writer's record landing at the same key between this writer's look and its
+/// PUT: the store keeps both versions, yet write-once holds, because the archive asks
+/// which version came first. A different record is a conflict and the first stands (and
+/// `audit verify` names the extra version); the same record is answered as a repeat.
+#[tokio::test]
+async fn write_once_holds_on_a_store_that_ignores_if_none_match() {
+    use archive::verify::{Check, VerifyOptions, verify};
+    use archive::{Archive, ArchiveError, Record, S3Archive, S3Settings};
+
+    let moto = testkit::MotoServer::start();
+    let proxy = FaultyProxy::start(moto.endpoint()).await;
+    e2e::create_locked_bucket(&moto.s3_client()).await;
+    proxy.ignore_if_none_match();
+    let settings = || S3Settings::new(e2e::BUCKET, "prod/");
+    let ours = S3Archive::new(e2e::proxied_s3_client(&proxy), settings()).expect("archive");
+    let theirs = || S3Archive::new(moto.s3_client(), settings()).expect("archive");
+    let record = |ticket: &str, execution: &str| {
+        let v = testkit::RecordBuilder::new(ticket, "COMPLETED")
+            .set(
+                "/executionId",
+                serde_json::json!(format!(
+                    "arn:aws:states:eu-west-1:123456789012:execution:gdpr-erasure:{execution}"
+                )),
+            )
+            .build();
+        Record::from_value(v).expect("a record")
+    };
+
+    // Another execution's record at the same key gets there first.
+    let mine = record("DSAR-2026-0070", "ours");
+    let other = record("DSAR-2026-0070", "theirs");
+    assert_ne!(mine.digest(), other.digest());
+    let (them, first) = (theirs(), other.clone());
+    proxy.before_next_put(async move {
+        them.write(&first)
+            .await
+            .expect("their record is written first");
+    });
+    let result = ours.write(&mine).await;
+    assert!(
+        matches!(result, Err(ArchiveError::ArchiveConflict { .. })),
+        "{result:?}"
+    );
+    assert!(proxy.if_none_match_dropped() >= 1, "the store never saw it");
+    // The store let the second PUT through: two versions at the key.
+    let versions = moto
+        .s3_client()
+        .list_object_versions()
+        .bucket(e2e::BUCKET)
+        .prefix("prod/records/DSAR-2026-0070/")
+        .send()
+        .await
+        .expect("versions");
+    assert_eq!(versions.versions().len(), 2);
+    // The record is the first version, theirs; verify names the one written over it.
+    let listed = ours.list(Some("DSAR-2026-0070")).await.expect("listed");
+    let read = ours.read(&listed[0]).await.expect("read");
+    assert_eq!(
+        Record::from_json(&read.bytes).expect("a record").digest(),
+        other.digest()
+    );
+    let report = verify(&ours, &VerifyOptions::default())
+        .await
+        .expect("verify ran");
+    assert!(
+        report
+            .findings
+            .iter()
+            .any(|f| f.check == Check::Layout && f.key.contains("DSAR-2026-0070")),
+        "{}",
+        report.to_text()
+    );
+
+    // The same record racing itself (a retry and its earlier attempt): a repeat.
+    let same = record("DSAR-2026-0071", "ours");
+    let (them, first) = (theirs(), same.clone());
+    proxy.before_next_put(async move {
+        them.write(&first).await.expect("the earlier attempt lands");
+    });
+    let receipt = ours.write(&same).await.expect("answered as a repeat");
+    assert_eq!(receipt.digest, same.digest());
+    assert!(receipt.already_present, "{receipt:?}");
+}

@@ -352,7 +352,7 @@ pub async fn create_locked_bucket(client: &aws_sdk_s3::Client) {
 }
 
 /// An S3 client whose requests go through `proxy`, with the SDK's retries off.
-fn proxied_s3_client(proxy: &proxy::FaultyProxy) -> aws_sdk_s3::Client {
+pub fn proxied_s3_client(proxy: &proxy::FaultyProxy) -> aws_sdk_s3::Client {
     let config = aws_sdk_s3::config::Builder::new()
         .behavior_version_latest()
         .region(aws_sdk_s3::config::Region::new(testkit::moto::REGION))

@@ -360,7 +360,7 @@ fn the_demo_runs_every_scenario_and_verifies_the_archive() {
     let refused = annotate("called Genesys on Tuesday");
     assert_eq!(refused.code, 2, "{}", refused.stderr);
     assert!(
-        refused.stderr.contains("/supportCase"),
+        refused.stderr.contains("support case must be a reference"),
         "{}",
         refused.stderr
     );
