@@ -67,7 +67,21 @@ class ConsoleTemplateTest(unittest.TestCase):
         role = self.res("ConsoleRole")["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
         actions = {a for s in role for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
         self.assertNotIn("states:StartExecution", actions)
-        self.assertFalse(any(a.startswith("s3:Put") or a.startswith("s3:Delete") for a in actions))
+        self.assertFalse(any(a.startswith("s3:Delete") for a in actions))
+        # Its only writes: annotations (a decider closing an escalation) and four-eyes
+        # first approvals in the ledger bucket, beside (never over) its ledger.
+        writes = {
+            str(s["Resource"])
+            for s in role
+            if any(a.startswith("s3:Put") for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"]))
+        }
+        self.assertEqual(
+            writes,
+            {
+                str({"Fn::Sub": "${ArchiveBucket.Arn}/${ArchivePrefix}annotations/*"}),
+                str({"Fn::Sub": "${LedgerBucket.Arn}/console/first-approvals/*"}),
+            },
+        )
         answer = next(s for s in role if s["Sid"] == "AnswerTheReview")
         self.assertIn("-erasure", str(answer["Resource"]))
 

@@ -128,6 +128,8 @@ FUNCTIONS: dict[str, tuple[str | None, set[str]]] = {
             "STATE_MACHINE_ARN",
             "ARCHIVE_BUCKET",
             "ARCHIVE_PREFIX",
+            "FOUR_EYES",
+            "FIRST_APPROVALS_BUCKET",
         },
     ),
     "watchdog": (
@@ -682,13 +684,13 @@ def archive_findings(template: dict[str, Any]) -> list[str]:
     return findings
 
 
-# Each folder of the archive and the function that alone writes it.
+# Each folder of the archive and the functions that alone write it.
 ARCHIVE_WRITERS = {
-    "records": "write-record",
-    "verifications": "write-record",
-    "fallback": "write-record",
-    "manifests": "watchdog",
-    "annotations": "approval",
+    "records": ("write-record",),
+    "verifications": ("write-record",),
+    "fallback": ("write-record",),
+    "manifests": ("watchdog",),
+    "annotations": ("approval", "console"),
 }
 WRITE_ACTIONS = {"s3:PutObject", "s3:PutObjectRetention"}
 
@@ -705,13 +707,15 @@ def _writer_findings(template: dict[str, Any], bucket: str, denies: list[dict[st
         b: ref_target(merged["Resources"][f].get("Properties", {}).get("Role")) for b, f in binaries.items()
     }
     folder_arn = {folder: f"<{bucket}.Arn>/<ArchivePrefix>{folder}/*" for folder in ARCHIVE_WRITERS}
-    for folder, binary in ARCHIVE_WRITERS.items():
-        guard = {"ArnNotEquals": {"aws:PrincipalArn": {"Fn::GetAtt": [role_of.get(binary), "Arn"]}}}
+    for folder, writers in ARCHIVE_WRITERS.items():
+        arns = [{"Fn::GetAtt": [role_of.get(b), "Arn"]} for b in writers]
+        guard = {"ArnNotEquals": {"aws:PrincipalArn": arns[0] if len(arns) == 1 else arns}}
         if not any(
             WRITE_ACTIONS <= s["actions"] and folder_arn[folder] in s["resources"] and s["condition"] == guard
             for s in denies
         ):
-            findings.append(f"{bucket}: the bucket policy does not refuse writes to {folder}/ to all but {binary}'s role")
+            names = " and ".join(f"{b}'s" for b in writers)
+            findings.append(f"{bucket}: the bucket policy does not refuse writes to {folder}/ to all but {names} role")
     if not any(
         WRITE_ACTIONS <= s["actions"]
         and not s["resources"]
@@ -729,7 +733,7 @@ def _writer_findings(template: dict[str, Any], bucket: str, denies: list[dict[st
                 if not resource.startswith(f"<{bucket}.Arn>/"):
                     continue
                 folder = next((f for f, arn in folder_arn.items() if resource == arn), None)
-                if folder is None or ARCHIVE_WRITERS[folder] != writers.get(role):
+                if folder is None or writers.get(role) not in ARCHIVE_WRITERS[folder]:
                     findings.append(
                         f"{role} may write {resource} by its own policy, but the bucket policy refuses it"
                         " (or lets it write what another function writes)"

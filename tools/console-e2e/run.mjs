@@ -1,7 +1,8 @@
 // The console in headless Chromium, through a real OpenID Connect sign-in
 // (oidc-provider, started here): sign in, open a waiting review, reject one with a
 // reason, approve another (four-eyes: two people), watch the executions end in
-// records; axe-core on every page (no serious or critical violation); tokens from
+// records; close an open escalation with an annotation; axe-core on every page (no
+// serious or critical violation); tokens from
 // another issuer, expired, for another audience, and a person without the role are
 // refused. Prints one JSON line for the Rust test, which checks the records.
 //
@@ -114,9 +115,12 @@ try {
   const links = dpo.getByRole('link', { name: /^Review / });
   // The demo's tickets reach their reviews while the console is already up (Review asks
   // Genesys in bounded slices, 429s included): wait for two, as a DPO would reload.
+  // The deletion-protection ticket is kept for last: approved, it ends PARTIAL with an
+  // escalation the DPO then closes.
+  const partial = 'DSAR-2026-1004';
   let tickets = [];
   for (const until = Date.now() + 120_000; ; ) {
-    tickets = (await links.allInnerTexts()).map((t) => t.replace(/^Review /, ''));
+    tickets = (await links.allInnerTexts()).map((t) => t.replace(/^Review /, '')).filter((t) => t !== partial);
     if (tickets.length >= 2) break;
     if (Date.now() > until) fail(`expected two reviews waiting, saw ${tickets.length} after 120 s`);
     await dpo.waitForTimeout(1000);
@@ -193,9 +197,41 @@ try {
   }
   await dpo.goto(`${consoleUrl}/deadlines`);
   await axe(dpo, 'deadlines');
+
+  // The deletion-protection ticket approved by both: it ends PARTIAL, a recording
+  // Genesys would not delete escalated to a person.
+  for (const [page, decided] of [[dpo, /decided=first-approval/], [second, /decided=approved/]]) {
+    for (const until = Date.now() + 120_000; ;) {
+      await page.goto(`${consoleUrl}/reviews/${partial}`);
+      if (await page.getByRole('button', { name: 'Approve…' }).count()) break;
+      if (Date.now() > until) fail(`${partial}: no review waiting after 120 s`);
+      await page.waitForTimeout(500);
+    }
+    await page.getByRole('button', { name: 'Approve…' }).click();
+    await page.getByRole('button', { name: 'Yes, approve the erasure' }).click();
+    await page.waitForURL(decided);
+  }
+  await recordsOf(dpo, partial, 'PARTIAL');
+  // Its escalation closed from the console with an annotation: resolution and support
+  // case; who and when from the sign-in and the clock.
   await dpo.goto(`${consoleUrl}/open`);
+  const closeForm = dpo.locator(`form[action="/tickets/${partial}/close"]`).first();
+  if (!(await closeForm.count())) fail(`${partial}: its escalation is not offered to close`);
   await axe(dpo, 'open items');
   if (!(await dpo.locator('main').innerText()).includes('deferral')) fail('the open deferral is not listed');
+  await shot(dpo, 'console-open.png');
+  const annotated = (await closeForm.getAttribute('action')).split('/')[2];
+  const annotatedDocument = await closeForm.locator('input[name=document]').inputValue();
+  const annotatedReason = await closeForm.locator('input[name=reason]').inputValue();
+  await closeForm.locator('select[name=resolution]').selectOption('resolved-by-genesys');
+  await closeForm.locator('input[name=support_case]').fill('GEN-CASE-0042187');
+  await closeForm.getByRole('button', { name: 'Close with an annotation' }).click();
+  await dpo.waitForURL(`${consoleUrl}/open`);
+  const stillOpen = await dpo.locator('form[action$="/close"]').evaluateAll(
+    (forms, [d, r]) => forms.some((f) => f.document.value === d && f.reason.value === r),
+    [annotatedDocument, annotatedReason],
+  );
+  if (stillOpen) fail('the closed escalation is still listed as open');
 
   // Tokens the console must refuse, and one it must take (so the refusals are the checks').
   const key = await importJWK(provider.key, 'RS256');
@@ -228,7 +264,7 @@ try {
   const staleResponse = await stale.goto(`${consoleUrl}/`);
   if (staleResponse.status() !== 401 || (await heading(stale)) !== 'Sign in again') fail('an expired session was accepted');
 
-  console.log(JSON.stringify({ issuer, rejected: toReject, approved: toApprove, rejecter: 'maeve', firstApprover: 'maeve', secondApprover: 'siobhan', checked }));
+  console.log(JSON.stringify({ issuer, rejected: toReject, approved: toApprove, rejecter: 'maeve', firstApprover: 'maeve', secondApprover: 'siobhan', annotated, annotatedDocument, annotatedReason, checked }));
 } catch (e) {
   console.error(`console-e2e: FAILED: ${e.stack || e}`);
   console.error(`--- console output ---\n${consoleOutput.slice(-4000)}`);

@@ -120,6 +120,62 @@ pub fn is_support_case(case: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || "._:-".contains(c))
 }
 
+/// An escalation a record or verification names, and whether a person closed it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Escalation {
+    pub ticket_id: String,
+    /// The document's key below the archive's prefix (`records/<ticket>/<file>`), as
+    /// an annotation names it.
+    pub document_key: String,
+    pub reason: String,
+    /// When it was escalated (RFC 3339, as the document says).
+    pub at: String,
+    /// The annotation that closed it, if one did.
+    pub closed_by: Option<String>,
+}
+
+/// Every escalation of the ticket's (or every ticket's) records and verifications, in
+/// key order, each with the annotation that closed it. Documents that cannot be read
+/// as JSON are skipped (`audit verify` names them).
+pub async fn escalations<A: Archive + ?Sized>(
+    archive: &A,
+    ticket_id: Option<&str>,
+) -> Result<Vec<Escalation>, ArchiveError> {
+    let closing: Vec<(String, Annotation)> = read_annotations(archive, ticket_id).await?;
+    let mut out = Vec::new();
+    let documents = (archive.list(ticket_id).await?.into_iter())
+        .map(|e| (key::RECORDS_DIR, e))
+        .chain(
+            (archive.list_verifications(ticket_id).await?.into_iter())
+                .map(|e| (key::VERIFICATIONS_DIR, e)),
+        );
+    for (dir, entry) in documents {
+        let Ok(doc) = json_of(&archive.read(&entry).await?.bytes) else {
+            continue;
+        };
+        let document_key = format!("{dir}/{}/{}", entry.ticket_folder, entry.file_name);
+        for e in doc["escalations"].as_array().into_iter().flatten() {
+            let Some(reason) = e["reason"].as_str() else {
+                continue;
+            };
+            let closed_by = (closing.iter())
+                .find(|(_, a)| {
+                    a.view().annotates.key == document_key
+                        && a.view().closes.iter().any(|c| c == reason)
+                })
+                .map(|(k, _)| k.clone());
+            out.push(Escalation {
+                ticket_id: entry.ticket_folder.clone(),
+                document_key: document_key.clone(),
+                reason: reason.to_owned(),
+                at: e["at"].as_str().unwrap_or_default().to_owned(),
+                closed_by,
+            });
+        }
+    }
+    Ok(out)
+}
+
 /// What a person asks to close.
 #[derive(Debug, Clone)]
 pub struct Closing<'a> {

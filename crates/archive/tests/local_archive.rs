@@ -584,6 +584,15 @@ async fn an_annotation_closes_an_escalation_once_and_hangs_off_its_document() {
         role: "DPO",
     };
     let key = receipt.key.clone();
+    let open = archive::annotation::escalations(&archive, Some(TICKET))
+        .await
+        .unwrap();
+    assert_eq!(open.len(), 1);
+    assert_eq!(
+        (open[0].document_key.as_str(), open[0].reason.as_str()),
+        (key.as_str(), "genesys-partial")
+    );
+    assert_eq!(open[0].closed_by, None);
     let first = archive::annotation::annotate(
         &archive,
         &archive::annotation::Closing {
@@ -599,6 +608,10 @@ async fn an_annotation_closes_an_escalation_once_and_hangs_off_its_document() {
             .key
             .starts_with("annotations/DSAR-2026-0042/20271203T100000.000Z-ANNOTATION")
     );
+    let closed = archive::annotation::escalations(&archive, Some(TICKET))
+        .await
+        .unwrap();
+    assert_eq!(closed[0].closed_by.as_deref(), Some(first.key.as_str()));
     // Closed once: a second closing, a reason the record lacks, free text as the case
     // reference, an unknown document: each refused with why, nothing written.
     // A second closing of what is closed is told apart (an endpoint answers it 409).

@@ -114,6 +114,38 @@ fn a_signed_in_dpo_rejects_one_review_and_two_approve_another_in_chromium() {
         "four-eyes: the first approver is recorded"
     );
     assert!(a.get("reasonCode").is_none());
+    // The escalation closed from the console: an annotation naming the document, the
+    // reason, the support case and the signed-in decider's pseudonym; the annotated
+    // archive verifies.
+    let ticket = summary["annotated"].as_str().unwrap();
+    let dir = archive.join("annotations").join(ticket);
+    let annotations: Vec<Value> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with("-ANNOTATION.json"))
+        .map(|p| serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap())
+        .collect();
+    assert_eq!(annotations.len(), 1, "{annotations:#?}");
+    let n = &annotations[0];
+    assert_eq!(n["annotates"]["key"], summary["annotatedDocument"]);
+    assert_eq!(n["closes"], serde_json::json!([summary["annotatedReason"]]));
+    assert_eq!(n["resolution"], "resolved-by-genesys");
+    assert_eq!(n["supportCase"], "GEN-CASE-0042187");
+    assert_eq!(n["by"]["actorRef"], p.oidc_actor(issuer, "maeve").as_str());
+    let verified = Command::new(env!("CARGO_BIN_EXE_gdpr-erasure"))
+        .arg("audit")
+        .arg("--archive")
+        .arg(&archive)
+        .arg("verify")
+        .output()
+        .expect("audit verify runs");
+    assert!(
+        verified.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&verified.stdout),
+        String::from_utf8_lossy(&verified.stderr)
+    );
+    assert!(!n.to_string().contains("maeve"));
     // No identifier of the subject nor the deciders' names in any record.
     for r in rejected.iter().chain(&approved) {
         let text = r.to_string();

@@ -13,10 +13,11 @@ use serde_json::Value;
 use crate::auth::Roles;
 use crate::oidc::{Oidc, OidcSettings};
 use crate::ports::{
-    AWAIT_DECISION_STATE, Answer, BackendError, Executions, MemoryFirstApprovals, NoDocuments,
-    RunningTicket,
+    AWAIT_DECISION_STATE, Answer, BackendError, Executions, FirstApprovals, MemoryFirstApprovals,
+    NoDocuments, RunningTicket,
 };
 use crate::{Console, Settings};
+use erasure_steps::write_record::ApprovalInput;
 
 /// The running executions of one state machine.
 pub struct StepFunctionsExecutions<S> {
@@ -87,6 +88,87 @@ impl<S: StepFunctions> Executions for StepFunctionsExecutions<S> {
     }
 }
 
+/// Four-eyes first approvals in S3 (the stack's ledger bucket, under
+/// `console/first-approvals/`), where every function instance sees them: one object
+/// per review, named by the SHA-256 of its task token, written once (`If-None-Match`)
+/// so two people approving at once cannot both be first.
+pub struct S3FirstApprovals {
+    pub client: aws_sdk_s3::Client,
+    pub bucket: String,
+}
+
+impl S3FirstApprovals {
+    pub const PREFIX: &'static str = "console/first-approvals/";
+
+    fn key(task_token: &str) -> String {
+        use sha2::{Digest, Sha256};
+        format!(
+            "{}{}.json",
+            Self::PREFIX,
+            hex::encode(Sha256::digest(task_token.as_bytes()))
+        )
+    }
+}
+
+fn s3_failure(operation: &str, e: impl std::fmt::Display) -> BackendError {
+    BackendError::Unavailable(format!("{operation}: {e}"))
+}
+
+#[async_trait]
+impl FirstApprovals for S3FirstApprovals {
+    async fn get(&self, task_token: &str) -> Result<Option<ApprovalInput>, BackendError> {
+        let got = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(Self::key(task_token))
+            .send()
+            .await;
+        let out = match got {
+            Ok(out) => out,
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => return Ok(None),
+            Err(e) => {
+                return Err(s3_failure(
+                    "GetObject",
+                    aws_sdk_s3::error::DisplayErrorContext(e),
+                ));
+            }
+        };
+        let bytes = (out.body.collect().await)
+            .map_err(|e| s3_failure("GetObject", e))?
+            .into_bytes();
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| s3_failure("the first approval", e))
+    }
+
+    async fn put(&self, task_token: &str, first: ApprovalInput) -> Result<bool, BackendError> {
+        let body = serde_json::to_vec(&first).map_err(|e| s3_failure("the first approval", e))?;
+        let put = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(Self::key(task_token))
+            .content_type("application/json")
+            .if_none_match("*")
+            .body(body.into())
+            .send()
+            .await;
+        match put {
+            Ok(_) => Ok(true),
+            Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 412) => Ok(false),
+            Err(e) => Err(s3_failure(
+                "PutObject",
+                aws_sdk_s3::error::DisplayErrorContext(e),
+            )),
+        }
+    }
+
+    /// Kept: the ledger bucket refuses deletion, and a task token is never asked for
+    /// again once its review is answered, so a kept first approval changes nothing.
+    async fn remove(&self, _task_token: &str) {}
+}
+
 fn list(raw: Option<String>, default: &[&str]) -> Vec<String> {
     match raw {
         Some(r) => r
@@ -102,7 +184,8 @@ fn list(raw: Option<String>, default: &[&str]) -> Vec<String> {
 /// The console from the function's environment (docs/console.md, "In AWS"):
 /// `OIDC_ISSUER`, `OIDC_CLIENT_ID`, `PUBLIC_URL`, `GROUPS_CLAIM`, `DECIDER_GROUPS`,
 /// `READER_GROUPS`, `IDENTIFIER_GROUPS`, `STATE_MACHINE_ARN`,
-/// `PSEUDONYM_KEY_SECRET_ARN`, `ARCHIVE_BUCKET`, `ARCHIVE_PREFIX`.
+/// `PSEUDONYM_KEY_SECRET_ARN`, `ARCHIVE_BUCKET`, `ARCHIVE_PREFIX`, `FOUR_EYES` and,
+/// with it, `FIRST_APPROVALS_BUCKET`.
 pub async fn from_env() -> Result<Console, StartupError> {
     let env = startup::process_env();
     from_settings(&env).await
@@ -120,15 +203,23 @@ pub async fn from_settings<F: Fn(&str) -> Option<String>>(
             reason: "must be an https:// URL".into(),
         });
     }
-    // Four-eyes needs the first approval where every instance sees it; this
-    // deployment keeps none, so it is refused rather than silently weakened.
-    if env.optional("FOUR_EYES").is_some_and(|v| v == "true") {
-        return Err(StartupError::InvalidEnv {
-            name: "FOUR_EYES",
-            reason: "four-eyes approval is not available in the AWS console yet (docs/console.md)"
-                .into(),
-        });
-    }
+    // Four-eyes keeps the first approval where every instance sees it: the ledger
+    // bucket. Without one it is refused rather than silently weakened.
+    let four_eyes = match env.optional("FOUR_EYES").as_deref() {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(_) => {
+            return Err(StartupError::InvalidEnv {
+                name: "FOUR_EYES",
+                reason: "must be true or false".into(),
+            });
+        }
+    };
+    let first_approvals_bucket = if four_eyes {
+        Some(env.required("FIRST_APPROVALS_BUCKET")?)
+    } else {
+        None
+    };
     let state_machine_arn = env.state_machine_arn("STATE_MACHINE_ARN")?;
     let oidc = Oidc::discover(OidcSettings {
         issuer,
@@ -174,7 +265,7 @@ pub async fn from_settings<F: Fn(&str) -> Option<String>>(
                 readers: list(env.optional("READER_GROUPS"), &[]),
                 identifier_readers: list(env.optional("IDENTIFIER_GROUPS"), &["DPO"]),
             },
-            four_eyes: false,
+            four_eyes,
             secure_cookies: true,
         },
         oidc: Some(oidc),
@@ -186,7 +277,13 @@ pub async fn from_settings<F: Fn(&str) -> Option<String>>(
         }),
         archive: Arc::new(archive),
         documents: Arc::new(NoDocuments),
-        first_approvals: Arc::new(MemoryFirstApprovals::default()),
+        first_approvals: match first_approvals_bucket {
+            Some(bucket) => Arc::new(S3FirstApprovals {
+                client: aws_sdk_s3::Client::new(&aws),
+                bucket,
+            }),
+            None => Arc::new(MemoryFirstApprovals::default()),
+        },
         pseudonymiser: Arc::new(pseudonymiser),
         clock: Arc::new(clock::SystemClock),
     })

@@ -95,11 +95,21 @@ pub async fn decide(
     let answer = match decision {
         ApprovalDecision::Reject => Answer::Reject(mine),
         ApprovalDecision::Approve if console.settings.four_eyes => {
-            match console.first_approvals.get(token).await {
-                None => {
-                    console.first_approvals.put(token, mine).await;
+            // Twice at most: a first approval another person held meanwhile makes this
+            // one the second.
+            let mut held = console.first_approvals.get(token).await?;
+            if held.is_none() {
+                if console.first_approvals.put(token, mine.clone()).await? {
                     tracing::info!(ticket = ticket_id, "console: first approval held");
                     return Ok(Decided::FirstApprovalHeld);
+                }
+                held = console.first_approvals.get(token).await?;
+            }
+            match held {
+                None => {
+                    return Err(DecideError::Backend(BackendError::Unavailable(
+                        "the first approval could be neither held nor read".into(),
+                    )));
                 }
                 Some(first) if first.actor_ref == mine.actor_ref => {
                     return Err(DecideError::SamePerson);

@@ -100,12 +100,15 @@ impl TicketDocuments for NoDocuments {
 }
 
 /// Four-eyes approvals: the first approval of a review, held until a second person
-/// approves. In memory on one machine; a deployment with several console instances
-/// keeps them where every instance sees them.
+/// approves, where every console instance sees it (in memory on one machine, S3 on
+/// AWS: `aws::S3FirstApprovals`).
 #[async_trait]
 pub trait FirstApprovals: Send + Sync {
-    async fn get(&self, task_token: &str) -> Option<ApprovalInput>;
-    async fn put(&self, task_token: &str, first: ApprovalInput);
+    async fn get(&self, task_token: &str) -> Result<Option<ApprovalInput>, BackendError>;
+    /// Holds `first` unless a first approval is held already (another person's, made
+    /// meanwhile): `false` then, and nothing changed.
+    async fn put(&self, task_token: &str, first: ApprovalInput) -> Result<bool, BackendError>;
+    /// Once the review is answered (or no longer waits).
     async fn remove(&self, task_token: &str);
 }
 
@@ -117,11 +120,16 @@ pub struct MemoryFirstApprovals {
 
 #[async_trait]
 impl FirstApprovals for MemoryFirstApprovals {
-    async fn get(&self, task_token: &str) -> Option<ApprovalInput> {
-        self.held.lock().await.get(task_token).cloned()
+    async fn get(&self, task_token: &str) -> Result<Option<ApprovalInput>, BackendError> {
+        Ok(self.held.lock().await.get(task_token).cloned())
     }
-    async fn put(&self, task_token: &str, first: ApprovalInput) {
-        self.held.lock().await.insert(task_token.to_owned(), first);
+    async fn put(&self, task_token: &str, first: ApprovalInput) -> Result<bool, BackendError> {
+        let mut held = self.held.lock().await;
+        if held.contains_key(task_token) {
+            return Ok(false);
+        }
+        held.insert(task_token.to_owned(), first);
+        Ok(true)
     }
     async fn remove(&self, task_token: &str) {
         self.held.lock().await.remove(task_token);

@@ -38,6 +38,7 @@ pub fn router(console: Arc<Console>) -> Router {
         .route("/deadlines", get(deadlines))
         .route("/open", get(open_items))
         .route("/tickets/{ticket}", get(ticket))
+        .route("/tickets/{ticket}/close", post(close))
         .route("/tickets/{ticket}/records/{file}", get(record_file))
         .route("/api/reviews", get(api_reviews))
         .route("/auth/login", get(login))
@@ -211,12 +212,13 @@ async fn review_page_data(
     let four_eyes = if c.settings.four_eyes {
         let token = t.task_token.as_deref().unwrap_or_default();
         Some(match c.first_approvals.get(token).await {
-            None => "Four-eyes: two different people must approve; no one has yet.".to_owned(),
-            Some(first) if first.actor_ref == viewer.actor_ref(&c.pseudonymiser) => {
+            Err(_) => "Four-eyes: two different people must approve; whether someone has already could not be read now.".to_owned(),
+            Ok(None) => "Four-eyes: two different people must approve; no one has yet.".to_owned(),
+            Ok(Some(first)) if first.actor_ref == viewer.actor_ref(&c.pseudonymiser) => {
                 "Four-eyes: you gave the first approval; another person must give the second."
                     .to_owned()
             }
-            Some(_) => {
+            Ok(Some(_)) => {
                 "Four-eyes: another person gave the first approval; yours would release the erasure."
                     .to_owned()
             }
@@ -552,6 +554,7 @@ async fn open_items(State(c): State<Shared>, headers: HeaderMap) -> Response {
                 written_at: v.written_at,
                 detail: format!("held data (holds: {holds})"),
                 resume_on: v.deferral.as_ref().and_then(|d| d.resume_on),
+                closes: None,
             });
         }
         if v.outcome == archive::Outcome::Partial {
@@ -562,19 +565,83 @@ async fn open_items(State(c): State<Shared>, headers: HeaderMap) -> Response {
                 written_at: v.written_at,
                 detail: format!("{gaps} gaps named in the record"),
                 resume_on: None,
-            });
-        }
-        for e in value["escalations"].as_array().into_iter().flatten() {
-            items.push(OpenItem {
-                ticket_id: ticket.clone(),
-                kind: "escalation",
-                written_at: v.written_at,
-                detail: e["reason"].as_str().unwrap_or("escalated").to_owned(),
-                resume_on: None,
+                closes: None,
             });
         }
     }
+    // Escalations of every record and check after it, until a person closes them.
+    let escalations = match archive::annotation::escalations(&*c.archive, None).await {
+        Ok(e) => e,
+        Err(e) => return unavailable(&viewer, e),
+    };
+    for e in escalations.into_iter().filter(|e| e.closed_by.is_none()) {
+        items.push(OpenItem {
+            ticket_id: e.ticket_id,
+            kind: "escalation",
+            written_at: erasure_core::time::parse_rfc3339(&e.at).unwrap_or_default(),
+            detail: format!("{} ({})", e.reason, e.document_key),
+            resume_on: None,
+            closes: Some((e.document_key, e.reason)),
+        });
+    }
     html(StatusCode::OK, pages::open_items_page(&viewer, &items))
+}
+
+#[derive(Debug, Deserialize)]
+struct CloseForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    document: String,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    resolution: String,
+    #[serde(default)]
+    support_case: String,
+}
+
+/// Closes an escalation with an annotation in the archive (crate `archive`,
+/// `annotation`): a decider, named by the keyed pseudonym the sign-in gives, as a
+/// decision is.
+async fn close(
+    State(c): State<Shared>,
+    Path(ticket): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<CloseForm>,
+) -> Response {
+    let (viewer, ticket) = match decision_context(&c, &headers, &form.csrf, &ticket).await {
+        Ok(vt) => vt,
+        Err(r) => return r,
+    };
+    let role = viewer.decider_role.clone().unwrap_or_default();
+    let actor = viewer.actor_ref(&c.pseudonymiser);
+    let closing = archive::annotation::Closing {
+        ticket_id: &ticket,
+        document_key: &form.document,
+        reasons: vec![form.reason.clone()],
+        resolution: &form.resolution,
+        support_case: &form.support_case,
+        actor_ref: actor.as_str(),
+        role: &role,
+    };
+    let refused = |status, title: &str, why: String| {
+        tracing::warn!(status = %status, "console: escalation not closed");
+        problem(Some(&viewer), status, title, &why)
+    };
+    match archive::annotation::annotate(&*c.archive, &closing, c.clock.now()).await {
+        Ok(_) => {
+            tracing::info!("console: escalation closed with an annotation");
+            Redirect::to("/open").into_response()
+        }
+        Err(archive::annotation::AnnotateError::Closed(why)) => {
+            refused(StatusCode::CONFLICT, "Closed already", why)
+        }
+        Err(archive::annotation::AnnotateError::Refused(why)) => {
+            refused(StatusCode::UNPROCESSABLE_ENTITY, "Not closed", why)
+        }
+        Err(archive::annotation::AnnotateError::Archive(e)) => unavailable(&viewer, e),
+    }
 }
 
 /// The reviews waiting as JSON, for API clients (the JWT authorizer's routes).

@@ -54,6 +54,8 @@ pub struct OpenItem {
     pub written_at: DateTime<Utc>,
     pub detail: String,
     pub resume_on: Option<NaiveDate>,
+    /// An escalation a person closes with an annotation: (document key, reason).
+    pub closes: Option<(String, String)>,
 }
 
 pub fn open_items_page(viewer: &Viewer, items: &[OpenItem]) -> Markup {
@@ -63,18 +65,21 @@ pub fn open_items_page(viewer: &Viewer, items: &[OpenItem]) -> Markup {
         Section::Open,
         html! {
             h1 { "Open deferrals, residues and escalations" }
-            p { "From the latest record of each ticket in the archive." }
+            p { "Deferrals and residues from the latest record of each ticket in the archive; escalations of every record and every check after it, until a person closes them with an annotation (the support case and how it was resolved, locked beside the records)." }
             @if items.is_empty() { p class="notice" { "Nothing is open." } } @else {
                 table {
                     caption { (items.len()) " open" }
-                    thead { tr { th scope="col" { "Ticket" } th scope="col" { "Kind" } th scope="col" { "Recorded" } th scope="col" { "What remains" } } }
+                    thead { tr { th scope="col" { "Ticket" } th scope="col" { "Kind" } th scope="col" { "Recorded" } th scope="col" { "What remains" } @if viewer.decider_role.is_some() { th scope="col" { "Close" } } } }
                     tbody {
-                        @for i in items {
+                        @for (n, i) in items.iter().enumerate() {
                             tr {
                                 th scope="row" { a href={ "/tickets/" (i.ticket_id) } { (i.ticket_id) } }
                                 td { (i.kind) }
                                 td { (i.written_at.format("%Y-%m-%d %H:%M UTC")) }
                                 td { (i.detail) @if let Some(d) = i.resume_on { " (resumes on " (d) ")" } }
+                                @if viewer.decider_role.is_some() {
+                                    td { @if let Some((document, reason)) = &i.closes { (close_form(viewer, n, &i.ticket_id, document, reason)) } }
+                                }
                             }
                         }
                     }
@@ -82,6 +87,30 @@ pub fn open_items_page(viewer: &Viewer, items: &[OpenItem]) -> Markup {
             }
         },
     )
+}
+
+/// Closes one escalation with an annotation: how it was resolved and the support case
+/// (a reference, never free text); who and when come from the sign-in and the clock.
+fn close_form(viewer: &Viewer, n: usize, ticket: &str, document: &str, reason: &str) -> Markup {
+    html! {
+        form method="post" action={ "/tickets/" (ticket) "/close" } {
+            input type="hidden" name="csrf" value=(viewer.csrf_token());
+            input type="hidden" name="document" value=(document);
+            input type="hidden" name="reason" value=(reason);
+            div {
+                label for={ "resolution-" (n) } { "Resolution" } br;
+                select name="resolution" id={ "resolution-" (n) } required {
+                    @for r in archive::annotation::RESOLUTIONS { option value=(r) { (r.replace('-', " ")) } }
+                }
+            }
+            div {
+                label for={ "case-" (n) } { "Support case (a reference, not free text)" } br;
+                input type="text" name="support_case" id={ "case-" (n) } required maxlength="64"
+                    pattern="[A-Za-z0-9][A-Za-z0-9._:\\-]{0,63}" placeholder="GEN-CASE-0042187";
+            }
+            button type="submit" { "Close with an annotation" }
+        }
+    }
 }
 
 /// One record in a ticket's chain.
