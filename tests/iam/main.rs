@@ -79,6 +79,7 @@ const FUNCTIONS: &[(&str, &str)] = &[
     ("review", "ReviewRole"),
     ("purge-recordings", "PurgeRecordingsRole"),
     ("offboard-agent", "OffboardAgentRole"),
+    ("console", "ConsoleRole"),
 ];
 
 /// Granted actions no test against moto can exercise, and why: (function, or `*` for
@@ -129,6 +130,12 @@ const NOT_EXERCISABLE: &[(&str, &str, &str)] = &[
          an annotation found already written reports the lock it finds",
     ),
     (
+        "console",
+        "s3:GetObjectRetention",
+        "S3 returns a version's lock in HeadObject only to a caller with it (moto to anyone); \
+         an annotation found already written reports the lock it finds",
+    ),
+    (
         "write-record",
         "s3:GetObjectRetention",
         "S3 returns a version's lock in HeadObject only to a caller with it (moto to anyone); \
@@ -165,6 +172,8 @@ const REMOVALS: &[(&str, &str)] = &[
     ("review", "s3:GetObject"),
     ("purge-recordings", "s3:GetObject"),
     ("offboard-agent", "secretsmanager:GetSecretValue"),
+    ("console", "states:SendTaskSuccess"),
+    ("console", "s3:PutObject"),
 ];
 
 #[derive(Debug, Clone)]
@@ -1131,6 +1140,129 @@ fn annotation_request(ticket_id: &str, document: &str) -> lambda_http::Request {
     )
 }
 
+/// What the console function reaches in AWS (`console::aws`): the executions, the
+/// four-eyes first approvals, the archive, the pseudonym key; as `user`.
+struct ConsolePorts {
+    executions: console::aws::StepFunctionsExecutions<aws_sdk_sfn::Client>,
+    first_approvals: console::aws::S3FirstApprovals,
+    archive: S3Archive,
+    pseudonymiser: Pseudonymiser,
+}
+
+async fn console_ports(stack: &Stack, user: &str) -> Result<ConsolePorts, startup::StartupError> {
+    let pseudonymiser = startup::pseudonymiser(
+        &stack.secrets_client(user),
+        "PSEUDONYM_KEY_SECRET_ARN",
+        &stack.secrets["PseudonymKeySecret"],
+    )
+    .await?;
+    Ok(ConsolePorts {
+        executions: console::aws::StepFunctionsExecutions {
+            sfn: stack.sfn(user),
+            state_machine_arn: stack.sm.clone(),
+        },
+        first_approvals: console::aws::S3FirstApprovals {
+            client: stack.s3(user),
+            bucket: LEDGER_BUCKET.into(),
+        },
+        archive: S3Archive::new(stack.s3(user), S3Settings::new(BUCKET, "")).expect("archive"),
+        pseudonymiser,
+    })
+}
+
+/// A console decision by `who`, as the console builds it.
+fn console_decision(
+    p: &ConsolePorts,
+    who: &str,
+    decision: erasure_core::record::ApprovalDecision,
+) -> erasure_steps::write_record::ApprovalInput {
+    erasure_steps::write_record::ApprovalInput {
+        decision: Some(decision),
+        actor_ref: p.pseudonymiser.oidc_actor("https://idp.example", who),
+        role: "DPO".into(),
+        at: Utc::now(),
+        channel: console::CHANNEL.into(),
+        reason_code: (decision == erasure_core::record::ApprovalDecision::Reject)
+            .then(|| "not-the-subject".to_owned()),
+        issuer: Some("https://idp.example".into()),
+        first_approval: None,
+    }
+}
+
+/// The console's paths under `user`: the reviews read, one approved after a first
+/// approval held in the ledger bucket, one rejected, an escalation closed with an
+/// annotation. Err names the first step that failed.
+async fn run_console(stack: &Stack, user: &str, prefix: &str) -> Result<(), String> {
+    use console::ports::{Answer, Executions, FirstApprovals};
+    use erasure_core::record::ApprovalDecision::{Approve, Reject};
+    let p = console_ports(stack, user)
+        .await
+        .map_err(|e| e.to_string())?;
+    let (approve, reject) = (format!("{prefix}-APPROVE"), format!("{prefix}-REJECT"));
+    for name in [&approve, &reject] {
+        let arn = stack.start(name, &review_ticket(name)).await;
+        stack.token(&arn).await;
+    }
+    let running = p.executions.running().await.map_err(|e| e.to_string())?;
+    let token = |name: &str| {
+        running
+            .iter()
+            .find(|t| t.ticket_id == name && t.awaits_decision())
+            .and_then(|t| t.task_token.clone())
+            .ok_or(format!("{name} is not listed as waiting"))
+    };
+    let (to_approve, to_reject) = (token(&approve)?, token(&reject)?);
+    let first = console_decision(&p, "maeve", Approve);
+    let held = p.first_approvals.put(&to_approve, first.clone());
+    if !held.await.map_err(|e| format!("first approval: {e}"))? {
+        return Err("the first approval was not held".into());
+    }
+    let read = p.first_approvals.get(&to_approve).await;
+    if read.map_err(|e| format!("first approval read: {e}"))? != Some(first.clone()) {
+        return Err("the first approval reads back otherwise".into());
+    }
+    let mut second = console_decision(&p, "siobhan", Approve);
+    second.first_approval = Some(erasure_core::record::ActorDecision {
+        actor_ref: first.actor_ref,
+        role: first.role,
+        at: first.at,
+    });
+    (p.executions
+        .answer(&to_approve, &Answer::Approve(second))
+        .await)
+        .map_err(|e| format!("approve: {e}"))?;
+    let rejection = Answer::Reject(console_decision(&p, "maeve", Reject));
+    (p.executions.answer(&to_reject, &rejection).await).map_err(|e| format!("reject: {e}"))?;
+    // The open items: records and their escalations, one closed with an annotation.
+    let document = escalated_record(stack, &format!("{prefix}-ESCALATED")).await;
+    archive::report::load_records(&p.archive, &archive::report::RecordFilter::default())
+        .await
+        .map_err(|e| format!("records: {e}"))?;
+    let open = archive::annotation::escalations(&p.archive, None)
+        .await
+        .map_err(|e| format!("escalations: {e}"))?;
+    if !open
+        .iter()
+        .any(|e| e.document_key == document && e.closed_by.is_none())
+    {
+        return Err(format!("{document}'s escalation is not listed open"));
+    }
+    let actor = p.pseudonymiser.oidc_actor("https://idp.example", "maeve");
+    let closing = archive::annotation::Closing {
+        ticket_id: &format!("{prefix}-ESCALATED"),
+        document_key: &document,
+        reasons: Vec::new(),
+        resolution: "resolved-by-genesys",
+        support_case: "GEN-CASE-0042187",
+        actor_ref: actor.as_str(),
+        role: "DPO",
+    };
+    archive::annotation::annotate(&p.archive, &closing, Utc::now())
+        .await
+        .map_err(|e| format!("annotation: {e}"))?;
+    Ok(())
+}
+
 fn review_ticket(id: &str) -> Value {
     let mut t = ticket(id, Utc::now() - Duration::days(25));
     t["review"] = json!({"reasons": ["recycled-number"]});
@@ -1235,6 +1367,12 @@ async fn every_function_works_with_exactly_its_template_grants() {
         json_body(&answer),
         stack.denials("approval")
     );
+
+    // console: reviews read and answered (four-eyes, the first approval in the ledger
+    // bucket), an escalation closed with an annotation.
+    run_console(&stack, "console", "DSAR-CONSOLE")
+        .await
+        .unwrap_or_else(|e| panic!("console: {e}; denied: {:?}", stack.denials("console")));
 
     // watchdog: a review overdue (its clock 73 hours ahead), a deferral due.
     let waiting = stack
@@ -1477,6 +1615,25 @@ async fn a_grant_taken_out_of_the_template_fails_its_path() {
     let u = user("approval", "secretsmanager:GetSecretValue");
     assert!(approval(&stack, &u).await.is_err(), "no key, no start");
     assert!(stack.denied(&u, "secretsmanager:GetSecretValue"));
+
+    // console without SendTaskSuccess: the approval is not delivered; without
+    // PutObject: no first approval is held (nor any annotation written).
+    let u = user("console", "states:SendTaskSuccess");
+    let failed = run_console(&stack, &u, "DSAR-NO-CONSOLE-SEND").await;
+    assert!(
+        failed.as_ref().is_err_and(|e| e.starts_with("approve")),
+        "{failed:?}"
+    );
+    assert!(stack.denied(&u, "states:SendTaskSuccess"));
+    let u = user("console", "s3:PutObject");
+    let failed = run_console(&stack, &u, "DSAR-NO-CONSOLE-PUT").await;
+    assert!(
+        failed
+            .as_ref()
+            .is_err_and(|e| e.starts_with("first approval")),
+        "{failed:?}"
+    );
+    assert!(stack.denied(&u, "s3:PutObject"));
 
     // watchdog without ListExecutions: it cannot count; without GetObjectVersion it
     // cannot read the records.
