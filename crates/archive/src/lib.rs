@@ -15,6 +15,7 @@ use chrono::{DateTime, Utc};
 
 pub mod annotation;
 pub mod canonical;
+pub mod certificate;
 mod error;
 pub mod fallback;
 pub mod key;
