@@ -130,6 +130,7 @@ FUNCTIONS: dict[str, tuple[str | None, set[str]]] = {
             "ARCHIVE_PREFIX",
             "FOUR_EYES",
             "FIRST_APPROVALS_BUCKET",
+            "LETTER_SETTINGS",
         },
     ),
     "watchdog": (

@@ -188,6 +188,17 @@ try {
   if (!/approve by hmac-sha256:[0-9a-f]{64} \(DPO, console\)/.test(approvedRecords)) {
     fail(`the record does not name the pseudonymised approver: ${approvedRecords}`);
   }
+  // The ticket's certificate and its letter to the data subject, built from the archive.
+  await second.getByRole('link', { name: 'Certificate of erasure' }).click();
+  if ((await heading(second)) !== `Certificate of erasure: ticket ${toApprove}`) fail('no certificate of erasure');
+  if (!(await second.locator('body').innerText()).includes('COMPLETED')) fail('the certificate lacks the outcome');
+  await axe(second, 'certificate');
+  await second.goBack();
+  await second.getByRole('link', { name: 'Letter to the data subject (completed, en)' }).click();
+  const letter = await second.locator('body').innerText();
+  if (!letter.includes(`Our reference: ${toApprove}`)) fail('the letter does not name its ticket');
+  if (/@brightwater|\+353|Maeve|Siobhan/.test(letter)) fail('an identifier or a decider in the letter');
+  await axe(second, 'letter');
   // Other demo tickets may reach their reviews meanwhile: what matters is that the two
   // decided ones are gone from the list.
   await dpo.goto(`${consoleUrl}/`);

@@ -14,9 +14,7 @@ use async_trait::async_trait;
 use clap::Args;
 use console::auth::Roles;
 use console::oidc::{Oidc, OidcSettings};
-use console::ports::{
-    Answer, BackendError, Executions, MemoryFirstApprovals, NoDocuments, RunningTicket,
-};
+use console::ports::{Answer, BackendError, Executions, MemoryFirstApprovals, RunningTicket};
 use local_runner::{CallbackError, Runner};
 use serde_json::Value;
 
@@ -154,8 +152,12 @@ async fn serve(args: ConsoleArgs) -> anyhow::Result<()> {
         local_sign_in: oidc.is_none().then(console::auth::local::LocalSignIn::new),
         oidc,
         executions: Arc::new(LocalExecutions { runner, names }),
-        archive,
-        documents: Arc::new(NoDocuments),
+        archive: archive.clone(),
+        // The demo's letters are written with the example settings (the world's).
+        documents: Arc::new(console::documents::ArchiveDocuments {
+            archive,
+            letters: Some(erasure_steps::local::example_letters()?),
+        }),
         first_approvals: Arc::new(MemoryFirstApprovals::default()),
         pseudonymiser,
         clock,

@@ -14,7 +14,7 @@ use crate::auth::Roles;
 use crate::oidc::{Oidc, OidcSettings};
 use crate::ports::{
     AWAIT_DECISION_STATE, Answer, BackendError, Executions, FirstApprovals, MemoryFirstApprovals,
-    NoDocuments, RunningTicket,
+    RunningTicket,
 };
 use crate::{Console, Settings};
 use erasure_steps::write_record::ApprovalInput;
@@ -185,7 +185,7 @@ fn list(raw: Option<String>, default: &[&str]) -> Vec<String> {
 /// `OIDC_ISSUER`, `OIDC_CLIENT_ID`, `PUBLIC_URL`, `GROUPS_CLAIM`, `DECIDER_GROUPS`,
 /// `READER_GROUPS`, `IDENTIFIER_GROUPS`, `STATE_MACHINE_ARN`,
 /// `PSEUDONYM_KEY_SECRET_ARN`, `ARCHIVE_BUCKET`, `ARCHIVE_PREFIX`, `FOUR_EYES` and,
-/// with it, `FIRST_APPROVALS_BUCKET`.
+/// with it, `FIRST_APPROVALS_BUCKET`, `LETTER_SETTINGS` (optional).
 pub async fn from_env() -> Result<Console, StartupError> {
     let env = startup::process_env();
     from_settings(&env).await
@@ -254,6 +254,20 @@ pub async fn from_settings<F: Fn(&str) -> Option<String>>(
         name: "ARCHIVE_BUCKET",
         reason: e.to_string(),
     })?;
+    let archive: Arc<dyn archive::Archive> = Arc::new(archive);
+    // The letters' settings, as WriteRecord has them: the ticket page shows the letters
+    // rendered again and checked against the record. Absent: no letters are linked.
+    let letters = match env.optional("LETTER_SETTINGS") {
+        None => None,
+        Some(raw) => Some(Arc::new(
+            letters::LetterSettings::from_json(&raw)
+                .and_then(letters::Letters::from_settings)
+                .map_err(|e| StartupError::InvalidEnv {
+                    name: "LETTER_SETTINGS",
+                    reason: e.to_string(),
+                })?,
+        )),
+    };
     Ok(Console {
         settings: Settings {
             public_url,
@@ -275,8 +289,11 @@ pub async fn from_settings<F: Fn(&str) -> Option<String>>(
             sfn: aws_sdk_sfn::Client::new(&aws),
             state_machine_arn,
         }),
-        archive: Arc::new(archive),
-        documents: Arc::new(NoDocuments),
+        documents: Arc::new(crate::documents::ArchiveDocuments {
+            archive: archive.clone(),
+            letters,
+        }),
+        archive,
         first_approvals: match first_approvals_bucket {
             Some(bucket) => Arc::new(S3FirstApprovals {
                 client: aws_sdk_s3::Client::new(&aws),

@@ -11,6 +11,7 @@
 pub mod auth;
 pub mod aws;
 pub mod decide;
+pub mod documents;
 pub mod oidc;
 pub mod pages;
 pub mod ports;

@@ -82,21 +82,24 @@ pub struct TicketDocument {
     pub href: String,
 }
 
-/// Letters and certificates: built elsewhere; the console links what exists.
+/// Letters and certificates (`documents::ArchiveDocuments`): the ticket page links
+/// what exists, and the console serves each.
 #[async_trait]
 pub trait TicketDocuments: Send + Sync {
     async fn documents(&self, ticket_id: &str) -> Vec<TicketDocument>;
-}
-
-/// No documents yet.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct NoDocuments;
-
-#[async_trait]
-impl TicketDocuments for NoDocuments {
-    async fn documents(&self, _ticket_id: &str) -> Vec<TicketDocument> {
-        Vec::new()
-    }
+    /// The certificate of erasure as an HTML page; `None` without a record.
+    async fn certificate(
+        &self,
+        ticket_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<String>, BackendError>;
+    /// A letter of the latest record, as HTML; `None` if it has no such letter.
+    async fn letter(
+        &self,
+        ticket_id: &str,
+        kind: &str,
+        language: &str,
+    ) -> Result<Option<String>, BackendError>;
 }
 
 /// Four-eyes approvals: the first approval of a review, held until a second person

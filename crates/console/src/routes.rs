@@ -39,6 +39,8 @@ pub fn router(console: Arc<Console>) -> Router {
         .route("/open", get(open_items))
         .route("/tickets/{ticket}", get(ticket))
         .route("/tickets/{ticket}/close", post(close))
+        .route("/tickets/{ticket}/certificate", get(certificate))
+        .route("/tickets/{ticket}/letters/{kind}/{lang}", get(letter))
         .route("/tickets/{ticket}/records/{file}", get(record_file))
         .route("/api/reviews", get(api_reviews))
         .route("/auth/login", get(login))
@@ -585,6 +587,54 @@ async fn open_items(State(c): State<Shared>, headers: HeaderMap) -> Response {
         });
     }
     html(StatusCode::OK, pages::open_items_page(&viewer, &items))
+}
+
+/// The certificate of erasure, built from the archive now (crate `archive`).
+async fn certificate(
+    State(c): State<Shared>,
+    Path(ticket): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let (viewer, ticket) = match ticket_reader(&c, &headers, &ticket).await {
+        Ok(vt) => vt,
+        Err(r) => return r,
+    };
+    document(
+        &viewer,
+        c.documents.certificate(&ticket, c.clock.now()).await,
+        "No record of this ticket yet: nothing to certify.",
+    )
+}
+
+/// A letter to the data subject, rendered again from the record and checked against
+/// the digest it holds.
+async fn letter(
+    State(c): State<Shared>,
+    Path((ticket, kind, lang)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let (viewer, ticket) = match ticket_reader(&c, &headers, &ticket).await {
+        Ok(vt) => vt,
+        Err(r) => return r,
+    };
+    document(
+        &viewer,
+        c.documents.letter(&ticket, &kind, &lang).await,
+        "The ticket's latest record has no such letter.",
+    )
+}
+
+/// A self-contained HTML document (a certificate, a letter) under the pages' headers.
+fn document(
+    viewer: &Viewer,
+    found: Result<Option<String>, crate::ports::BackendError>,
+    missing: &str,
+) -> Response {
+    match found {
+        Ok(Some(page)) => html(StatusCode::OK, maud::PreEscaped(page)),
+        Ok(None) => problem(Some(viewer), StatusCode::NOT_FOUND, "Not found", missing),
+        Err(e) => unavailable(viewer, e),
+    }
 }
 
 #[derive(Debug, Deserialize)]
