@@ -746,6 +746,7 @@ async fn run_locate_and_poll(
             subject: phone_subject(),
             retry_count: 0,
             fresh: false,
+            expired: None,
         },
     )
     .await
@@ -931,6 +932,7 @@ async fn run_review(stack: &Stack, user: &str, ticket_id: &str) -> Result<String
             subject: serde_json::from_value(state["subject"].clone()).expect("subject"),
             retry_count: 0,
             fresh: false,
+            expired: None,
         },
     )
     .await

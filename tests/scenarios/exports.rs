@@ -50,6 +50,21 @@ async fn an_expired_export_is_made_once_more_and_the_erasure_goes_on() {
     );
     assert!(run.states().contains(&"ExportAgain".to_owned()));
     assert_eq!(record["counts"]["conversationsErased"], 3);
+    // The service level is measured on the ticket's first Genesys call: the first
+    // export's, not the fresh one's a week later.
+    let first_export = (record["genesys"]["requests"].as_array().unwrap().iter())
+        .filter(|r| r["requestType"] == "GDPR_EXPORT")
+        .filter_map(|r| r["submittedAt"].as_str())
+        .min()
+        .expect("exports in the record")
+        .to_owned();
+    let first_call = record["clock"]["serviceLevel"]["genesysFirstCallAt"]
+        .as_str()
+        .expect("a first call");
+    assert!(
+        first_call <= first_export.as_str(),
+        "{first_call} after the first export {first_export}"
+    );
 }
 
 #[tokio::test]

@@ -161,6 +161,7 @@ pub async fn handle(deps: &Deps, input: Input) -> Result<Output, StepError> {
         fresh: false,
         poll,
         parts,
+        expired: Vec::new(),
         hold_register_at_erase: register_at_erase,
     })
 }

@@ -49,6 +49,10 @@ pub struct Input {
     /// own names (`.../export-again/...`), never reusing an expired one.
     #[serde(default)]
     pub fresh: bool,
+    /// With `fresh`: the export section whose downloads expired (`$.export`), carried
+    /// into this one's `expired` for the record.
+    #[serde(default)]
+    pub expired: Option<RequestSection>,
 }
 
 pub type Output = RequestSection;
@@ -159,13 +163,17 @@ pub async fn handle(deps: &Deps, input: Input) -> Result<Output, StepError> {
     let now = deps.clock.now();
     let first = parts.first().cloned().expect("one identifier at least");
     let poll = crate::poll::overall(None, &parts, now);
+    let earlier = input.expired.as_ref().filter(|_| input.fresh);
     Ok(RequestSection {
         request_id: first.request_id,
         request_type: GdprRequestType::GdprExport,
         name: first.name,
         submitted_at: first.submitted_at,
         reused: parts.iter().all(|p| p.reused),
-        first_call_at: (parts.iter().map(|p| p.submitted_at)).fold(started, DateTime::min),
+        // The ticket's first Genesys call stays the first Locate's after an expiry.
+        first_call_at: (parts.iter().map(|p| p.submitted_at))
+            .chain(earlier.map(|e| e.first_call_at))
+            .fold(started, DateTime::min),
         searches,
         found,
         subject_matches: None,
@@ -177,6 +185,9 @@ pub async fn handle(deps: &Deps, input: Input) -> Result<Output, StepError> {
         } else {
             Vec::new()
         },
+        expired: earlier
+            .map(|e| e.expired.iter().cloned().chain(e.requests()).collect())
+            .unwrap_or_default(),
         hold_register_at_erase: None,
     })
 }

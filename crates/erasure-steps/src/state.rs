@@ -217,6 +217,10 @@ pub struct RequestSection {
     /// started before requests went per identifier (one request, above).
     #[serde(default)]
     pub parts: Vec<RequestPart>,
+    /// Locate (`fresh`): the earlier exports whose downloads expired, kept so the record
+    /// lists every request the ticket made.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub expired: Vec<RequestPart>,
     /// Erase: the legal-hold register's version read right before the first
     /// GDPR_DELETE was sent (`None` when nothing was sent, or none was read).
     #[serde(default, skip_serializing_if = "Option::is_none")]

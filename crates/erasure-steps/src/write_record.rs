@@ -584,7 +584,8 @@ fn request_records(
             .find(|i| i.kind == names.kind && i.index == names.index)
             .map(|i| i.identifier_ref.clone())
     };
-    (r.requests().into_iter())
+    // Expired exports first: every request the ticket made, in the order it made them.
+    (r.expired.iter().cloned().chain(r.requests()))
         .map(|p| GenesysRequestRecord {
             request_type: r.request_type,
             request_id: p.request_id,

@@ -96,6 +96,7 @@ async fn locate_reuses_the_tickets_export_and_erase_the_tickets_delete_by_name()
         subject: liam(),
         retry_count: 0,
         fresh: false,
+        expired: None,
     };
     let first = locate::handle(&w.deps, input()).await.unwrap();
     assert!(!first.reused);
@@ -212,6 +213,7 @@ async fn locate_exports_each_identifier_alone_reuses_them_all_and_a_legacy_expor
         subject: subject.clone(),
         retry_count: 0,
         fresh,
+        expired: None,
     };
     let first = locate::handle(&w.deps, input("DSAR-40", false))
         .await
@@ -619,6 +621,7 @@ async fn an_export_that_ended_in_error_is_not_reused() {
         subject: liam(),
         retry_count: 0,
         fresh: false,
+        expired: None,
     };
     let first = locate::handle(&w.deps, input()).await.unwrap();
     w.clock.advance(Duration::from_secs(3600));
@@ -652,6 +655,7 @@ async fn polling_gives_up_at_the_deadline_aware_limit() {
             subject: liam(),
             retry_count: 0,
             fresh: false,
+            expired: None,
         },
     )
     .await
