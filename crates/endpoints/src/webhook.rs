@@ -26,7 +26,7 @@
 
 use chrono::Duration;
 use clock::SharedClock;
-use erasure_core::error::TicketError;
+use erasure_core::ticket::TicketError;
 use erasure_core::ticket::{IntakeConfig, validate};
 use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};

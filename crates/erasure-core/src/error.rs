@@ -32,42 +32,14 @@ impl std::fmt::Display for FieldError {
     }
 }
 
-fn summarise(errors: &[FieldError]) -> String {
+/// The first five problems, and how many more (no value: a value could be personal data).
+pub(crate) fn summarise(errors: &[FieldError]) -> String {
     let shown: Vec<String> = errors.iter().take(5).map(ToString::to_string).collect();
     let more = errors.len().saturating_sub(5);
     if more > 0 {
         format!("{}; and {more} more", shown.join("; "))
     } else {
         shown.join("; ")
-    }
-}
-
-/// The execution input is not an acceptable erasure ticket. Ends in a REJECTED record.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum TicketError {
-    #[error("invalid ticket: {}", summarise(.errors))]
-    InvalidTicket {
-        /// Every problem found, not just the first.
-        errors: Vec<FieldError>,
-        /// What could still be read, for the REJECTED record.
-        salvage: Box<crate::ticket::TicketSalvage>,
-    },
-}
-
-impl TicketError {
-    pub fn name(&self) -> &'static str {
-        match self {
-            TicketError::InvalidTicket { .. } => "InvalidTicket",
-        }
-    }
-    /// Bad input stays bad: never retried.
-    pub fn is_retryable(&self) -> bool {
-        false
-    }
-    pub fn errors(&self) -> &[FieldError] {
-        match self {
-            TicketError::InvalidTicket { errors, .. } => errors,
-        }
     }
 }
 
@@ -208,14 +180,6 @@ mod tests {
         };
         let names = [
             (
-                TicketError::InvalidTicket {
-                    errors: vec![],
-                    salvage: Box::default(),
-                }
-                .name(),
-                false,
-            ),
-            (
                 IdentifierError::InvalidIdentifier {
                     code: "x",
                     message: String::new(),
@@ -240,32 +204,6 @@ mod tests {
         sorted.sort();
         sorted.dedup();
         assert_eq!(sorted.len(), ERROR_NAMES.len());
-        assert!(
-            !TicketError::InvalidTicket {
-                errors: vec![],
-                salvage: Box::default()
-            }
-            .is_retryable()
-        );
         assert!(!mismatch.is_retryable());
-    }
-
-    #[test]
-    fn error_display_summarises_without_values() {
-        let e = TicketError::InvalidTicket {
-            errors: (0..7)
-                .map(|i| {
-                    FieldError::new(
-                        format!("subject.emails[{i}]"),
-                        "invalid-email",
-                        "is not a valid e-mail address",
-                    )
-                })
-                .collect(),
-            salvage: Box::default(),
-        };
-        let shown = e.to_string();
-        assert!(shown.starts_with("invalid ticket: subject.emails[0]"));
-        assert!(shown.ends_with("and 2 more"));
     }
 }

@@ -7,11 +7,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::deadline::Deadline;
-use crate::error::{FieldError, TicketError};
+use crate::error::FieldError;
 use crate::identifiers::TicketId;
 use crate::pseudonym::{Pseudonym, Pseudonymiser};
 use crate::record::RecordFacts;
 use crate::review::{SubjectIdentifier, subject_identifiers};
+use crate::ticket::TicketError;
 use crate::ticket::{IntakeConfig, TicketSalvage, ValidTicket, validate};
 
 /// An accepted ticket, ready for the Locate step.

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::deadline::{self, Deadline, DeadlineConfig, ExtensionNotice};
-use crate::error::{FieldError, TicketError};
+use crate::error::{FieldError, summarise};
 use crate::identifiers::{
     Email, ExternalContactId, GenesysUserId, PersonName, PhoneE164, PhoneRegion, TicketId,
     check_text,
@@ -242,6 +242,36 @@ impl ValidTicket {
                 },
             },
         })
+    }
+}
+
+/// The execution input is not an acceptable erasure ticket (its own error, beside the
+/// ticket: `error` holds only what every input shares). Ends in a REJECTED record.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum TicketError {
+    #[error("invalid ticket: {}", summarise(.errors))]
+    InvalidTicket {
+        /// Every problem found, not just the first.
+        errors: Vec<FieldError>,
+        /// What could still be read, for the REJECTED record.
+        salvage: Box<TicketSalvage>,
+    },
+}
+
+impl TicketError {
+    pub fn name(&self) -> &'static str {
+        match self {
+            TicketError::InvalidTicket { .. } => "InvalidTicket",
+        }
+    }
+    /// Bad input stays bad: never retried.
+    pub fn is_retryable(&self) -> bool {
+        false
+    }
+    pub fn errors(&self) -> &[FieldError] {
+        match self {
+            TicketError::InvalidTicket { errors, .. } => errors,
+        }
     }
 }
 
@@ -1096,5 +1126,39 @@ impl Walker<'_> {
             erase_recordings: erase_recordings?,
             export_review: export_review?,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_ticket_error_is_named_for_step_functions_and_never_retried() {
+        let e = TicketError::InvalidTicket {
+            errors: vec![],
+            salvage: Box::default(),
+        };
+        assert!(crate::error::ERROR_NAMES.contains(&e.name()));
+        assert!(!e.is_retryable());
+    }
+
+    #[test]
+    fn error_display_summarises_without_values() {
+        let e = TicketError::InvalidTicket {
+            errors: (0..7)
+                .map(|i| {
+                    FieldError::new(
+                        format!("subject.emails[{i}]"),
+                        "invalid-email",
+                        "is not a valid e-mail address",
+                    )
+                })
+                .collect(),
+            salvage: Box::default(),
+        };
+        let shown = e.to_string();
+        assert!(shown.starts_with("invalid ticket: subject.emails[0]"));
+        assert!(shown.ends_with("and 2 more"));
     }
 }

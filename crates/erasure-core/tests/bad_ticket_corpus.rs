@@ -11,10 +11,10 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 use erasure_core::deadline::{ClockBasis, DeadlineConfig};
-use erasure_core::error::TicketError;
 use erasure_core::intake::intake;
 use erasure_core::pseudonym::{PseudonymKey, Pseudonymiser};
 use erasure_core::record::{RecordContext, build_record};
+use erasure_core::ticket::TicketError;
 use erasure_core::ticket::{IntakeConfig, ValidTicket, parse_ticket, validate};
 use serde::Deserialize;
 use serde_json::Value;

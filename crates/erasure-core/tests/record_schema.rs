@@ -4,7 +4,6 @@
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use erasure_core::deadline::DeadlineConfig;
-use erasure_core::error::TicketError;
 use erasure_core::hold::{LocatedConversation, check_holds, parse_register_value};
 use erasure_core::identifiers::ConversationId;
 use erasure_core::pseudonym::{PseudonymKey, Pseudonymiser};
@@ -12,6 +11,7 @@ use erasure_core::record::*;
 use erasure_core::review::{
     AgentStatus, FoundConversation, ReviewFacts, decide, subject_identifiers,
 };
+use erasure_core::ticket::TicketError;
 use erasure_core::ticket::{IntakeConfig, ValidTicket, validate};
 use serde_json::{Value, json};
 

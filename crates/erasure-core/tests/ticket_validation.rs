@@ -671,7 +671,7 @@ fn bytes_input_bounds_size_and_reports_json_errors_by_position() {
 fn a_rejected_ticket_keeps_what_can_be_recorded() {
     let doc = with(base(), "ticket.signOff", None);
     let err = validate(&doc, &IntakeConfig::default(), now()).unwrap_err();
-    let erasure_core::error::TicketError::InvalidTicket { salvage, .. } = err;
+    let erasure_core::ticket::TicketError::InvalidTicket { salvage, .. } = err;
     assert_eq!(salvage.ticket_id.unwrap().as_str(), "DSAR-2026-0042");
     assert!(salvage.received_at.is_some());
     assert_eq!(salvage.subject.emails.len(), 1);

@@ -202,7 +202,7 @@ fn refused_unread(deps: &Deps, errors: Vec<FieldError>, now: DateTime<Utc>) -> B
 /// Text that does not read as one unambiguous JSON document: parse_ticket's errors.
 fn unreadable(
     deps: &Deps,
-    parsed: Result<erasure_core::ticket::ValidTicket, erasure_core::error::TicketError>,
+    parsed: Result<erasure_core::ticket::ValidTicket, erasure_core::ticket::TicketError>,
     now: DateTime<Utc>,
 ) -> Box<Refused> {
     let errors = match parsed {

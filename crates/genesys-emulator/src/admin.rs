@@ -11,10 +11,10 @@ use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
+use crate::app::App;
 use crate::error::ApiError;
 use crate::faults::Fault;
 use crate::query::{json_object, typed};
-use crate::server::App;
 use crate::views;
 use crate::world::World;
 

@@ -12,10 +12,10 @@ use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
+use crate::app::App;
 use crate::dataset::{Conversation, Participant};
 use crate::error::ApiError;
 use crate::query::{json_object, typed};
-use crate::server::App;
 use crate::views;
 
 pub fn routes() -> Router<App> {

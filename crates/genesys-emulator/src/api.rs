@@ -9,11 +9,11 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
+use crate::app::{App, ClientId, PartialError, basic_credentials};
 use crate::dataset::{Conversation, FileState, UserState};
 use crate::error::ApiError;
 use crate::phone::{normalise_email, normalise_name, normalise_phone};
 use crate::query::{Query, date_field, json_object, typed};
-use crate::server::{App, ClientId, PartialError, basic_credentials};
 use crate::views;
 use crate::world::{GdprSubject, ReplacementTerm, RequestType, Submission, World};
 

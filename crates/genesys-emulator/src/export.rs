@@ -15,10 +15,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use zip::write::SimpleFileOptions;
 
+use crate::app::App;
 use crate::dataset::{Conversation, FileState, MediaType};
 use crate::error::ApiError;
 use crate::query::Query;
-use crate::server::App;
 use crate::views::ts;
 use crate::world::{GdprJob, World};
 

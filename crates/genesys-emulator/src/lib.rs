@@ -20,6 +20,7 @@
 mod admin;
 mod analytics;
 mod api;
+mod app;
 mod clockctl;
 pub mod dataset;
 mod error;

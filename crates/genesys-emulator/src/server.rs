@@ -3,7 +3,7 @@
 //! rate limit, faults, request log).
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
@@ -21,48 +21,12 @@ use tokio::sync::{Notify, watch};
 use tokio::task::{JoinHandle, JoinSet};
 use tower::ServiceExt;
 
+use crate::app::{App, ClientId, MAX_BODY, PartialError, Shared, basic_credentials};
 use crate::clockctl::ControlledClock;
 use crate::dataset::{Dataset, OAuthClient};
 use crate::error::{ApiError, CORRELATION_ID, server_error};
 use crate::faults::FaultAction;
 use crate::world::{AuthFailure, Config, LoggedRequest, RateInfo, World};
-
-/// Largest request body read.
-pub(crate) const MAX_BODY: usize = 2 * 1024 * 1024;
-
-/// State shared by every request.
-pub(crate) struct Shared {
-    pub world: Mutex<World>,
-    pub clock: SharedClock,
-    /// Present when the emulator owns its clock (then the admin API may steer it).
-    pub owned_clock: Option<Arc<ControlledClock>>,
-}
-
-pub(crate) type App = Arc<Shared>;
-
-impl Shared {
-    pub fn now(&self) -> DateTime<Utc> {
-        self.clock.now()
-    }
-
-    /// The world, brought up to the clock's now.
-    pub fn world(&self) -> (MutexGuard<'_, World>, DateTime<Utc>) {
-        let now = self.now();
-        // A poisoned lock means a handler panicked mid-update; the state is plain data
-        // and the emulator is a test tool, so keep serving.
-        let mut w = self.world.lock().unwrap_or_else(|p| p.into_inner());
-        w.advance(now);
-        (w, now)
-    }
-}
-
-/// The OAuth client that made the request (set by the gateway).
-#[derive(Debug, Clone)]
-pub(crate) struct ClientId(pub String);
-
-/// An injected `gdprPartialError` for this request.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct PartialError(pub f64);
 
 /// Closes the request's connection without an answer when notified.
 #[derive(Debug, Clone, Default)]
@@ -638,22 +602,6 @@ fn set_header(headers: &mut HeaderMap, name: &'static str, value: &str) {
     if let Ok(v) = HeaderValue::from_str(value) {
         headers.insert(name, v);
     }
-}
-
-/// The client id of a Basic `Authorization` header, unchecked.
-pub(crate) fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
-    use base64::Engine;
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, encoded) = value.trim().split_once(' ')?;
-    if !scheme.eq_ignore_ascii_case("basic") {
-        return None;
-    }
-    let decoded = base64::engine::general_purpose::STANDARD
-        .decode(encoded.trim())
-        .ok()?;
-    let text = String::from_utf8(decoded).ok()?;
-    let (id, secret) = text.split_once(':')?;
-    Some((id.to_string(), secret.to_string()))
 }
 
 fn basic_client_id(headers: &HeaderMap) -> Option<String> {

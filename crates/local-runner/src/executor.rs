@@ -67,11 +67,35 @@ pub(crate) struct Exec {
     deadline: Option<DateTime<Utc>>,
 }
 
-/// How a state hands over: its output and the next state (`None` ends the scope).
-type Step = (Value, Option<String>);
+/// How a state hands over.
+struct Step {
+    output: Value,
+    /// The next state; `None` ends the scope.
+    next: Option<String>,
+}
 
-/// An error from a Task/Parallel/Map attempt, and whether a branch raised it.
-type AttemptError = (StateError, bool);
+impl Step {
+    fn to(output: Value, next: Option<String>) -> Self {
+        Self { output, next }
+    }
+}
+
+/// An error from a Task/Parallel/Map attempt.
+struct AttemptError {
+    error: StateError,
+    /// A branch (of a Parallel or Map) raised it, not the state itself.
+    from_branch: bool,
+}
+
+impl AttemptError {
+    /// Raised by the state itself.
+    fn own(error: StateError) -> Self {
+        Self {
+            error,
+            from_branch: false,
+        }
+    }
+}
 
 pub(crate) fn timestamp(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
@@ -322,9 +346,9 @@ impl Exec {
                 let outcome = self
                     .run_state(state, input, entered_at, prev)
                     .await
-                    .and_then(|step| check_size(&step.0, "state's output").map(|()| step));
+                    .and_then(|step| check_size(&step.output, "state's output").map(|()| step));
                 match outcome {
-                    Ok((output, next)) => {
+                    Ok(Step { output, next }) => {
                         self.event(
                             prev,
                             &format!("{ty}StateExited"),
@@ -386,7 +410,7 @@ impl Exec {
                     (None, None) => effective,
                 };
                 let placed = io::place(result_path, &raw, result)?;
-                Ok((
+                Ok(Step::to(
                     io::select(&state.output_path, &placed)?,
                     next_of(transition),
                 ))
@@ -404,7 +428,7 @@ impl Exec {
                     }
                 }
                 self.clock().sleep(duration).await;
-                Ok((
+                Ok(Step::to(
                     io::select(&state.output_path, &effective)?,
                     next_of(transition),
                 ))
@@ -428,11 +452,14 @@ impl Exec {
                         ),
                     )
                 })?;
-                Ok((io::select(&state.output_path, &effective)?, Some(next)))
+                Ok(Step::to(
+                    io::select(&state.output_path, &effective)?,
+                    Some(next),
+                ))
             }
             Kind::Succeed => {
                 let effective = io::select(&state.input_path, &raw)?;
-                Ok((io::select(&state.output_path, &effective)?, None))
+                Ok(Step::to(io::select(&state.output_path, &effective)?, None))
             }
             Kind::Fail { error, cause } => {
                 let ctx = self.context(&state.name, entered_at, 0, None, None);
@@ -536,7 +563,7 @@ impl Exec {
                 Kind::Task { .. } => self
                     .task_attempt(state, work, &effective, attempt, entered_at, prev)
                     .await
-                    .map_err(|e| (e, false)),
+                    .map_err(AttemptError::own),
                 Kind::Parallel { branches, .. } => {
                     self.parallel_attempt(
                         state, work, branches, &effective, attempt, entered_at, prev,
@@ -547,16 +574,15 @@ impl Exec {
                     self.map_attempt(state, work, &effective, attempt, entered_at, prev)
                         .await
                 }
-                _ => Err((
-                    StateError::runtime("not a Task, Parallel or Map state"),
-                    false,
-                )),
+                _ => Err(AttemptError::own(StateError::runtime(
+                    "not a Task, Parallel or Map state",
+                ))),
             };
-            let (error, from_branch) = match attempt_result.and_then(|result| {
+            let AttemptError { error, from_branch } = match attempt_result.and_then(|result| {
                 self.finish(state, work, &raw, result, entered_at, attempt)
-                    .map_err(|e| (e, false))
+                    .map_err(AttemptError::own)
             }) {
-                Ok(output) => return Ok((output, next_of(&work.transition))),
+                Ok(output) => return Ok(Step::to(output, next_of(&work.transition))),
                 Err(e) => e,
             };
             if error.is_runtime() || self.timed_out() {
@@ -588,7 +614,7 @@ impl Exec {
                 .find(|c| retry::matches(&c.errors, &error, from_branch))
             {
                 let output = io::place(&catcher.result_path, &raw, error.to_output())?;
-                return Ok((output, Some(catcher.next.clone())));
+                return Ok(Step::to(output, Some(catcher.next.clone())));
             }
             return Err(error);
         }
@@ -925,7 +951,7 @@ impl Exec {
         let input = match &work.parameters {
             Some(t) => {
                 let ctx = self.context(&state.name, entered_at, attempt, None, None);
-                self.render(t, effective, &ctx).map_err(|e| (e, false))?
+                self.render(t, effective, &ctx).map_err(AttemptError::own)?
             }
             None => effective.clone(),
         };
@@ -971,7 +997,10 @@ impl Exec {
                         ..Default::default()
                     },
                 );
-                Err((e, true))
+                Err(AttemptError {
+                    error: e,
+                    from_branch: true,
+                })
             }
         }
     }
@@ -992,25 +1021,22 @@ impl Exec {
             ..
         } = &state.kind
         else {
-            return Err((StateError::runtime("not a Map state"), false));
+            return Err(AttemptError::own(StateError::runtime("not a Map state")));
         };
         let ctx = self.context(&state.name, entered_at, attempt, None, None);
         let items = match items_path {
-            Some(p) => select_path(p, effective, &ctx).map_err(|e| (e, false))?,
+            Some(p) => select_path(p, effective, &ctx).map_err(AttemptError::own)?,
             None => effective.clone(),
         };
         let Value::Array(items) = items else {
-            return Err((
-                StateError::runtime(format!(
-                    "Items of Map state '{}' must be an array, got {items}",
-                    state.name
-                )),
-                false,
-            ));
+            return Err(AttemptError::own(StateError::runtime(format!(
+                "Items of Map state '{}' must be an array, got {items}",
+                state.name
+            ))));
         };
         let limit = self
             .seconds(max_concurrency, effective, &ctx, "MaxConcurrencyPath", 0)
-            .map_err(|e| (e, false))?;
+            .map_err(AttemptError::own)?;
         let limit = if limit == 0 {
             items.len().max(1)
         } else {
@@ -1104,7 +1130,10 @@ impl Exec {
                     },
                 );
                 let runtime = e.is_runtime();
-                Err((e, !runtime))
+                Err(AttemptError {
+                    error: e,
+                    from_branch: !runtime,
+                })
             }
         }
     }
