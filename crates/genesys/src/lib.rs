@@ -36,7 +36,6 @@
 #![warn(missing_docs)]
 
 mod api;
-mod auth;
 mod client;
 mod config;
 mod error;
@@ -44,7 +43,6 @@ pub mod export_archive;
 pub mod models;
 mod pii;
 mod region;
-mod transport;
 
 pub use api::{DELETION_PROTECTION_BATCH, NamedLookup, download_id};
 pub use client::{GenesysClient, RateLimitSnapshot};

@@ -8,11 +8,11 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
 
+use crate::client::transport::Call;
 use crate::models::{
     AnalyticsConversation, AnalyticsConversationQueryResponse, ConversationQuery, Interval,
     MAX_DETAILS_QUERY_INTERVAL, MIN_DETAILS_QUERY_INTERVAL, PagingSpec,
 };
-use crate::transport::Call;
 
 impl GenesysClient {
     /// `POST /api/v2/analytics/conversations/details/query`: one page, as the query's

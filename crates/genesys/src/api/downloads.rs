@@ -15,10 +15,10 @@ use reqwest::{Method, StatusCode};
 use serde::Deserialize;
 use url::Url;
 
+use crate::client::transport::Call;
 use crate::client::{GenesysClient, check_id};
 use crate::error::{ErrorDetail, GenesysError, TransportFailure};
 use crate::export_archive::{ArchiveLimits, ArchiveProblem, ExportCatalog};
-use crate::transport::Call;
 
 /// Path template of the signed URL in errors and logs (its query is a credential).
 const SIGNED_PATH: &str = "{signedUrl}";

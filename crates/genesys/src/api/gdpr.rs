@@ -6,13 +6,13 @@ use reqwest::Method;
 use serde::de::DeserializeOwned;
 use url::Url;
 
+use crate::client::transport::{Auth, Call, Reply};
 use crate::client::{GenesysClient, check_id};
 use crate::error::GenesysError;
 use crate::models::{
     GdprRequest, GdprRequestEntityListing, GdprRequestType, GdprSubject, GdprSubjectEntityListing,
     NewGdprRequest, SearchType,
 };
-use crate::transport::{Auth, Call, Reply};
 
 /// What [`GenesysClient::find_recent_gdpr_request_by_name`] established.
 #[derive(Debug)]

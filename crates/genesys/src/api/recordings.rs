@@ -3,13 +3,13 @@
 use chrono::{DateTime, Utc};
 use reqwest::Method;
 
+use crate::client::transport::Call;
 use crate::client::{GenesysClient, check_id};
 use crate::error::GenesysError;
 use crate::models::{
     AddressableEntityRef, ConversationDeletionProtectionQuery, ManageDeleteProtectionResult,
     Recording, RecordingMetadata,
 };
-use crate::transport::Call;
 
 /// Most conversation ids one deletion-protection call takes.
 pub const DELETION_PROTECTION_BATCH: usize = 100;

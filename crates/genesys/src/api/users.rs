@@ -2,10 +2,10 @@
 
 use reqwest::Method;
 
+use crate::client::transport::Call;
 use crate::client::{GenesysClient, check_id};
 use crate::error::GenesysError;
 use crate::models::{UpdateUser, User, UserLookupState, UserState};
-use crate::transport::Call;
 
 impl GenesysClient {
     /// `GET /api/v2/users/{userId}?state=active|deleted` (`deleted` reads a

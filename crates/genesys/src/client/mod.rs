@@ -1,5 +1,9 @@
 //! The client handle: construction, shared state, URL building.
 
+// The token and the request path extend `GenesysClient` from their own files.
+mod auth;
+pub(crate) mod transport;
+
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
@@ -7,10 +11,10 @@ use chrono::{DateTime, Utc};
 use clock::SharedClock;
 use url::Url;
 
-use crate::auth::TokenCache;
 use crate::config::{ClientConfig, Credentials, RetryPolicy};
 use crate::error::GenesysError;
 use crate::region::check_base_url;
+use auth::TokenCache;
 
 /// The last `inin-ratelimit-*` headers seen, for pacing.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -20,7 +20,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use url::Url;
 
-use crate::client::{GenesysClient, RateLimitSnapshot};
+use super::{GenesysClient, RateLimitSnapshot};
 use crate::error::{ErrorDetail, GenesysError, TransportFailure};
 
 /// How a call authenticates.

@@ -11,10 +11,10 @@ use chrono::{DateTime, TimeDelta, Utc};
 use reqwest::Method;
 use serde::Deserialize;
 
+use super::GenesysClient;
+use super::transport::{Auth, Body, Call};
 use crate::Secret;
-use crate::client::GenesysClient;
 use crate::error::GenesysError;
-use crate::transport::{Auth, Body, Call};
 
 /// Renew this long before `expires_in` runs out (as the Go SDK)...
 const RENEW_BEFORE: Duration = Duration::from_secs(60);
