@@ -76,7 +76,7 @@ pub type Output = ReviewSection;
 
 /// What is known of one conversation before the decision.
 #[derive(Default)]
-struct Seen {
+struct ConversationSeen {
     start: Option<DateTime<Utc>>,
     end: Option<DateTime<Utc>>,
     found_by: BTreeSet<Pseudonym>,
@@ -98,7 +98,7 @@ pub async fn handle(deps: &Deps, input: Input) -> Result<Output, StepError> {
     //    located before): ZIP archives behind the downloads API (live orgs), or JSON
     //    documents (the emulator's legacy format). What an identifier's own export
     //    lists, that identifier reached.
-    let mut seen: BTreeMap<ConversationId, Seen> = BTreeMap::new();
+    let mut seen: BTreeMap<ConversationId, ConversationSeen> = BTreeMap::new();
     for part in input.export.requests() {
         let request = client.get_gdpr_request(&part.request_id).await?;
         let reached_by = part.names.and_then(|n| {
@@ -386,7 +386,7 @@ fn entity_id(raw: &str) -> Result<EntityId, StepError> {
 fn read_catalog(
     catalog: &genesys::ExportCatalog,
     reached_by: Option<&Pseudonym>,
-    seen: &mut BTreeMap<ConversationId, Seen>,
+    seen: &mut BTreeMap<ConversationId, ConversationSeen>,
 ) -> Result<(), StepError> {
     for raw in &catalog.conversation_ids {
         let entry = seen.entry(conversation_id(raw)?).or_default();
@@ -450,7 +450,7 @@ fn read_export(
     doc: &Value,
     ids: &[SubjectIdentifier],
     reached_by: Option<&Pseudonym>,
-    seen: &mut BTreeMap<ConversationId, Seen>,
+    seen: &mut BTreeMap<ConversationId, ConversationSeen>,
 ) -> Result<(), StepError> {
     let Some(list) = doc.as_object().map(|o| o.get("conversations")) else {
         return Err(StepError::ExportResultsInvalid(

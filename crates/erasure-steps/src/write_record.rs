@@ -509,7 +509,7 @@ fn to_record(
 
 /// What AfterErasure's branches reported.
 #[derive(Default)]
-struct After {
+struct AfterErasureResults {
     purge: Option<purge_recordings::Output>,
     offboard: Option<offboard_agent::Output>,
     verify: Option<verify_erasure::Output>,
@@ -520,8 +520,8 @@ struct After {
 
 /// `$.after` is the Parallel's array of branch results, or (after a Genesys ERROR) the
 /// one VerifyErasure result.
-fn read_after(v: Option<&Value>) -> After {
-    let mut after = After::default();
+fn read_after(v: Option<&Value>) -> AfterErasureResults {
+    let mut after = AfterErasureResults::default();
     let items: Vec<&Value> = match v {
         Some(Value::Array(a)) => a.iter().collect(),
         Some(o @ Value::Object(_)) => vec![o],
@@ -890,7 +890,7 @@ fn approval(a: &ApprovalInput, decision: ApprovalDecision) -> Approval {
 
 fn agent_record(
     review: Option<&ReviewSection>,
-    after: &After,
+    after: &AfterErasureResults,
     ending: &Ending,
     at: DateTime<Utc>,
 ) -> Option<AgentRecord> {
