@@ -70,21 +70,7 @@ async fn a_first_approval_is_held_once_in_s3_and_every_instance_reads_it() {
 async fn the_waiting_review_is_found_and_answered_through_step_functions() {
     let moto = MotoServer::start_with_step_functions();
     let notify = moto.stub_lambda("notify-review");
-    let definition = json!({
-        "StartAt": "AwaitDecision",
-        "States": {
-            "AwaitDecision": {
-                "Type": "Task",
-                "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
-                "Parameters": {
-                    "FunctionName": notify,
-                    "Payload": {"ticketId.$": "$.ticket.id", "taskToken.$": "$$.Task.Token"}
-                },
-                "ResultPath": "$.approval",
-                "End": true
-            }
-        }
-    });
+    let definition = testkit::moto::await_decision_definition(&notify);
     let sm = moto
         .create_state_machine("erasure", &definition.to_string())
         .await;
@@ -93,7 +79,7 @@ async fn the_waiting_review_is_found_and_answered_through_step_functions() {
         .start_execution()
         .state_machine_arn(&sm)
         .name("DSAR-2026-0042")
-        .input(json!({"ticket": {"id": "DSAR-2026-0042"}}).to_string())
+        .input(json!({"ticket": {"id": "DSAR-2026-0042"}, "review": {}}).to_string())
         .send()
         .await
         .expect("started")

@@ -38,28 +38,7 @@ impl Fixture {
     async fn new() -> Self {
         let moto = MotoServer::start_with_step_functions();
         let notify = moto.stub_lambda("notify-review");
-        let definition = json!({
-            "StartAt": "AwaitDecision",
-            "States": {
-                "AwaitDecision": {
-                    "Type": "Task",
-                    "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
-                    "Parameters": {
-                        "FunctionName": notify,
-                        "Payload": {
-                            "ticketId.$": "$.ticket.id",
-                            "executionId.$": "$$.Execution.Id",
-                            "taskToken.$": "$$.Task.Token",
-                            "review.$": "$.review"
-                        }
-                    },
-                    "ResultPath": "$.approval",
-                    "Catch": [{"ErrorEquals": ["ReviewRejected"], "ResultPath": "$.approvalRejection", "Next": "WriteRecord"}],
-                    "Next": "WriteRecord"
-                },
-                "WriteRecord": {"Type": "Pass", "End": true}
-            }
-        });
+        let definition = testkit::moto::await_decision_definition(&notify);
         let sm = moto
             .create_state_machine("erasure", &definition.to_string())
             .await;

@@ -413,6 +413,35 @@ impl Drop for MotoServer {
     }
 }
 
+/// A state machine that waits for the DPO as the real definition's `AwaitDecision`
+/// does (`lambda:invoke.waitForTaskToken` on `notify_function`, the task token in the
+/// payload, the answer at `$.approval`, `ReviewRejected` caught into
+/// `$.approvalRejection`), then ends. Its input needs `ticket.id` and `review`.
+pub fn await_decision_definition(notify_function: &str) -> serde_json::Value {
+    serde_json::json!({
+        "StartAt": "AwaitDecision",
+        "States": {
+            "AwaitDecision": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+                "Parameters": {
+                    "FunctionName": notify_function,
+                    "Payload": {
+                        "ticketId.$": "$.ticket.id",
+                        "executionId.$": "$$.Execution.Id",
+                        "taskToken.$": "$$.Task.Token",
+                        "review.$": "$.review"
+                    }
+                },
+                "ResultPath": "$.approval",
+                "Catch": [{"ErrorEquals": ["ReviewRejected"], "ResultPath": "$.approvalRejection", "Next": "WriteRecord"}],
+                "Next": "WriteRecord"
+            },
+            "WriteRecord": {"Type": "Pass", "End": true}
+        }
+    })
+}
+
 /// As [`MotoServer::task_token`], reading the history with `sfn` (a client with other
 /// credentials, when moto enforces IAM).
 ///
