@@ -37,38 +37,7 @@ static VALIDATOR: LazyLock<Result<jsonschema::Validator, String>> = LazyLock::ne
 /// violation as `<instance path>: <message>`, with instance values masked so that a
 /// message never repeats record content.
 pub fn schema_violations(value: &Value) -> Result<Vec<String>, ArchiveError> {
-    // The `schema` field names the record format's version; say plainly when a
-    // record is of a version this build does not know, rather than list every
-    // difference from v1.
-    match value.get("schema") {
-        Some(Value::String(s)) if s == SCHEMA_V1 => {}
-        Some(Value::String(s)) if s.starts_with("gdpr-erasure/compliance-record/") => {
-            return Ok(vec![format!(
-                "/schema: record format {s} is not known to this version of gdpr-erasure (it knows {SCHEMA_V1})"
-            )]);
-        }
-        _ if !value.is_object() => return Ok(vec!["/: a record is a JSON object".to_owned()]),
-        _ => {
-            return Ok(vec![format!(
-                "/schema: missing or not a compliance record format (expected \"{SCHEMA_V1}\")"
-            )]);
-        }
-    }
-    let validator = VALIDATOR
-        .as_ref()
-        .map_err(|e| ArchiveError::invalid(e.clone()))?;
-    Ok(validator
-        .iter_errors(value)
-        .map(|e| {
-            let path = e.instance_path().to_string();
-            let path = if path.is_empty() {
-                "/".to_owned()
-            } else {
-                path
-            };
-            format!("{path}: {}", e.masked())
-        })
-        .collect())
+    violations(&VALIDATOR, value, SCHEMA_V1, "compliance record")
 }
 
 /// The five outcomes of a ticket.
@@ -249,6 +218,8 @@ pub(crate) fn violations(
     format: &str,
     what: &str,
 ) -> Result<Vec<String>, ArchiveError> {
+    // The `schema` field names the format's version: say plainly when a document is
+    // of a version this build does not know, rather than list every difference.
     match value.get("schema") {
         Some(Value::String(s)) if s == format => {}
         Some(Value::String(s))
@@ -258,6 +229,7 @@ pub(crate) fn violations(
                 "/schema: {what} format {s} is not known to this version of gdpr-erasure (it knows {format})"
             )]);
         }
+        _ if !value.is_object() => return Ok(vec![format!("/: a {what} is a JSON object")]),
         _ => {
             return Ok(vec![format!(
                 "/schema: missing or not a {what} format (expected \"{format}\")"
