@@ -668,20 +668,9 @@ async fn run_intake(stack: &Stack, user: &str, ticket_id: &str) -> Result<bool, 
 /// Erase as the template configures it, acting as `user`: the ledger written before
 /// and after the GDPR_DELETE, the hold register read again right before it.
 async fn run_erase(stack: &Stack, user: &str, ticket_id: &str) -> Result<bool, String> {
-    let env = step_env(
-        stack,
-        user,
-        &[
-            ("GENESYS_REGION", stack.genesys.base_url().to_string()),
-            (
-                "GENESYS_SECRET_ARN",
-                stack.secrets["GenesysClientSecret"].clone(),
-            ),
-            ("HOLD_REGISTER_BUCKET", HOLD_BUCKET.to_owned()),
-            ("HOLD_REGISTER_KEY", HOLD_KEY.to_owned()),
-            ("LEDGER_BUCKET", LEDGER_BUCKET.to_owned()),
-        ],
-    );
+    let mut vars = hold_register_vars();
+    vars.push(("LEDGER_BUCKET", LEDGER_BUCKET.to_owned()));
+    let env = genesys_env(stack, user, &vars);
     let deps = hold_recheck::Deps::from_env(&env)
         .await
         .map_err(|e| e.to_string())?;
@@ -716,6 +705,14 @@ async fn run_erase(stack: &Stack, user: &str, ticket_id: &str) -> Result<bool, S
 }
 
 /// A Genesys step's environment as the template sets it (region, client secret).
+/// Where the template tells Erase, Review and PurgeRecordings the hold register is.
+fn hold_register_vars() -> Vec<(&'static str, String)> {
+    vec![
+        ("HOLD_REGISTER_BUCKET", HOLD_BUCKET.to_owned()),
+        ("HOLD_REGISTER_KEY", HOLD_KEY.to_owned()),
+    ]
+}
+
 fn genesys_env(stack: &Stack, user: &str, more: &[(&str, String)]) -> Env {
     let mut vars = vec![
         ("GENESYS_REGION", stack.genesys.base_url().to_string()),
@@ -958,14 +955,7 @@ async fn run_review(stack: &Stack, user: &str, ticket_id: &str) -> Result<String
             export = s;
         }
     }
-    let env = genesys_env(
-        stack,
-        user,
-        &[
-            ("HOLD_REGISTER_BUCKET", HOLD_BUCKET.to_owned()),
-            ("HOLD_REGISTER_KEY", HOLD_KEY.to_owned()),
-        ],
-    );
+    let env = genesys_env(stack, user, &hold_register_vars());
     let deps = review::Deps::from_env(&env)
         .await
         .map_err(|e| e.to_string())?;
@@ -998,14 +988,7 @@ async fn run_purge(stack: &Stack, user: &str, nth: usize) -> Result<usize, Strin
         .into_iter()
         .nth(nth)
         .expect("a recording");
-    let env = genesys_env(
-        stack,
-        user,
-        &[
-            ("HOLD_REGISTER_BUCKET", HOLD_BUCKET.to_owned()),
-            ("HOLD_REGISTER_KEY", HOLD_KEY.to_owned()),
-        ],
-    );
+    let env = genesys_env(stack, user, &hold_register_vars());
     let deps = hold_recheck::Deps::from_env(&env)
         .await
         .map_err(|e| e.to_string())?;
@@ -1237,10 +1220,11 @@ async fn run_console(stack: &Stack, user: &str, prefix: &str) -> Result<(), Stri
     (p.executions.answer(&to_reject, &rejection).await).map_err(|e| format!("reject: {e}"))?;
     // The open items: records and their escalations, one closed with an annotation.
     let document = escalated_record(stack, &format!("{prefix}-ESCALATED")).await;
-    archive::report::load_records(&p.archive, &archive::report::RecordFilter::default())
-        .await
-        .map_err(|e| format!("records: {e}"))?;
-    let open = archive::annotation::escalations(&p.archive, None)
+    let (records, _) =
+        archive::report::load_records(&p.archive, &archive::report::RecordFilter::default())
+            .await
+            .map_err(|e| format!("records: {e}"))?;
+    let open = archive::annotation::escalations(&p.archive, &records, None)
         .await
         .map_err(|e| format!("escalations: {e}"))?;
     if !open

@@ -134,26 +134,35 @@ pub struct Escalation {
     pub closed_by: Option<String>,
 }
 
-/// Every escalation of the ticket's (or every ticket's) records and verifications, in
-/// key order, each with the annotation that closed it. Documents that cannot be read
-/// as JSON are skipped (`audit verify` names them).
+/// Every escalation of `records` (as `report::load_records` loaded them, so a caller
+/// that has them reads them once) and of the ticket's (or every ticket's) verifications,
+/// each with the annotation that closed it. Verifications that cannot be read as JSON
+/// are skipped, as invalid records are by the loading (`audit verify` names both).
 pub async fn escalations<A: Archive + ?Sized>(
     archive: &A,
+    records: &[crate::report::LoadedRecord],
     ticket_id: Option<&str>,
 ) -> Result<Vec<Escalation>, ArchiveError> {
     let closing: Vec<(String, Annotation)> = read_annotations(archive, ticket_id).await?;
+    let mut documents: Vec<(String, String, Value)> = (records.iter())
+        .map(|r| {
+            let view = r.record.view();
+            let file = r.key.rsplit('/').next().unwrap_or_default();
+            (
+                view.ticket_id.clone(),
+                format!("{}/{}/{file}", key::RECORDS_DIR, view.ticket_id),
+                r.record.value().clone(),
+            )
+        })
+        .collect();
+    for entry in archive.list_verifications(ticket_id).await? {
+        if let Ok(doc) = json_of(&archive.read(&entry).await?.bytes) {
+            let document_key = crate::manifest::relative(&entry, key::VERIFICATIONS_DIR);
+            documents.push((entry.ticket_folder, document_key, doc));
+        }
+    }
     let mut out = Vec::new();
-    let documents = (archive.list(ticket_id).await?.into_iter())
-        .map(|e| (key::RECORDS_DIR, e))
-        .chain(
-            (archive.list_verifications(ticket_id).await?.into_iter())
-                .map(|e| (key::VERIFICATIONS_DIR, e)),
-        );
-    for (dir, entry) in documents {
-        let Ok(doc) = json_of(&archive.read(&entry).await?.bytes) else {
-            continue;
-        };
-        let document_key = format!("{dir}/{}/{}", entry.ticket_folder, entry.file_name);
+    for (ticket_id, document_key, doc) in documents {
         for e in doc["escalations"].as_array().into_iter().flatten() {
             let Some(reason) = e["reason"].as_str() else {
                 continue;
@@ -165,7 +174,7 @@ pub async fn escalations<A: Archive + ?Sized>(
                 })
                 .map(|(k, _)| k.clone());
             out.push(Escalation {
-                ticket_id: entry.ticket_folder.clone(),
+                ticket_id: ticket_id.clone(),
                 document_key: document_key.clone(),
                 reason: reason.to_owned(),
                 at: e["at"].as_str().unwrap_or_default().to_owned(),
@@ -224,7 +233,7 @@ pub async fn annotate<A: Archive + ?Sized>(
                 .into(),
         );
     }
-    let (dir, rest) = closing.document_key.split_once('/').unwrap_or_default();
+    let (dir, _) = closing.document_key.split_once('/').unwrap_or_default();
     let listed = match dir {
         key::RECORDS_DIR => archive.list(Some(closing.ticket_id)).await?,
         key::VERIFICATIONS_DIR => archive.list_verifications(Some(closing.ticket_id)).await?,
@@ -232,7 +241,7 @@ pub async fn annotate<A: Archive + ?Sized>(
     };
     let Some(entry) = listed
         .iter()
-        .find(|e| format!("{}/{}", e.ticket_folder, e.file_name) == rest)
+        .find(|e| crate::manifest::relative(e, dir) == closing.document_key)
     else {
         return refuse(format!(
             "{} is not a document of ticket {}",

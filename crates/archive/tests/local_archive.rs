@@ -58,6 +58,14 @@ fn make_read_only(path: &Path) {
     fs::set_permissions(path, perms).expect("chmod");
 }
 
+/// Every record of the archive, as the report loads them.
+async fn loaded(archive: &LocalArchive) -> Vec<archive::report::LoadedRecord> {
+    archive::report::load_records(archive, &archive::report::RecordFilter::default())
+        .await
+        .expect("records load")
+        .0
+}
+
 async fn verified(archive: &LocalArchive) -> VerifyReport {
     verify(archive, &VerifyOptions::default())
         .await
@@ -584,7 +592,7 @@ async fn an_annotation_closes_an_escalation_once_and_hangs_off_its_document() {
         role: "DPO",
     };
     let key = receipt.key.clone();
-    let open = archive::annotation::escalations(&archive, Some(TICKET))
+    let open = archive::annotation::escalations(&archive, &loaded(&archive).await, Some(TICKET))
         .await
         .unwrap();
     assert_eq!(open.len(), 1);
@@ -608,7 +616,7 @@ async fn an_annotation_closes_an_escalation_once_and_hangs_off_its_document() {
             .key
             .starts_with("annotations/DSAR-2026-0042/20271203T100000.000Z-ANNOTATION")
     );
-    let closed = archive::annotation::escalations(&archive, Some(TICKET))
+    let closed = archive::annotation::escalations(&archive, &loaded(&archive).await, Some(TICKET))
         .await
         .unwrap();
     assert_eq!(closed[0].closed_by.as_deref(), Some(first.key.as_str()));

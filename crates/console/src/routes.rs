@@ -572,7 +572,7 @@ async fn open_items(State(c): State<Shared>, headers: HeaderMap) -> Response {
         }
     }
     // Escalations of every record and check after it, until a person closes them.
-    let escalations = match archive::annotation::escalations(&*c.archive, None).await {
+    let escalations = match archive::annotation::escalations(&*c.archive, &records, None).await {
         Ok(e) => e,
         Err(e) => return unavailable(&viewer, e),
     };

@@ -30,13 +30,7 @@ pub(super) async fn check_annotations<A: Archive + ?Sized>(
         };
         read += 1;
         let rel = crate::manifest::relative(entry, key::ANNOTATIONS_DIR);
-        let mut push = |check: Check, detail: String| {
-            findings.push(Finding {
-                key: entry.key.clone(),
-                check,
-                detail,
-            })
-        };
+        let mut push = finding_for(&mut *findings, &entry.key);
         let Some(view) = parsed::<AnnotationView>(
             &stored.bytes,
             "annotation",

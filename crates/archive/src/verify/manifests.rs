@@ -30,19 +30,8 @@ pub(super) async fn check_manifests<A: Archive + ?Sized>(
             continue;
         };
         read += 1;
-        let mut push = |check: Check, detail: String| {
-            findings.push(Finding {
-                key: entry.key.clone(),
-                check,
-                detail,
-            })
-        };
-        let here = format!(
-            "{}/{}/{}",
-            key::MANIFESTS_DIR,
-            entry.ticket_folder,
-            entry.file_name
-        );
+        let mut push = finding_for(&mut *findings, &entry.key);
+        let here = crate::manifest::relative(entry, key::MANIFESTS_DIR);
         let Some(view) = parsed::<ManifestView>(
             &stored.bytes,
             "manifest",

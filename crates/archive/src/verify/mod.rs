@@ -226,13 +226,7 @@ pub async fn verify<A: Archive + ?Sized>(
             crate::manifest::relative(entry, key::RECORDS_DIR),
             actual_digest.clone(),
         );
-        let mut push = |check: Check, detail: String| {
-            findings.push(Finding {
-                key: entry.key.clone(),
-                check,
-                detail,
-            })
-        };
+        let mut push = finding_for(&mut findings, &entry.key);
 
         let value: Value = match serde_json::from_slice(&stored.bytes) {
             Ok(v) => v,
@@ -292,13 +286,7 @@ pub async fn verify<A: Archive + ?Sized>(
             continue;
         };
         verifications_checked += 1;
-        let mut push = |check: Check, detail: String| {
-            findings.push(Finding {
-                key: entry.key.clone(),
-                check,
-                detail,
-            })
-        };
+        let mut push = finding_for(&mut findings, &entry.key);
         let here = crate::manifest::relative(entry, key::VERIFICATIONS_DIR);
         present.insert(here.clone(), actual_digest.clone());
         let view = parsed::<VerificationView>(
@@ -393,6 +381,20 @@ fn parsed<V: serde::de::DeserializeOwned>(
         );
     }
     Ok(Some(view))
+}
+
+/// Adds findings about the document at `key`.
+fn finding_for<'a>(
+    findings: &'a mut Vec<Finding>,
+    key: &'a str,
+) -> impl FnMut(Check, String) + 'a {
+    move |check, detail| {
+        findings.push(Finding {
+            key: key.to_owned(),
+            check,
+            detail,
+        })
+    }
 }
 
 /// A listed object, read for the checks: its listing anomalies become layout findings;
