@@ -384,10 +384,7 @@ fn parsed<V: serde::de::DeserializeOwned>(
 }
 
 /// Adds findings about the document at `key`.
-fn finding_for<'a>(
-    findings: &'a mut Vec<Finding>,
-    key: &'a str,
-) -> impl FnMut(Check, String) + 'a {
+fn finding_for<'a>(findings: &'a mut Vec<Finding>, key: &'a str) -> impl FnMut(Check, String) + 'a {
     move |check, detail| {
         findings.push(Finding {
             key: key.to_owned(),
